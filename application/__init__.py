@@ -1,0 +1,1 @@
+"""Use cases, one per module, on eventsourcing.application. They return plain data."""

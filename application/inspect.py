@@ -1,0 +1,45 @@
+"""Inspect a backup without a target: format, manifest check, counts, problems."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from domain.errors import BackupError
+from infrastructure.backup import open_backup
+
+
+@dataclass
+class Inspection:
+    backup: dict[str, Any]
+    counts: dict[str, int] = field(default_factory=dict)
+    records: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def inspect_backup(path: Path) -> Inspection:
+    """What the backup holds and every problem found in it alone; raises only if unreadable."""
+    opened = open_backup(path)
+    result = Inspection(opened.info.to_dict())
+    counts: Counter[str] = Counter()
+    seen: dict[tuple[str, Any], int] = {}
+    try:
+        for record in opened.records():
+            counts[record.model] += 1
+            result.records += 1
+            if record.pk is not None:
+                other = seen.setdefault((record.model, _hashable(record.pk)), record.ordinal)
+                if other != record.ordinal:
+                    result.problems.append(
+                        f"record {record.ordinal} ({record.model} pk={record.pk}): pk appears twice (also record {other})"
+                    )
+    except BackupError as error:
+        result.problems.append(str(error))
+    result.counts = dict(sorted(counts.items()))
+    return result
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value

@@ -1,0 +1,249 @@
+"""Restore a backup into a target: read, plan, record every decision, then project it.
+
+Nothing reaches the target that is not first an event of the restore's run in the
+ledger; the projection then applies the whole run in one target transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from application.ledger import Ledger, tool_version
+from domain.errors import BackupError, PlanError, RestoreError
+from domain.ledger import RestoreRun
+from domain.planning import Index, Planner
+from domain.profile import Kind, Profile
+from infrastructure.backup import Backup, BackupInfo, file_digest, open_backup
+from infrastructure.profile_file import load_profile
+from infrastructure.projection import MediaTarget, Projection
+from infrastructure.spool import Spool
+from infrastructure.target import connect, existing_keys, identity, link_max_ids, redact, same_database
+
+BATCH_ROWS = 500
+EVENTS_PER_SAVE = 8
+
+Progress = Callable[[str, int], None]
+
+
+class ConfigurationError(RestoreError):
+    stage = "configuration"
+
+
+@dataclass(frozen=True)
+class RestoreRequest:
+    backup: Path
+    target_url: str
+    ledger_url: str
+    actor: str
+    reason: str
+    profile_file: Path | None = None
+    media_root: Path | None = None
+    dry_run: bool = False
+
+
+@dataclass
+class RestoreOutcome:
+    restore_id: str
+    status: str
+    backup: dict[str, Any]
+    counts: dict[str, int] = field(default_factory=dict)
+    allocations: list[dict[str, Any]] = field(default_factory=list)
+    deferred: dict[str, list[str]] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    media_files: int = 0
+    rows_written: int = 0
+    seconds: float = 0.0
+
+
+class RestoreFailed(RestoreError):
+    """A restore that was refused or failed; its run in the ledger says so too."""
+
+    def __init__(self, restore_id: UUID, cause: RestoreError) -> None:
+        self.restore_id = restore_id
+        self.stage = cause.stage
+        super().__init__(cause.problem, cause.record)
+
+
+def restore(request: RestoreRequest, progress: Progress | None = None) -> RestoreOutcome:
+    """Plan and apply ``request``; with ``dry_run`` plan in memory and write nothing anywhere."""
+    if not request.dry_run and "://" in request.ledger_url and same_database(request.ledger_url, request.target_url):
+        raise ConfigurationError("the ledger must not live in the target database: give another --ledger")
+    started = time.monotonic()
+    engine = connect(request.target_url)
+    profile = load_profile(engine, request.profile_file)
+    ledger = Ledger("memory:" if request.dry_run else request.ledger_url)
+    opened, problem = _open(request.backup)
+    run = _start(ledger, request, engine, profile, opened)
+    try:
+        if problem is not None:
+            raise problem
+        assert opened is not None
+        outcome = _record(ledger, run, opened, profile, engine, request, progress or _quiet)
+        if not request.dry_run:
+            media = MediaTarget(request.media_root, opened.open_media) if request.media_root else None
+            applied = Projection(engine, ledger, run.target["id"], media, _stage(progress, "apply")).run()
+            mine = [a for a in applied if a.restore_id == run.id]
+            if not mine:
+                raise RestoreError("the projection did not apply this restore", None)
+            outcome.rows_written = mine[0].rows
+            run.complete(mine[0].position, round(time.monotonic() - started, 3))
+            ledger.save(run)
+    except (RestoreError, OSError, sa.exc.SQLAlchemyError) as error:
+        cause = error if isinstance(error, RestoreError) else RestoreError(f"{type(error).__name__}: {error}")
+        run.fail(cause.stage, cause.problem, cause.record)
+        ledger.save(run)
+        raise RestoreFailed(run.id, cause) from error
+    finally:
+        engine.dispose()
+    outcome.status = run.status
+    outcome.seconds = round(time.monotonic() - started, 3)
+    return outcome
+
+
+def _quiet(_stage: str, _count: int) -> None:
+    return None
+
+
+def _stage(progress: Progress | None, name: str) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    return lambda count: progress(name, count)
+
+
+def _open(path: Path) -> tuple[Backup | None, BackupError | None]:
+    """Open the backup; a backup that cannot be read is still recorded, as a failed run."""
+    try:
+        return open_backup(path), None
+    except BackupError as error:
+        return None, error
+
+
+def _start(ledger: Ledger, request: RestoreRequest, engine: Engine, profile: Profile, opened: Backup | None) -> RestoreRun:
+    if opened is not None:
+        info = opened.info
+    else:
+        sha256, size = file_digest(request.backup) if request.backup.is_file() else ("", 0)
+        info = BackupInfo(str(request.backup), "unrecognised", sha256, size)
+    target_id = identity(engine, create=not request.dry_run) or "dry-run"
+    run = RestoreRun(
+        backup=info.to_dict(),
+        target={"id": target_id, "url": redact(engine.url), "dialect": engine.dialect.name},
+        options={
+            "dry_run": request.dry_run,
+            "profile_file": str(request.profile_file) if request.profile_file else None,
+            "media_root": str(request.media_root) if request.media_root else None,
+        },
+        actor=request.actor,
+        reason=request.reason,
+        tool_version=tool_version(),
+        profile_digest=profile.digest(),
+    )
+    ledger.save(run)
+    return run
+
+
+def _record(
+    ledger: Ledger,
+    run: RestoreRun,
+    opened: Backup,
+    profile: Profile,
+    engine: Engine,
+    request: RestoreRequest,
+    progress: Progress,
+) -> RestoreOutcome:
+    if opened.info.media and request.media_root is None and not request.dry_run:
+        raise PlanError(f"the backup holds {len(opened.info.media)} media files: give --media-root")
+    index = Index(profile)
+    for record in opened.records():
+        index.add(record)
+        progress("read", 1)
+    labels = set(index.ordinals)
+    used = profile.models.keys() & (labels | {fk.model for label in labels for fk in profile.models[label].foreign_keys.values()})
+    run.validate(index.counts(), Profile({label: profile.models[label] for label in used}).to_dict())
+    planner = Planner(index, existing_keys(engine, profile, labels), link_max_ids(engine, profile, labels))
+    planner.identify()
+    with Spool() as spool:
+        for record in opened.records():
+            built = planner.build(record)
+            spool.append(("rows", built.model), [built.values])
+            for column, pk, value in built.deferred:
+                spool.append(("deferred", built.model, column), [(pk, value)])
+            for table, source, target in built.links:
+                spool.append(("links", table), [(source, target)])
+            progress("plan", 1)
+        link_tables = sorted(str(key[1]) for key in spool.keys() if isinstance(key, tuple) and key[0] == "links")
+        link_first = {table: planner.allocate_link_ids(table, spool.count(("links", table))) for table in link_tables}
+        for allocation in planner.allocations:
+            run.allocate(allocation.model, allocation.table, allocation.first, allocation.count, allocation.reason)
+        _emit(ledger, run, planner, spool, link_first)
+    if opened.info.media:
+        run.record_media([{"path": m.path, "sha256": m.sha256, "size": m.size} for m in opened.info.media])
+    run.finish_recording()
+    ledger.save(run)
+    return RestoreOutcome(
+        restore_id=str(run.id),
+        status=run.status,
+        backup=opened.info.to_dict(),
+        counts=index.counts(),
+        allocations=[
+            {"model": a.model, "table": a.table, "first": a.first, "count": a.count, "reason": a.reason}
+            for a in planner.allocations
+        ],
+        deferred={label: sorted(fields) for label, fields in planner.deferred.items() if fields},
+        order=planner.order,
+        media_files=len(opened.info.media),
+    )
+
+
+def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_first: dict[str, int]) -> None:
+    """Row batches in write order: models, then M2M links, then the deferred references."""
+    pending = 0
+
+    def batches(model: str, table: str, columns: list[str], kinds: list[str], rows: Any) -> None:
+        nonlocal pending
+        batch: list[list[Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == BATCH_ROWS:
+                run.record_rows(model, table, columns, kinds, batch)
+                batch = []
+                pending += 1
+                if pending == EVENTS_PER_SAVE:
+                    ledger.save(run)
+                    pending = 0
+        if batch:
+            run.record_rows(model, table, columns, kinds, batch)
+            pending += 1
+
+    profile = planner.profile
+    for label in planner.order:
+        model = profile.models[label]
+        kinds = [model.pk.kind.value, *(c.kind.value for c in model.fields.values())]
+        kinds += [profile.models[fk.model].pk.kind.value if fk.model in profile.models else Kind.INTEGER.value for fk in model.foreign_keys.values()]
+        batches(label, model.table, planner.columns(label), kinds, spool.read(("rows", label)))
+    for label in sorted(profile.models):
+        for m2m in profile.models[label].many_to_many.values():
+            if m2m.table not in link_first:
+                continue
+            first = link_first[m2m.table]
+            rows = ([first + i, source, target] for i, (source, target) in enumerate(spool.read(("links", m2m.table))))
+            kinds = [Kind.INTEGER.value, profile.models[label].pk.kind.value, profile.models[m2m.model].pk.kind.value]
+            batches(label, m2m.table, ["id", m2m.source_column, m2m.target_column], kinds, rows)
+            ledger.save(run)
+    for label in planner.order:
+        model = profile.models[label]
+        for name in sorted(planner.deferred.get(label, ())):
+            fk = model.foreign_keys[name]
+            pairs = [[pk, value] for pk, value in spool.read(("deferred", label, fk.column))]
+            for start in range(0, len(pairs), BATCH_ROWS * 4):
+                run.defer_references(label, model.table, model.pk.name, fk.column, pairs[start : start + BATCH_ROWS * 4])
+            ledger.save(run)
+    ledger.save(run)

@@ -1,0 +1,1 @@
+"""The ``restore-ledger`` command line: parse, make one application call, print."""

@@ -1,0 +1,274 @@
+"""restore-ledger: restore Django dumpdata backups through an audit ledger.
+
+Exit codes: 0 success, 1 the restore was refused or failed (the ledger records
+why), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from domain.errors import RestoreError
+
+LEDGER_HELP = "Ledger database URL or SQLite path [env RESTORE_LEDGER_URL; default restore-ledger.sqlite3]."
+TARGET_HELP = "Target database URL (sqlite:///file or postgresql://...) [env RESTORE_LEDGER_TARGET]."
+
+
+class Refused(click.ClickException):
+    """The one path by which a refused or failed restore reaches the user: exit code 1."""
+
+    exit_code = 1
+
+    def format_message(self) -> str:
+        return self.message
+
+
+class Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        from application.restore import ConfigurationError
+
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as error:
+            raise click.UsageError(str(error)) from None
+        except RestoreError as error:
+            restore_id = getattr(error, "restore_id", None)
+            prefix = f"restore {restore_id} failed at {error.stage}: " if restore_id else ""
+            raise Refused(f"{prefix}{error}") from None
+
+
+class Progress:
+    """Progress on stderr, only when it is a terminal and --quiet is not given."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.counts: dict[str, int] = {}
+        self.shown = 0.0
+
+    def __call__(self, stage: str, count: int) -> None:
+        if not self.enabled:
+            return
+        self.counts[stage] = self.counts.get(stage, 0) + count
+        now = time.monotonic()
+        if now - self.shown > 0.1:
+            self.shown = now
+            text = "  ".join(f"{name} {n:,}" for name, n in self.counts.items())
+            click.echo(f"\r{text}", err=True, nl=False)
+
+    def close(self) -> None:
+        if self.enabled and self.counts:
+            click.echo("", err=True)
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="restore-ledger")
+def main() -> None:
+    """Restore Django dumpdata backups into re-initialised databases, recording every
+    decision in an append-only ledger.
+
+    \b
+    Example:
+      restore-ledger restore backup.json --target sqlite:///db.sqlite3 --reason "DR test"
+
+    Exit codes: 0 success, 1 the restore was refused or failed, 2 usage error.
+    """
+
+
+@main.command()
+@click.argument("backup", type=click.Path(path_type=Path))
+@click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP)
+@click.option("--ledger", envvar="RESTORE_LEDGER_URL", default="restore-ledger.sqlite3", show_default=True, help=LEDGER_HELP)
+@click.option("--profile", "profile_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TOML profile overriding the inferred one.")
+@click.option("--media-root", type=click.Path(file_okay=False, path_type=Path), help="Where the backup's media files go.")
+@click.option("--actor", help="Who runs the restore [default: the OS user].")
+@click.option("--reason", default="", help="Why the restore is run, for the ledger.")
+@click.option("--dry-run", is_flag=True, help="Plan and print; write nothing anywhere.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
+def restore(
+    backup: Path,
+    target: str,
+    ledger: str,
+    profile_file: Path | None,
+    media_root: Path | None,
+    actor: str | None,
+    reason: str,
+    dry_run: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Restore BACKUP into the target: plan, record every decision, then apply.
+
+    BACKUP is a dumpdata JSON or JSON Lines file (plain, .gz, .bz2, .xz), a .zip
+    holding one, or a backup package with manifest.json (.zip, .tar.gz, directory).
+    The format is detected from the content.
+
+    \b
+    Example:
+      restore-ledger restore edms.json.gz --target sqlite:///edms.sqlite3 \\
+          --media-root ./media --reason "restore after re-initialisation"
+
+    Exit codes: 0 restored, 1 refused or failed (the ledger says why, the target
+    is untouched), 2 usage error.
+    """
+    from application.restore import RestoreRequest
+    from application.restore import restore as run_restore
+
+    request = RestoreRequest(
+        backup=backup,
+        target_url=target,
+        ledger_url=ledger,
+        actor=actor or getpass.getuser(),
+        reason=reason,
+        profile_file=profile_file,
+        media_root=media_root,
+        dry_run=dry_run,
+    )
+    progress = Progress(not quiet)
+    try:
+        outcome = run_restore(request, progress)
+    finally:
+        progress.close()
+    if as_json:
+        _emit_json(dataclasses.asdict(outcome))
+        return
+    verb = "planned (dry run, nothing written)" if dry_run else "applied"
+    click.echo(f"restore {outcome.restore_id} {verb}: {sum(outcome.counts.values())} records from {outcome.backup['format']} backup")
+    for label, count in outcome.counts.items():
+        click.echo(f"  {label:<40} {count:>8}")
+    for allocation in outcome.allocations:
+        click.echo(
+            f"  allocated {allocation['count']} pks of {allocation['table']} from {allocation['first']}: {allocation['reason']}"
+        )
+    for label, fields in outcome.deferred.items():
+        click.echo(f"  {label}: {', '.join(fields)} written empty first, set after the cycle's rows exist")
+    if outcome.media_files:
+        click.echo(f"  media files: {outcome.media_files}")
+    if not dry_run:
+        click.echo(f"  rows written: {outcome.rows_written} in {outcome.seconds:.2f}s")
+
+
+@main.command()
+@click.argument("backup", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the inspection as JSON.")
+def inspect(backup: Path, as_json: bool) -> None:
+    """Inspect BACKUP without a target: format, manifest check, counts per model, problems.
+
+    \b
+    Example:
+      restore-ledger inspect edms-backup.zip
+
+    Exit codes: 0 no problem found, 1 problems found or unreadable, 2 usage error.
+    """
+    from application.inspect import inspect_backup
+
+    result = inspect_backup(backup)
+    if as_json:
+        _emit_json(dataclasses.asdict(result))
+    else:
+        click.echo(f"format: {result.backup['format']}  sha256: {result.backup['sha256']}  size: {result.backup['size']}")
+        if result.backup.get("manifest"):
+            click.echo(f"manifest: verified, {result.backup['media_files']} media files, {json.dumps(result.backup['manifest'])}")
+        for label, count in result.counts.items():
+            click.echo(f"  {label:<40} {count:>8}")
+        click.echo(f"records: {result.records}")
+        for problem in result.problems:
+            click.echo(f"problem: {problem}")
+    if result.problems:
+        raise Refused(f"{len(result.problems)} problems found in {backup}")
+
+
+@main.group()
+def ledger() -> None:
+    """Review the ledger: the restores it holds and their decisions."""
+
+
+@ledger.command("list")
+@click.option("--ledger", "ledger_url", envvar="RESTORE_LEDGER_URL", default="restore-ledger.sqlite3", show_default=True, help=LEDGER_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def ledger_list(ledger_url: str, as_json: bool) -> None:
+    """List every restore of the ledger, oldest first.
+
+    \b
+    Example:
+      restore-ledger ledger list --ledger restore-ledger.sqlite3
+    """
+    from application.report import list_restores
+
+    runs = list_restores(ledger_url)
+    if as_json:
+        _emit_json(runs)
+        return
+    for run in runs:
+        click.echo(
+            f"{run['restore_id']}  {run['started_at'][:19]}  {run['status']:<9} {run['actor']:<12} "
+            f"{sum(run['counts'].values()):>8} records  {run['target']['url']}  {run['reason']}"
+        )
+
+
+@ledger.command("show")
+@click.argument("restore_id")
+@click.option("--ledger", "ledger_url", envvar="RESTORE_LEDGER_URL", default="restore-ledger.sqlite3", show_default=True, help=LEDGER_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def ledger_show(restore_id: str, ledger_url: str, as_json: bool) -> None:
+    """Show one restore: who, when, why, which backup, counts, and each event.
+
+    \b
+    Example:
+      restore-ledger ledger show 0b6f3c1e-...
+    """
+    from application.report import show_restore
+
+    run = show_restore(ledger_url, restore_id)
+    if as_json:
+        _emit_json(run)
+        return
+    click.echo(f"restore {run['restore_id']}: {run['status']}")
+    click.echo(f"  actor:   {run['actor']}")
+    click.echo(f"  reason:  {run['reason']}")
+    click.echo(f"  started: {run['started_at']}")
+    click.echo(f"  backup:  {run['backup']['path']} ({run['backup']['format']}, {run['backup']['size']} bytes)")
+    click.echo(f"  sha256:  {run['backup']['sha256']}")
+    click.echo(f"  target:  {run['target']['url']}")
+    click.echo(f"  tool:    restore-ledger {run['tool_version']}, profile {run['profile_digest'][:12]}")
+    if run.get("failure"):
+        failure = run["failure"]
+        click.echo(f"  failed at {failure['stage']}: {failure['record'] + ': ' if failure['record'] else ''}{failure['reason']}")
+    for label, count in run["counts"].items():
+        click.echo(f"  {label:<40} {count:>8}")
+    click.echo(f"  events: {len(run['events'])}")
+    for event in run["events"]:
+        details = ", ".join(f"{k}={v}" for k, v in event.items() if k not in ("event", "version", "at"))
+        click.echo(f"    {event['version']:>4} {event['event']:<22} {details}")
+
+
+@main.group()
+def profile() -> None:
+    """The restore profile: how each model maps onto the target."""
+
+
+@profile.command("show")
+@click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP)
+@click.option("--profile", "profile_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TOML profile overriding the inferred one.")
+def profile_show(target: str, profile_file: Path | None) -> None:
+    """Print the profile inferred from the target schema, as TOML to start a profile file from.
+
+    \b
+    Example:
+      restore-ledger profile show --target sqlite:///edms.sqlite3 > profile.toml
+    """
+    from application.profile import show_profile
+
+    click.echo(show_profile(target, profile_file))

@@ -1,0 +1,132 @@
+"""The restore run aggregate: every decision of a restore is one of its events.
+
+Row data travels in events but never stays in the aggregate's state: the state
+holds only what review and control need (status, counts).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+from eventsourcing.domain import Aggregate, event
+
+PLANNED = "planned"
+RECORDING = "recording"
+APPLIED = "applied"
+FAILED = "failed"
+
+
+class RestoreRun(Aggregate):
+    """One restore of one backup into one target."""
+
+    @event("Started")
+    def __init__(
+        self,
+        *,
+        backup: dict[str, Any],
+        target: dict[str, Any],
+        options: dict[str, Any],
+        actor: str,
+        reason: str,
+        tool_version: str,
+        profile_digest: str,
+    ) -> None:
+        self.backup = backup
+        self.target = target
+        self.options = options
+        self.actor = actor
+        self.reason = reason
+        self.tool_version = tool_version
+        self.profile_digest = profile_digest
+        self.status = RECORDING
+        self.counts: dict[str, int] = {}
+        self.recorded_rows: dict[str, int] = {}
+        self.failure: dict[str, Any] | None = None
+        self.duration: float | None = None
+        self.position: int | None = None
+
+    def check_recording(self) -> None:
+        if self.status != RECORDING:
+            raise ValueError(f"restore {self.id} is {self.status}, not recording")
+
+    def validate(self, counts: dict[str, int], profile: dict[str, Any]) -> None:
+        self.check_recording()
+        self._validated(counts=counts, profile=profile)
+
+    @event("Validated")
+    def _validated(self, counts: dict[str, int], profile: dict[str, Any]) -> None:
+        self.counts = counts
+
+    def allocate(self, model: str, table: str, first: int, count: int, reason: str) -> None:
+        self.check_recording()
+        self._allocated(model=model, table=table, first=first, count=count, reason=reason)
+
+    @event("PrimaryKeysAllocated")
+    def _allocated(self, model: str, table: str, first: int, count: int, reason: str) -> None:
+        pass
+
+    def record_rows(
+        self, model: str, table: str, columns: list[str], kinds: list[str], rows: list[list[Any]]
+    ) -> None:
+        """Final rows (allocated pks, resolved references) in their logical form."""
+        self.check_recording()
+        self._rows_recorded(model=model, table=table, columns=columns, kinds=kinds, rows=rows)
+
+    @event("RowsRecorded")
+    def _rows_recorded(
+        self, model: str, table: str, columns: list[str], kinds: list[str], rows: list[list[Any]]
+    ) -> None:
+        self.recorded_rows[model] = self.recorded_rows.get(model, 0) + len(rows)
+
+    def defer_references(
+        self, model: str, table: str, pk_column: str, column: str, pairs: list[list[Any]]
+    ) -> None:
+        """Rows were written with ``column`` empty (a reference cycle); these pairs set it."""
+        self.check_recording()
+        self._references_deferred(model=model, table=table, pk_column=pk_column, column=column, pairs=pairs)
+
+    @event("ReferencesDeferred")
+    def _references_deferred(
+        self, model: str, table: str, pk_column: str, column: str, pairs: list[list[Any]]
+    ) -> None:
+        pass
+
+    def record_media(self, files: list[dict[str, Any]]) -> None:
+        self.check_recording()
+        self._media_recorded(files=files)
+
+    @event("MediaRecorded")
+    def _media_recorded(self, files: list[dict[str, Any]]) -> None:
+        pass
+
+    def finish_recording(self) -> None:
+        self.check_recording()
+        self._recorded(counts=dict(self.recorded_rows))
+
+    @event("Recorded")
+    def _recorded(self, counts: dict[str, int]) -> None:
+        self.status = PLANNED
+
+    def complete(self, position: int, duration: float) -> None:
+        if self.status != PLANNED:
+            raise ValueError(f"restore {self.id} is {self.status}, not planned")
+        self._applied(position=position, duration=duration, counts=dict(self.recorded_rows))
+
+    @event("Applied")
+    def _applied(self, position: int, duration: float, counts: dict[str, int]) -> None:
+        self.status = APPLIED
+        self.position = position
+        self.duration = duration
+
+    def fail(self, stage: str, reason: str, record: str | None) -> None:
+        if self.status in (APPLIED, FAILED):
+            raise ValueError(f"restore {self.id} is {self.status} already")
+        self._failed(stage=stage, reason=reason, record=record)
+
+    @event("Failed")
+    def _failed(self, stage: str, reason: str, record: str | None) -> None:
+        self.status = FAILED
+        self.failure = {"stage": stage, "reason": reason, "record": record}
+
+

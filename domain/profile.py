@@ -1,0 +1,117 @@
+"""The restore profile: for each model label, where and how its rows are written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    """The logical kind of a column, independent of the backend's storage form."""
+
+    INTEGER = "integer"
+    FLOAT = "float"
+    DECIMAL = "decimal"
+    BOOLEAN = "boolean"
+    TEXT = "text"
+    UUID = "uuid"
+    DATETIME = "datetime"
+    DATE = "date"
+    TIME = "time"
+    DURATION = "duration"
+    JSON = "json"
+    BINARY = "binary"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    kind: Kind
+    nullable: bool
+    max_length: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKey:
+    field: str
+    column: str
+    model: str
+    nullable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ManyToMany:
+    field: str
+    table: str
+    source_column: str
+    target_column: str
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelProfile:
+    """How one model label maps onto the target.
+
+    ``fields`` maps each plain field name to its column; ``natural_key`` lists field
+    names, where a foreign key field stands for the referenced row's natural key.
+    """
+
+    label: str
+    table: str
+    pk: Column
+    natural_key: tuple[str, ...] = ()
+    uuid_fields: tuple[str, ...] = ()
+    fields: dict[str, Column] = field(default_factory=dict)
+    foreign_keys: dict[str, ForeignKey] = field(default_factory=dict)
+    many_to_many: dict[str, ManyToMany] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelProfile:
+        return cls(
+            label=data["label"],
+            table=data["table"],
+            pk=_column(data["pk"]),
+            natural_key=tuple(data.get("natural_key", ())),
+            uuid_fields=tuple(data.get("uuid_fields", ())),
+            fields={name: _column(col) for name, col in data.get("fields", {}).items()},
+            foreign_keys={
+                name: ForeignKey(**fk) for name, fk in data.get("foreign_keys", {}).items()
+            },
+            many_to_many={
+                name: ManyToMany(**m2m) for name, m2m in data.get("many_to_many", {}).items()
+            },
+        )
+
+
+def _column(data: dict[str, Any]) -> Column:
+    return Column(
+        name=data["name"],
+        kind=Kind(data["kind"]),
+        nullable=bool(data["nullable"]),
+        max_length=data.get("max_length"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    models: dict[str, ModelProfile]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {label: model.to_dict() for label, model in sorted(self.models.items())}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Profile:
+        return cls({label: ModelProfile.from_dict(model) for label, model in data.items()})
+
+    def digest(self) -> str:
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def by_table(self) -> dict[str, str]:
+        return {model.table: label for label, model in self.models.items()}

@@ -1,0 +1,179 @@
+"""Checking backup values against their column's kind, and bringing them to one logical form.
+
+The logical form is what the ledger records: JSON values that say exactly what the
+row holds, whatever the backend (UUIDs as canonical strings, datetimes as ISO 8601
+in UTC, durations as microseconds, decimals as strings). Storage forms are the
+projection's business.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from domain.profile import Column, Kind
+
+_DJANGO_DURATION = re.compile(
+    r"^(?:(?P<days>-?\d+) (days?, )?)?(?P<sign>-?)(?:(?P<hours>\d+):)?(?P<minutes>\d+):"
+    r"(?P<seconds>\d+)(?:[.,](?P<micro>\d{1,6})\d*)?$"
+)
+_ISO_DURATION = re.compile(
+    r"^(?P<sign>[-+]?)P(?:(?P<days>\d+(?:[.,]\d+)?)D)?(?:T(?:(?P<hours>\d+(?:[.,]\d+)?)H)?"
+    r"(?:(?P<minutes>\d+(?:[.,]\d+)?)M)?(?:(?P<seconds>\d+(?:[.,]\d+)?)S)?)?$"
+)
+
+
+class ValueProblem(ValueError):
+    """A value that does not fit its column; the message says why."""
+
+
+def _integer(value: Any) -> int:
+    """An integer; a duration string too, since Django keeps a DurationField in a bigint on SQLite."""
+    if isinstance(value, str) and (_DJANGO_DURATION.match(value) or _ISO_DURATION.match(value)):
+        return parse_duration(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueProblem(f"expected an integer, got {value!r}")
+    return value
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueProblem(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def _decimal(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueProblem(f"expected a decimal, got {value!r}")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueProblem(f"expected a decimal, got {value!r}") from None
+    if not number.is_finite():
+        raise ValueProblem(f"expected a finite decimal, got {value!r}")
+    return str(value)
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueProblem(f"expected true or false, got {value!r}")
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueProblem(f"expected a string, got {value!r}")
+    return value
+
+
+def _uuid(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueProblem(f"expected a UUID, got {value!r}")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValueProblem(f"expected a UUID, got {value!r}") from None
+
+
+def _datetime(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueProblem(f"expected an ISO 8601 datetime, got {value!r}")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueProblem(f"expected an ISO 8601 datetime, got {value!r}") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat()
+
+
+def _date(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueProblem(f"expected an ISO 8601 date, got {value!r}")
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ValueProblem(f"expected an ISO 8601 date, got {value!r}") from None
+
+
+def _time(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueProblem(f"expected an ISO 8601 time, got {value!r}")
+    try:
+        return time.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ValueProblem(f"expected an ISO 8601 time, got {value!r}") from None
+
+
+def parse_duration(value: str) -> int:
+    """Microseconds of a duration in Django's own form (``"3 01:02:03.5"``) or ISO 8601."""
+    match = _DJANGO_DURATION.match(value)
+    if match:
+        parts = match.groupdict()
+        sign = -1 if parts["sign"] == "-" else 1
+        micro = int((parts["micro"] or "0").ljust(6, "0"))
+        delta = timedelta(
+            hours=int(parts["hours"] or 0),
+            minutes=int(parts["minutes"]),
+            seconds=int(parts["seconds"]),
+            microseconds=micro,
+        )
+        total = timedelta(days=int(parts["days"] or 0)) + sign * delta
+        return total // timedelta(microseconds=1)
+    match = _ISO_DURATION.match(value)
+    if match and value not in ("P", "PT", "-P", "+P"):
+        parts = {k: float((v or "0").replace(",", ".")) for k, v in match.groupdict().items() if k != "sign"}
+        total = timedelta(
+            days=parts["days"], hours=parts["hours"], minutes=parts["minutes"], seconds=parts["seconds"]
+        )
+        sign = -1 if match.group("sign") == "-" else 1
+        return sign * (total // timedelta(microseconds=1))
+    raise ValueProblem(f"expected a duration, got {value!r}")
+
+
+def _duration(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueProblem(f"expected a duration, got {value!r}")
+    return value if isinstance(value, int) else parse_duration(value)
+
+
+def _json(value: Any) -> Any:
+    return value
+
+
+def _binary(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueProblem(f"expected base64 text, got {value!r}")
+    return value
+
+
+_NORMALISERS: dict[Kind, Callable[[Any], Any]] = {
+    Kind.INTEGER: _integer,
+    Kind.FLOAT: _float,
+    Kind.DECIMAL: _decimal,
+    Kind.BOOLEAN: _boolean,
+    Kind.TEXT: _text,
+    Kind.UUID: _uuid,
+    Kind.DATETIME: _datetime,
+    Kind.DATE: _date,
+    Kind.TIME: _time,
+    Kind.DURATION: _duration,
+    Kind.JSON: _json,
+    Kind.BINARY: _binary,
+}
+
+
+def normalise(column: Column, value: Any) -> Any:
+    """The logical form of ``value`` for ``column``; ``ValueProblem`` when it does not fit."""
+    if value is None:
+        if column.nullable or column.kind is Kind.JSON:
+            return None
+        raise ValueProblem("is null but the column is NOT NULL")
+    result = _NORMALISERS[column.kind](value)
+    if column.max_length is not None and isinstance(result, str) and len(result) > column.max_length:
+        raise ValueProblem(f"is {len(result)} characters long, the column holds {column.max_length}")
+    return result

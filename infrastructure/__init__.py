@@ -1,0 +1,1 @@
+"""Backup readers, the target database, ledger settings and the projection writer."""

@@ -1,0 +1,344 @@
+"""Reading Django backups: format detection from content, streaming records, packages.
+
+Supported: a ``dumpdata`` JSON array or JSON Lines, either one plain or compressed
+(gzip, bzip2, xz), a ``.zip`` holding one fixture, and a backup package (zip, tar,
+optionally compressed, or a directory) with ``manifest.json``, fixtures and ``media/``.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import io
+import json
+import lzma
+import tarfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+import ijson
+
+from domain.errors import BackupError
+from domain.records import Record
+
+SUPPORTED = (
+    "supported: a dumpdata JSON array or JSON Lines file, plain or compressed with gzip, bzip2 "
+    "or xz; a .zip holding one such fixture; a backup package (.zip, .tar, .tar.gz, .tar.bz2, "
+    ".tar.xz or a directory) with manifest.json"
+)
+_COMPRESSIONS: dict[bytes, tuple[str, Callable[[IO[bytes]], IO[bytes]]]] = {
+    b"\x1f\x8b": ("gzip", lambda raw: gzip.GzipFile(fileobj=raw)),
+    b"BZh": ("bzip2", lambda raw: bz2.BZ2File(raw)),
+    b"\xfd7zXZ\x00": ("xz", lambda raw: lzma.LZMAFile(raw)),
+}
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFile:
+    path: str  # relative to the media root, as the application stores it
+    sha256: str
+    size: int
+
+
+@dataclass
+class BackupInfo:
+    path: str
+    format: str
+    sha256: str
+    size: int
+    manifest: dict[str, Any] | None = None
+    fixtures: list[str] = field(default_factory=list)
+    media: list[MediaFile] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "format": self.format,
+            "sha256": self.sha256,
+            "size": self.size,
+            "fixtures": self.fixtures,
+            "media_files": len(self.media),
+            "manifest": {k: v for k, v in (self.manifest or {}).items() if k != "files"} or None,
+        }
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """sha256 and size of a file, or of a directory's ``manifest.json``."""
+    target = path / "manifest.json" if path.is_dir() else path
+    digest = hashlib.sha256()
+    size = 0
+    with open(target, "rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _describe_bytes(head: bytes) -> str:
+    if not head:
+        return "an empty file"
+    text = head[:40]
+    if all(32 <= b < 127 or b in b"\r\n\t" for b in text):
+        return f"text starting with {text.decode('ascii')!r}"
+    return f"binary data starting with bytes {text[:8].hex(' ')}"
+
+
+def _first_significant(head: bytes) -> bytes:
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+
+
+def _fixture_kind(head: bytes) -> str | None:
+    first = _first_significant(head)
+    return {b"[": "json", b"{": "jsonl"}.get(first)
+
+
+def _is_tar(head: bytes) -> bool:
+    return len(head) > 262 and head[257:262] == b"ustar"
+
+
+def _safe(name: str) -> str:
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
+        raise BackupError(f"package entry {name!r} leaves the package; nothing was written")
+    return str(path)
+
+
+class Backup:
+    """An opened backup: its detected format, verified manifest, and a way to stream records."""
+
+    def __init__(self, info: BackupInfo, open_fixture: Callable[[str], IO[bytes]], open_member: Callable[[str], IO[bytes]]) -> None:
+        self.info = info
+        self._open_fixture = open_fixture
+        self._open_member = open_member
+
+    def records(self) -> Iterator[Record]:
+        """Every record in backup order, read as a stream; ordinals count from 1."""
+        ordinal = 0
+        for name in self.info.fixtures:
+            with self._open_fixture(name) as stream:
+                for record in _read_fixture(stream, name, ordinal):
+                    ordinal = record.ordinal
+                    yield record
+
+    def open_media(self, path: str) -> IO[bytes]:
+        """The bytes of a media file, by its path relative to the media root."""
+        return self._open_member(f"media/{path}")
+
+
+def open_backup(path: Path) -> Backup:
+    """Detect the format of ``path`` from its content and open it; ``BackupError`` if unsupported."""
+    if not path.exists():
+        raise BackupError(f"backup {str(path)!r} does not exist")
+    sha256, size = file_digest(path) if not path.is_dir() or (path / "manifest.json").exists() else ("", 0)
+    if path.is_dir():
+        if not (path / "manifest.json").exists():
+            raise BackupError(f"directory {str(path)!r} holds no manifest.json; {SUPPORTED}")
+        return _directory_package(path, sha256, size)
+    with open(path, "rb") as stream:
+        head = stream.read(512)
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _zip(path, sha256, size)
+    for magic, (name, opener) in _COMPRESSIONS.items():
+        if head.startswith(magic):
+            with opener(open(path, "rb")) as inner:
+                try:
+                    inner_head = inner.read(512)
+                except (OSError, EOFError, lzma.LZMAError) as error:
+                    raise BackupError(f"{name} data that cannot be decompressed ({error}); {SUPPORTED}") from None
+            if _is_tar(inner_head):
+                return _tar_package(path, f"package (tar+{name})", sha256, size)
+            kind = _fixture_kind(inner_head)
+            if kind is None:
+                raise BackupError(f"found {name} holding {_describe_bytes(inner_head)}; {SUPPORTED}")
+            info = BackupInfo(str(path), f"{kind}+{name}", sha256, size, fixtures=[path.name])
+            return Backup(info, lambda _n, o=opener: o(open(path, "rb")), _no_member)
+    if _is_tar(head):
+        return _tar_package(path, "package (tar)", sha256, size)
+    kind = _fixture_kind(head)
+    if kind is None:
+        raise BackupError(f"found {_describe_bytes(head)}; {SUPPORTED}")
+    info = BackupInfo(str(path), kind, sha256, size, fixtures=[path.name])
+    return Backup(info, lambda _n: open(path, "rb"), _no_member)
+
+
+def _no_member(name: str) -> IO[bytes]:
+    raise BackupError(f"this backup has no package entry {name!r}")
+
+
+def _decompressing(stream: IO[bytes]) -> IO[bytes]:
+    """A fixture inside a package may itself be compressed: look at its first bytes."""
+    buffered = io.BufferedReader(stream) if not isinstance(stream, io.BufferedReader) else stream  # type: ignore[arg-type]
+    head = buffered.peek(8)[:8]
+    for magic, (_name, opener) in _COMPRESSIONS.items():
+        if head.startswith(magic):
+            return opener(buffered)
+    return buffered
+
+
+def _zip(path: Path, sha256: str, size: int) -> Backup:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as error:
+        raise BackupError(f"found a damaged zip archive ({error}); {SUPPORTED}") from None
+    names = [_safe(info.filename) for info in archive.infolist() if not info.is_dir()]
+    if "manifest.json" in names:
+        manifest = _manifest(archive.read("manifest.json"))
+        members = set(names)
+        info = _package_info(path, "package (zip)", sha256, size, manifest, members, lambda n: archive.open(n))
+        return Backup(info, lambda n: _decompressing(archive.open(n)), lambda n: archive.open(n))
+    if len(names) != 1:
+        raise BackupError(
+            f"found a zip archive with {len(names)} files and no manifest.json ({', '.join(names[:5])}); {SUPPORTED}"
+        )
+    with archive.open(names[0]) as member:
+        head = _decompressing(member).read(512)
+    kind = _fixture_kind(head)
+    if kind is None:
+        raise BackupError(f"found a zip archive whose file {names[0]!r} holds {_describe_bytes(head)}; {SUPPORTED}")
+    info = BackupInfo(str(path), f"{kind}+zip", sha256, size, fixtures=[names[0]])
+    return Backup(info, lambda n: _decompressing(archive.open(n)), _no_member)
+
+
+def _tar_package(path: Path, fmt: str, sha256: str, size: int) -> Backup:
+    try:
+        archive = tarfile.open(path)
+    except tarfile.TarError as error:
+        raise BackupError(f"found a damaged tar archive ({error}); {SUPPORTED}") from None
+    entries = {}
+    for member in archive.getmembers():
+        name = _safe(member.name)
+        if member.issym() or member.islnk():
+            raise BackupError(f"package entry {member.name!r} is a link; links are not allowed in a package")
+        if member.isfile():
+            entries[name.removeprefix("./")] = member
+
+    def member_stream(name: str) -> IO[bytes]:
+        stream = archive.extractfile(entries[name]) if name in entries else None
+        if stream is None:
+            raise BackupError(f"package entry {name!r} is missing")
+        return stream
+
+    if "manifest.json" not in entries:
+        raise BackupError(f"found a tar archive without manifest.json; {SUPPORTED}")
+    manifest = _manifest(member_stream("manifest.json").read())
+    info = _package_info(path, fmt, sha256, size, manifest, set(entries), member_stream)
+    return Backup(info, lambda n: _decompressing(member_stream(n)), member_stream)
+
+
+def _directory_package(path: Path, sha256: str, size: int) -> Backup:
+    root = path.resolve()
+    members = {
+        str(file.relative_to(path)).replace("\\", "/") for file in path.rglob("*") if file.is_file()
+    }
+
+    def member_stream(name: str) -> IO[bytes]:
+        target = (root / _safe(name)).resolve()
+        if not target.is_relative_to(root):
+            raise BackupError(f"package entry {name!r} leaves the package; nothing was written")
+        return open(target, "rb")
+
+    manifest = _manifest((path / "manifest.json").read_bytes())
+    info = _package_info(path, "package (directory)", sha256, size, manifest, members, member_stream)
+    return Backup(info, lambda n: _decompressing(member_stream(n)), member_stream)
+
+
+def _manifest(raw: bytes) -> dict[str, Any]:
+    try:
+        manifest = json.loads(raw)
+    except ValueError as error:
+        raise BackupError(f"manifest.json is not valid JSON ({error})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
+        raise BackupError("manifest.json must be an object with a list 'files' of {path, sha256, size}")
+    if manifest.get("format_version") != 1:
+        raise BackupError(f"manifest.json format_version {manifest.get('format_version')!r} is not supported (1 is)")
+    return manifest
+
+
+def _package_info(
+    path: Path,
+    fmt: str,
+    sha256: str,
+    size: int,
+    manifest: dict[str, Any],
+    members: set[str],
+    open_member: Callable[[str], IO[bytes]],
+) -> BackupInfo:
+    """Check every file of the manifest (path, size, sha256) before anything is written."""
+    fixtures: list[str] = []
+    media: list[MediaFile] = []
+    for number, entry in enumerate(manifest["files"], start=1):
+        if not isinstance(entry, dict) or not {"path", "sha256", "size"} <= entry.keys():
+            raise BackupError(f"manifest.json file entry {number} needs path, sha256 and size")
+        name = _safe(str(entry["path"]))
+        if name not in members:
+            raise BackupError(f"manifest.json lists {name!r}, which the package does not hold")
+        digest = hashlib.sha256()
+        actual = 0
+        with open_member(name) as stream:
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
+                actual += len(chunk)
+        if actual != entry["size"] or digest.hexdigest() != entry["sha256"]:
+            raise BackupError(
+                f"package file {name!r} does not match manifest.json: sha256 {digest.hexdigest()} "
+                f"size {actual}, manifest says sha256 {entry['sha256']} size {entry['size']}; "
+                "nothing was written"
+            )
+        if name.startswith("media/"):
+            media.append(MediaFile(name.removeprefix("media/"), entry["sha256"], actual))
+        else:
+            fixtures.append(name)
+    unlisted = sorted(members - {str(e["path"]) for e in manifest["files"]} - {"manifest.json"})
+    if unlisted:
+        raise BackupError(f"package holds files that manifest.json does not list: {', '.join(unlisted[:5])}")
+    if not fixtures:
+        raise BackupError("manifest.json lists no fixture")
+    return BackupInfo(str(path), fmt, sha256, size, manifest, fixtures, media)
+
+
+def _read_fixture(stream: IO[bytes], name: str, ordinal: int) -> Iterator[Record]:
+    buffered = io.BufferedReader(stream) if not hasattr(stream, "peek") else stream  # type: ignore[arg-type]
+    kind = _fixture_kind(buffered.peek(512)[:512])  # type: ignore[attr-defined]
+    if kind is None:
+        raise BackupError(f"fixture {name!r} holds {_describe_bytes(buffered.peek(64)[:64])}; {SUPPORTED}")  # type: ignore[attr-defined]
+    if kind == "jsonl":
+        for line_number, line in enumerate(buffered, start=1):
+            if not line.strip():
+                continue
+            ordinal += 1
+            try:
+                item = json.loads(line)
+            except ValueError as error:
+                raise BackupError(f"line {line_number} of {name!r} is not valid JSON ({error})", f"record {ordinal}") from None
+            yield _record(item, ordinal)
+        return
+    items = ijson.items(buffered, "item", use_float=True)
+    while True:
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        except ijson.JSONError as error:
+            raise BackupError(
+                f"{name!r} is not valid JSON after record {ordinal} ({error}): truncated or damaged",
+                f"record {ordinal + 1}",
+            ) from None
+        ordinal += 1
+        yield _record(item, ordinal)
+
+
+def _record(item: Any, ordinal: int) -> Record:
+    if not isinstance(item, dict):
+        raise BackupError(f"is {type(item).__name__}, not an object", f"record {ordinal}")
+    model = item.get("model")
+    if not isinstance(model, str) or "." not in model:
+        raise BackupError("has no 'model' (an 'app_label.model_name' string)", f"record {ordinal}")
+    fields = item.get("fields")
+    if not isinstance(fields, dict):
+        raise BackupError("has no 'fields' object", f"record {ordinal} ({model.lower()})")
+    return Record(ordinal, model.lower(), item.get("pk"), fields)

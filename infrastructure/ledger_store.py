@@ -1,0 +1,49 @@
+"""Where the ledger lives: a ledger URL turned into eventsourcing persistence settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from domain.errors import RestoreError
+
+DEFAULT_LEDGER = "restore-ledger.sqlite3"
+COMPRESSOR = "eventsourcing.compressor:ZlibCompressor"
+
+
+class LedgerSettingsError(RestoreError):
+    stage = "ledger"
+
+
+def ledger_env(url: str) -> dict[str, str]:
+    """Settings for ``eventsourcing``: a SQLite file (path or sqlite:///), PostgreSQL, or memory."""
+    if url == "memory:":
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    parsed = make_url(url)
+    if parsed.drivername == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise LedgerSettingsError("a SQLite ledger needs a file path: sqlite:///path/to/ledger.sqlite3")
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": parsed.database,
+            "SQLITE_LOCK_TIMEOUT": "30",
+            "COMPRESSOR_TOPIC": COMPRESSOR,
+        }
+    if parsed.drivername.startswith("postgres"):
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": parsed.database or "",
+            "POSTGRES_HOST": parsed.host or "127.0.0.1",
+            "POSTGRES_PORT": str(parsed.port or 5432),
+            "POSTGRES_USER": parsed.username or "",
+            "POSTGRES_PASSWORD": parsed.password or "",
+            "POSTGRES_SCHEMA": str(parsed.query.get("schema", "restore_ledger")),
+            "CREATE_TABLE": "y",
+            "COMPRESSOR_TOPIC": COMPRESSOR,
+        }
+        return env
+    raise LedgerSettingsError(f"ledger URL scheme {parsed.drivername!r} is not supported (sqlite, postgresql)")

@@ -1,0 +1,84 @@
+"""The restore profile as TOML: inferred from the target, overridden by a file.
+
+A profile file holds ``[models."app.model"]`` tables; every key it gives replaces
+the inferred one (``fields``, ``foreign_keys`` and ``many_to_many`` per entry).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from domain.errors import ProfileError
+from domain.profile import ModelProfile, Profile
+from infrastructure.schema import infer_profile
+
+_MERGED = ("fields", "foreign_keys", "many_to_many")
+
+
+def load_profile(engine: Engine, path: Path | None) -> Profile:
+    """The inferred profile of the target, with the file's overrides applied."""
+    inferred = infer_profile(engine)
+    if path is None:
+        return inferred
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ProfileError(f"profile file {str(path)!r} cannot be read: {error}") from None
+    overrides = data.get("models", {})
+    if not isinstance(overrides, dict):
+        raise ProfileError(f"profile file {str(path)!r}: 'models' must be a table of model labels")
+    models = {label: model.to_dict() for label, model in inferred.models.items()}
+    for label, override in overrides.items():
+        merged = models.get(label, {"label": label, "pk": {"name": "id", "kind": "integer", "nullable": False}})
+        for key, value in override.items():
+            if key in _MERGED:
+                merged[key] = {**merged.get(key, {}), **value}
+            else:
+                merged[key] = value
+        merged["label"] = label
+        try:
+            models[label] = _complete(merged)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ProfileError(f"profile file {str(path)!r}: model {label!r} is incomplete or wrong ({error})") from None
+    return Profile({label: ModelProfile.from_dict(model) for label, model in models.items()})
+
+
+def _complete(model: dict[str, Any]) -> dict[str, Any]:
+    for key in _MERGED:
+        for name, entry in model.get(key, {}).items():
+            entry.setdefault("field" if key != "fields" else "name", name)
+    ModelProfile.from_dict(model)
+    return model
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_value(v)}" for k, v in value.items() if v is not None) + " }"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def to_toml(profile: Profile, source: str) -> str:
+    """The profile as a TOML document to start a profile file from."""
+    lines = [f"# Restore profile inferred from {source}", "# Keep the models you change; the rest is inferred.", ""]
+    for label, model in profile.to_dict().items():
+        lines.append(f'[models."{label}"]')
+        for key in ("table", "pk", "natural_key", "uuid_fields"):
+            lines.append(f"{key} = {_value(model[key])}")
+        for key in _MERGED:
+            if model[key]:
+                lines.append(f'[models."{label}".{key}]')
+                lines += [f"{name} = {_value(entry)}" for name, entry in model[key].items()]
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,233 @@
+"""The projection: the only writer of target tables.
+
+It pulls the ledger's notifications after its tracking position and applies each
+restore meant for this target in one target transaction, together with the new
+tracking position. A restore still being recorded is left for a later run; a
+failed one is passed over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from eventsourcing.application import Application
+from sqlalchemy.engine import Connection, Engine
+
+from domain.errors import ApplyError
+from domain.ledger import RestoreRun
+from domain.profile import Kind
+from infrastructure.storage import Converter, to_storage
+from infrastructure.target import TRACKING_TABLE, quote
+
+PAGE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class MediaTarget:
+    """Where media files go and where their bytes come from (the opened backup)."""
+
+    root: Path
+    source: Callable[[str], IO[bytes]]
+
+
+@dataclass
+class AppliedRestore:
+    restore_id: UUID
+    position: int
+    rows: int
+
+
+@dataclass
+class _Open:
+    restore_id: UUID
+    conn: Connection
+    transaction: sa.Transaction
+    resume_from: int
+    tables: set[str] = field(default_factory=set)
+    rows: int = 0
+    staged: list[tuple[Path, Path]] = field(default_factory=list)
+
+
+class Projection:
+    """Applies the ledger to one target. ``run()`` is idempotent."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        ledger: Application,
+        target_id: str,
+        media: MediaTarget | None = None,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.ledger = ledger
+        self.target_id = target_id
+        self.media = media
+        self.on_batch = on_batch
+        self.tracking_name = ledger.name
+        self._skip: set[UUID] = set()
+        self._open: _Open | None = None
+        self._converters: dict[tuple[str, tuple[str, ...]], list[Converter]] = {}
+
+    def position(self) -> int:
+        table = quote(self.engine, TRACKING_TABLE)
+        with self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table(TRACKING_TABLE):
+                return 0
+            found = conn.exec_driver_sql(
+                f"SELECT notification_id FROM {table} WHERE application_name = '{self.tracking_name}'"
+            ).scalar()
+        return int(found or 0)
+
+    def run(self) -> list[AppliedRestore]:
+        """Apply every complete restore for this target that comes after the tracking position."""
+        applied: list[AppliedRestore] = []
+        position = self.position()
+        recorder = self.ledger.recorder
+        try:
+            while True:
+                page = recorder.select_notifications(position, PAGE, inclusive_of_start=False)  # type: ignore[attr-defined]
+                if not page:
+                    break
+                for notification in page:
+                    event = self.ledger.mapper.to_domain_event(notification)
+                    outcome = self._handle(event, notification.id, position)
+                    if outcome == "wait":
+                        return applied
+                    if isinstance(outcome, AppliedRestore):
+                        applied.append(outcome)
+                    position = notification.id
+        finally:
+            self._discard()
+        return applied
+
+    def _handle(self, event: Any, notification_id: int, before: int) -> AppliedRestore | str | None:
+        restore_id = event.originator_id
+        if isinstance(event, RestoreRun.Started):
+            if event.target.get("id") != self.target_id or self._last_event_is(restore_id, "Failed"):
+                self._skip.add(restore_id)
+                return None
+            if not self._last_event_is(restore_id, "Recorded", "Applied"):
+                return "wait"  # still being recorded: apply it whole, later
+            conn = self.engine.connect()
+            self._open = _Open(restore_id, conn, conn.begin(), before)
+            return None
+        if restore_id in self._skip or self._open is None or self._open.restore_id != restore_id:
+            return None
+        current = self._open
+        if isinstance(event, RestoreRun.RowsRecorded):
+            self._insert(current, event)
+        elif isinstance(event, RestoreRun.ReferencesDeferred):
+            self._update(current, event.table, event.pk_column, event.column, event.pairs)
+        elif isinstance(event, RestoreRun.MediaRecorded):
+            self._stage_media(current, event.files)
+        elif isinstance(event, RestoreRun.Recorded):
+            return self._commit(current, notification_id)
+        return None
+
+    def _last_event_is(self, restore_id: UUID, *names: str) -> bool:
+        last = self.ledger.recorder.select_events(restore_id, desc=True, limit=1)
+        return bool(last) and last[0].topic.rsplit(".", 1)[-1] in names
+
+    def _converters_for(self, table: str, kinds: list[str]) -> list[Converter]:
+        key = (table, tuple(kinds))
+        if key not in self._converters:
+            dialect = self.engine.dialect.name
+            self._converters[key] = [to_storage(dialect, Kind(kind)) for kind in kinds]
+        return self._converters[key]
+
+    def _insert(self, current: _Open, event: Any) -> None:
+        table, columns, rows, model = event.table, event.columns, event.rows, event.model
+        converters = self._converters_for(table, event.kinds)
+        converted = [tuple(c(v) for c, v in zip(converters, row, strict=True)) for row in rows]
+        names = ", ".join(quote(current.conn, c) for c in columns)
+        marks = ", ".join(self._mark() for _ in columns)
+        sql = f"INSERT INTO {quote(current.conn, table)} ({names}) VALUES ({marks})"
+        self._execute(current, sql, converted, f"writing {len(rows)} rows of {model} into {table!r}")
+        current.tables.add(table)
+        current.rows += len(rows)
+        if self.on_batch:
+            self.on_batch(len(rows))
+
+    def _update(self, current: _Open, table: str, pk_column: str, column: str, pairs: list[list[Any]]) -> None:
+        q = current.conn
+        sql = f"UPDATE {quote(q, table)} SET {quote(q, column)} = {self._mark()} WHERE {quote(q, pk_column)} = {self._mark()}"
+        self._execute(current, sql, [(value, pk) for pk, value in pairs], f"setting {table}.{column}")
+
+    def _mark(self) -> str:
+        return "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+
+    def _execute(self, current: _Open, sql: str, rows: list[tuple[Any, ...]], doing: str) -> None:
+        try:
+            current.conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+        except sa.exc.DBAPIError as error:
+            raise ApplyError(f"the target refused {doing}: {error.orig}; its transaction was rolled back") from None
+
+    def _stage_media(self, current: _Open, files: list[dict[str, Any]]) -> None:
+        if self.media is None:
+            raise ApplyError("the restore has media files but no media root was given (--media-root)")
+        root = self.media.root.resolve()
+        for entry in files:
+            destination = (root / entry["path"]).resolve()
+            if not destination.is_relative_to(root):
+                raise ApplyError(f"media file {entry['path']!r} would leave the media root")
+            if destination.exists():
+                raise ApplyError(f"media file {str(destination)!r} exists already; it is not overwritten")
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            staged = destination.with_name(f".{destination.name}.{current.restore_id}.part")
+            digest = hashlib.sha256()
+            with self.media.source(entry["path"]) as source, open(staged, "wb") as sink:
+                while chunk := source.read(1 << 20):
+                    digest.update(chunk)
+                    sink.write(chunk)
+            current.staged.append((staged, destination))
+            if digest.hexdigest() != entry["sha256"]:
+                raise ApplyError(f"media file {entry['path']!r} does not match its recorded sha256")
+
+    def _commit(self, current: _Open, notification_id: int) -> AppliedRestore:
+        conn = current.conn
+        if self.engine.dialect.name == "sqlite":
+            for table in sorted(current.tables):
+                problems = conn.exec_driver_sql(f"PRAGMA foreign_key_check({quote(conn, table)})").fetchall()
+                if problems:
+                    table_, rowid, parent, _ = problems[0]
+                    raise ApplyError(
+                        f"row {rowid} of {table_!r} references a missing row of {parent!r} "
+                        f"({len(problems)} such references); the target transaction was rolled back"
+                    )
+        tracking = quote(conn, TRACKING_TABLE)
+        conn.exec_driver_sql(
+            f"CREATE TABLE IF NOT EXISTS {tracking} (application_name varchar(100) NOT NULL PRIMARY KEY, "
+            "notification_id bigint NOT NULL)"
+        )
+        conn.exec_driver_sql(f"DELETE FROM {tracking} WHERE application_name = '{self.tracking_name}'")
+        conn.exec_driver_sql(
+            f"INSERT INTO {tracking} (application_name, notification_id) VALUES ('{self.tracking_name}', {int(notification_id)})"
+        )
+        try:
+            current.transaction.commit()
+        except sa.exc.DBAPIError as error:
+            raise ApplyError(f"the target refused the commit: {error.orig}; nothing was written") from None
+        for staged, destination in current.staged:
+            shutil.move(staged, destination)
+        current.staged.clear()
+        conn.close()
+        self._open = None
+        return AppliedRestore(current.restore_id, notification_id, current.rows)
+
+    def _discard(self) -> None:
+        """Roll back whatever is open: an interrupted or refused restore leaves nothing behind."""
+        current, self._open = self._open, None
+        if current is None:
+            return
+        current.transaction.rollback()
+        current.conn.close()
+        for staged, _destination in current.staged:
+            staged.unlink(missing_ok=True)

@@ -1,0 +1,218 @@
+"""Inferring the restore profile from the target schema, with Django's conventions.
+
+Table ``<app_label>_<model>``, FK column ``<field>_id``, M2M through table
+``<app_label>_<model>_<field>``, natural key = the model's unique constraint (FK
+columns in it stand for the referenced row's natural key). Django's own contrib
+models have their natural keys built in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from domain.profile import Column, ForeignKey, Kind, ManyToMany, ModelProfile, Profile
+from infrastructure.target import OWN_TABLES
+
+CONTRIB_TABLES = {
+    "django_content_type": "contenttypes.contenttype",
+    "auth_permission": "auth.permission",
+    "auth_group": "auth.group",
+    "auth_user": "auth.user",
+    "django_site": "sites.site",
+    "django_admin_log": "admin.logentry",
+    "django_session": "sessions.session",
+    "django_migrations": "migrations.migration",
+}
+CONTRIB_NATURAL_KEYS = {
+    "contenttypes.contenttype": ("app_label", "model"),
+    "auth.permission": ("codename", "content_type"),
+    "auth.group": ("name",),
+    "auth.user": ("username",),
+    "sites.site": ("domain",),
+}
+SKIPPED_TABLES = OWN_TABLES | {"sqlite_sequence", "django_migrations"}
+
+
+def _kind(column: dict[str, Any], json_columns: set[str], dialect: str) -> Kind:
+    type_ = column["type"]
+    name = type(type_).__name__.upper()
+    declared = str(type_).lower() if not isinstance(type_, sa.types.NullType) else ""
+    if column["name"] in json_columns or name in ("JSON", "JSONB"):
+        return Kind.JSON
+    if name == "UUID" or (dialect == "sqlite" and declared == "char(32)"):
+        return Kind.UUID
+    if name in ("INTERVAL",):
+        return Kind.DURATION
+    if isinstance(type_, sa.types.Boolean):
+        return Kind.BOOLEAN
+    if isinstance(type_, sa.types.DateTime) or name in ("TIMESTAMP", "DATETIME"):
+        return Kind.DATETIME
+    if isinstance(type_, sa.types.Date):
+        return Kind.DATE
+    if isinstance(type_, sa.types.Time):
+        return Kind.TIME
+    if isinstance(type_, sa.types.Integer):
+        return Kind.INTEGER
+    if isinstance(type_, sa.types.Float) or name in ("REAL", "DOUBLE_PRECISION", "DOUBLE"):
+        return Kind.FLOAT
+    if isinstance(type_, sa.types.Numeric):
+        return Kind.DECIMAL
+    if isinstance(type_, sa.types.LargeBinary) or name in ("BLOB", "BYTEA"):
+        return Kind.BINARY
+    return Kind.TEXT
+
+
+def _json_columns(conn: Connection, table: str, dialect: str) -> set[str]:
+    """SQLite has no JSON type: Django marks a JSONField with CHECK (JSON_VALID(col))."""
+    if dialect != "sqlite":
+        return set()
+    found = set()
+    for check in sa.inspect(conn).get_check_constraints(table):
+        text = check["sqltext"]
+        if "JSON_VALID(" in text.upper():
+            inner = text[text.upper().index("JSON_VALID(") + len("JSON_VALID(") :]
+            found.add(inner.split(")")[0].strip('"` '))
+    return found
+
+
+def _unique_sets(conn: Connection, table: str, dialect: str) -> list[tuple[str, ...]]:
+    """Every unique column set of a table but its primary key, in a stable order."""
+    sets: list[tuple[str, ...]] = []
+    if dialect == "sqlite":
+        for index in conn.exec_driver_sql(f"PRAGMA index_list({_q(conn, table)})").fetchall():
+            name, unique, origin = index[1], index[2], index[3]
+            if unique and origin != "pk":
+                info = conn.exec_driver_sql(f"PRAGMA index_info({_q(conn, name)})").fetchall()
+                sets.append(tuple(row[2] for row in sorted(info)))
+    else:
+        inspector = sa.inspect(conn)
+        sets += [tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)]
+        sets += [
+            tuple(c for c in i["column_names"] if c)
+            for i in inspector.get_indexes(table)
+            if i["unique"] and all(i["column_names"])
+        ]
+    unique = sorted(set(sets), key=lambda cols: (len(cols), cols))
+    return unique
+
+
+def _q(conn: Connection, name: str) -> str:
+    return conn.dialect.identifier_preparer.quote(name)
+
+
+def label_for(table: str, hints: Iterable[str] = ()) -> str:
+    """The model label of a table: contrib, a hinted label whose table it is, else split at ``_``."""
+    if table in CONTRIB_TABLES:
+        return CONTRIB_TABLES[table]
+    for hint in hints:
+        if hint.replace(".", "_") == table:
+            return hint
+    app, _, model = table.partition("_")
+    return f"{app}.{model}" if model else table
+
+
+def infer_profile(engine: Engine, hints: Iterable[str] = ()) -> Profile:
+    """The profile of every table of the target, by reflection."""
+    hints = list(hints)
+    dialect = engine.dialect.name
+    with engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        tables = [t for t in inspector.get_table_names() if t not in SKIPPED_TABLES]
+        reflected = {
+            table: {
+                "columns": inspector.get_columns(table),
+                "pk": inspector.get_pk_constraint(table)["constrained_columns"],
+                "fks": inspector.get_foreign_keys(table),
+                "unique": _unique_sets(conn, table, dialect),
+                "json": _json_columns(conn, table, dialect),
+            }
+            for table in tables
+        }
+    labels = {table: label_for(table, hints) for table in tables}
+    through = {table: _through(table, data, reflected) for table, data in reflected.items()}
+    models: dict[str, ModelProfile] = {}
+    for table, data in reflected.items():
+        if through[table] is not None or len(data["pk"]) != 1:
+            continue
+        models[labels[table]] = _model(labels[table], table, data, labels, dialect)
+    for table, found in through.items():
+        if found is None:
+            continue
+        source_table, field, source_column, target_column, target_table = found
+        source = models.get(labels[source_table])
+        if source is None or target_table not in labels:
+            continue
+        source.many_to_many[field] = ManyToMany(
+            field, table, source_column, target_column, labels[target_table]
+        )
+    return Profile(models)
+
+
+def _through(
+    table: str, data: dict[str, Any], reflected: dict[str, dict[str, Any]]
+) -> tuple[str, str, str, str, str] | None:
+    """An auto-created M2M table: ``id`` and two FKs, named ``<source table>_<field>``."""
+    columns = [c["name"] for c in data["columns"]]
+    fks = [fk for fk in data["fks"] if len(fk["constrained_columns"]) == 1]
+    if len(columns) != 3 or len(fks) != 2 or data["pk"] != ["id"]:
+        return None
+    for source, other in (fks, fks[::-1]):
+        source_table = source["referred_table"]
+        if table.startswith(source_table + "_") and source_table in reflected:
+            field = table[len(source_table) + 1 :]
+            source_column = source["constrained_columns"][0]
+            target_column = other["constrained_columns"][0]
+            if source_table == other["referred_table"]:  # self-referencing: from_x_id, to_x_id
+                source_column, target_column = sorted(
+                    (source_column, target_column), key=lambda c: not c.startswith("from_")
+                )
+            return source_table, field, source_column, target_column, other["referred_table"]
+    return None
+
+
+def _model(
+    label: str, table: str, data: dict[str, Any], labels: dict[str, str], dialect: str
+) -> ModelProfile:
+    pk_name = data["pk"][0]
+    fk_by_column = {
+        fk["constrained_columns"][0]: fk["referred_table"]
+        for fk in data["fks"]
+        if len(fk["constrained_columns"]) == 1 and fk["referred_table"] in labels
+    }
+    fields: dict[str, Column] = {}
+    foreign_keys: dict[str, ForeignKey] = {}
+    pk = Column(pk_name, Kind.INTEGER, False)
+    field_of_column: dict[str, str] = {}
+    for column in data["columns"]:
+        name = column["name"]
+        kind = _kind(column, data["json"], dialect)
+        length = getattr(column["type"], "length", None) if kind is Kind.TEXT else None
+        if name == pk_name:
+            pk = Column(name, kind, False)
+            field_of_column[name] = name
+        elif name in fk_by_column:
+            field = name[:-3] if name.endswith("_id") else name
+            foreign_keys[field] = ForeignKey(field, name, labels[fk_by_column[name]], bool(column["nullable"]))
+            field_of_column[name] = field
+        else:
+            fields[name] = Column(name, kind, bool(column["nullable"]), length)
+            field_of_column[name] = name
+    natural_key = CONTRIB_NATURAL_KEYS.get(label) or _natural_key(data["unique"], fields, field_of_column)
+    uuid_fields = tuple(name for name, column in fields.items() if column.kind is Kind.UUID)
+    return ModelProfile(label, table, pk, natural_key, uuid_fields, fields, foreign_keys, {})
+
+
+def _natural_key(
+    unique_sets: list[tuple[str, ...]], fields: dict[str, Column], field_of_column: dict[str, str]
+) -> tuple[str, ...]:
+    """The smallest unique column set that is not made of UUIDs alone (a UUID is no natural key)."""
+    for columns in unique_sets:
+        if all(c in fields and fields[c].kind is Kind.UUID for c in columns):
+            continue
+        if all(c in field_of_column for c in columns):
+            return tuple(field_of_column[c] for c in columns)
+    return ()

@@ -1,0 +1,59 @@
+"""A scratch spool on disk: rows grouped by key, so that memory does not grow with the backup."""
+
+from __future__ import annotations
+
+import pickle
+import tempfile
+from collections.abc import Hashable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+
+class Spool:
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="restore-ledger-")
+        self._files: dict[Hashable, IO[bytes]] = {}
+        self._counts: dict[Hashable, int] = {}
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *_exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+        self.close()
+
+    def append(self, key: Hashable, items: list[Any]) -> None:
+        """Append a chunk of items under ``key``."""
+        if not items:
+            return
+        stream = self._files.get(key)
+        if stream is None:
+            stream = open(Path(self._dir.name) / f"{len(self._files)}.pickle", "w+b")
+            self._files[key] = stream
+        pickle.dump(items, stream, protocol=pickle.HIGHEST_PROTOCOL)
+        self._counts[key] = self._counts.get(key, 0) + len(items)
+
+    def count(self, key: Hashable) -> int:
+        return self._counts.get(key, 0)
+
+    def keys(self) -> list[Hashable]:
+        return list(self._files)
+
+    def read(self, key: Hashable) -> Iterator[Any]:
+        stream = self._files.get(key)
+        if stream is None:
+            return
+        stream.flush()
+        stream.seek(0)
+        while True:
+            try:
+                chunk = pickle.load(stream)
+            except EOFError:
+                break
+            yield from chunk
+        stream.seek(0, 2)
+
+    def close(self) -> None:
+        for stream in self._files.values():
+            stream.close()
+        self._dir.cleanup()

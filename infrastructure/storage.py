@@ -1,0 +1,69 @@
+"""Logical values (as the ledger records them) to each backend's storage form, and back.
+
+The storage form is the one Django itself writes on that backend, so that the
+application reads restored rows back exactly as it wrote the originals.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from domain.profile import Kind
+
+Converter = Callable[[Any], Any]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _skip_none(convert: Converter) -> Converter:
+    def converter(value: Any) -> Any:
+        return None if value is None else convert(value)
+
+    return converter
+
+
+def _sqlite_datetime(value: str) -> str:
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return str(moment)
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value)
+
+
+def _binary(value: str) -> bytes:
+    return base64.b64decode(value)
+
+
+_SQLITE: dict[Kind, Converter] = {
+    Kind.UUID: _skip_none(lambda value: value.replace("-", "")),
+    Kind.DATETIME: _skip_none(_sqlite_datetime),
+    Kind.JSON: _json_text,  # JSON null is stored as 'null'
+    Kind.BINARY: _skip_none(_binary),
+}
+_POSTGRESQL: dict[Kind, Converter] = {
+    Kind.JSON: _json_text,
+    Kind.BINARY: _skip_none(_binary),
+}
+
+
+def to_storage(dialect: str, kind: Kind) -> Converter:
+    """The function that turns a logical value of ``kind`` into what ``dialect`` stores."""
+    table = _SQLITE if dialect == "sqlite" else _POSTGRESQL
+    return table.get(kind, _same)
+
+
+def uuid_from_storage(value: Any) -> Any:
+    """A stored UUID (hex on SQLite, uuid on PostgreSQL) in the ledger's canonical form."""
+    if value is None:
+        return None
+    text = str(value).replace("-", "")
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}" if len(text) == 32 else value

@@ -1,0 +1,151 @@
+"""The target database: connecting, its identity, and the keys of rows it already holds."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+from domain.errors import RestoreError
+from domain.planning import TargetKeys, flatten_target_keys
+from domain.profile import Kind, Profile
+from infrastructure.storage import uuid_from_storage
+
+IDENTITY_TABLE = "restore_ledger_target"
+TRACKING_TABLE = "restore_ledger_tracking"
+OWN_TABLES = {IDENTITY_TABLE, TRACKING_TABLE}
+
+
+class TargetError(RestoreError):
+    stage = "target"
+
+
+def redact(url: str | URL) -> str:
+    """The URL with any password replaced, for the ledger, logs and messages."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    return parsed.render_as_string(hide_password=True)
+
+
+def sqlalchemy_url(url: str) -> URL:
+    """``sqlite:///file`` or a plain path for SQLite; ``postgresql://`` with psycopg 3."""
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        raise TargetError(f"target URL {url!r} is not a database URL") from None
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
+        return parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername != "sqlite":
+        raise TargetError(f"target URL scheme {parsed.drivername!r} is not supported (sqlite, postgresql)")
+    if not parsed.database or parsed.database == ":memory:":
+        raise TargetError("a SQLite target needs a file path: sqlite:///path/to/db.sqlite3")
+    return parsed
+
+
+def connect(url: str) -> Engine:
+    """An engine on the target. A SQLite file must exist: a typo never creates an empty target."""
+    parsed = sqlalchemy_url(url)
+    if parsed.drivername == "sqlite":
+        path = Path(parsed.database or "")
+        if not path.is_file():
+            raise TargetError(f"target database {str(path)!r} does not exist")
+        engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool)
+        sa.event.listen(engine, "connect", _sqlite_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return sa.create_engine(parsed, poolclass=sa.pool.NullPool)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+    dbapi_connection.execute("PRAGMA foreign_keys = ON")
+    dbapi_connection.execute("PRAGMA busy_timeout = 30000")
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def same_database(first: str, second: str) -> bool:
+    a, b = sqlalchemy_url(first), sqlalchemy_url(second)
+    if a.drivername == "sqlite" and b.drivername == "sqlite":
+        return Path(a.database or "").resolve() == Path(b.database or "").resolve()
+    return (a.host, a.port or 5432, a.database) == (b.host, b.port or 5432, b.database) and (
+        a.drivername == b.drivername
+    )
+
+
+def quote(engine: Engine | Connection, name: str) -> str:
+    return engine.dialect.identifier_preparer.quote(name)
+
+
+def identity(engine: Engine, create: bool) -> str | None:
+    """The target's own id, kept in the target so that a ledger can tell targets apart."""
+    table = quote(engine, IDENTITY_TABLE)
+    with engine.connect() as conn:
+        if sa.inspect(conn).has_table(IDENTITY_TABLE):
+            found = conn.exec_driver_sql(f"SELECT id FROM {table}").scalar()
+            if found:
+                return str(found)
+    if not create:
+        return None
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {table} (id varchar(36) NOT NULL PRIMARY KEY)")
+        found = conn.exec_driver_sql(f"SELECT id FROM {table}").scalar()
+        if found:
+            return str(found)
+        new = str(uuid.uuid4())
+        conn.exec_driver_sql(f"INSERT INTO {table} (id) VALUES ('{new}')")
+        return new
+
+
+def existing_keys(engine: Engine, profile: Profile, labels: set[str]) -> dict[str, TargetKeys]:
+    """Natural keys, pks and the largest pk of every table the restore touches: one query each."""
+    needed = set(labels)
+    for label in labels:
+        needed |= {fk.model for fk in profile.models[label].foreign_keys.values() if fk.model in profile.models}
+    raw: dict[str, list[tuple[Any, tuple[Any, ...]]]] = {}
+    max_pks: dict[str, int] = {}
+    with engine.connect() as conn:
+        for label in sorted(needed):
+            model = profile.models[label]
+            columns = [model.pk.name]
+            converters = [uuid_from_storage if model.pk.kind is Kind.UUID else None]
+            for name in model.natural_key:
+                if name in model.foreign_keys:
+                    columns.append(model.foreign_keys[name].column)
+                    converters.append(None)
+                else:
+                    columns.append(model.fields[name].name)
+                    converters.append(uuid_from_storage if model.fields[name].kind is Kind.UUID else None)
+            select = ", ".join(quote(conn, c) for c in columns)
+            rows = conn.exec_driver_sql(f"SELECT {select} FROM {quote(conn, model.table)}").fetchall()
+            converted = [
+                tuple(c(v) if c else v for c, v in zip(converters, row, strict=True)) for row in rows
+            ]
+            raw[label] = [(row[0], row[1:]) for row in converted]
+            max_pks[label] = max((row[0] for row in converted if isinstance(row[0], int)), default=0)
+    return flatten_target_keys(profile, raw, max_pks)
+
+
+def link_max_ids(engine: Engine, profile: Profile, labels: set[str]) -> dict[str, int]:
+    """The largest id of each many-to-many through table the restore writes."""
+    tables = {m2m.table for label in labels for m2m in profile.models[label].many_to_many.values()}
+    result: dict[str, int] = {}
+    with engine.connect() as conn:
+        for table in sorted(tables):
+            found = conn.exec_driver_sql(f"SELECT MAX(id) FROM {quote(conn, table)}").scalar()
+            result[table] = int(found or 0)
+    return result
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    with engine.begin() as conn:
+        yield conn
