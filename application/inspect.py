@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import BackupError
-from infrastructure.backup import open_backup
+from infrastructure.backup import Backup, open_backup
 
 
 @dataclass
@@ -21,7 +21,11 @@ class Inspection:
 
 def inspect_backup(path: Path) -> Inspection:
     """What the backup holds and every problem found in it alone; raises only if unreadable."""
-    opened = open_backup(path)
+    with open_backup(path) as opened:
+        return _inspect(opened)
+
+
+def _inspect(opened: Backup) -> Inspection:
     result = Inspection(opened.info.to_dict())
     counts: Counter[str] = Counter()
     seen: dict[tuple[str, Any], int] = {}
@@ -33,7 +37,8 @@ def inspect_backup(path: Path) -> Inspection:
                 other = seen.setdefault((record.model, _hashable(record.pk)), record.ordinal)
                 if other != record.ordinal:
                     result.problems.append(
-                        f"record {record.ordinal} ({record.model} pk={record.pk}): pk appears twice (also record {other})"
+                        f"record {record.ordinal} ({record.model} pk={record.pk}): "
+                        f"pk appears twice (also record {other})"
                     )
     except BackupError as error:
         result.problems.append(str(error))

@@ -52,11 +52,22 @@ def _fold(runs: dict[UUID, dict[str, Any]], event: Any) -> None:
     elif isinstance(event, RestoreRun.Recorded):
         run["status"] = "planned"
     elif isinstance(event, RestoreRun.Applied):
-        run.update(status="applied", applied_at=event.timestamp.isoformat(), seconds=event.duration, rows=event.counts)
+        run.update(
+            status="applied",
+            applied_at=event.timestamp.isoformat(),
+            seconds=event.duration,
+            rows=event.counts,
+        )
     elif isinstance(event, RestoreRun.Failed):
-        run.update(status="failed", failed_at=event.timestamp.isoformat(), failure={
-            "stage": event.stage, "reason": event.reason, "record": event.record,
-        })
+        run.update(
+            status="failed",
+            failed_at=event.timestamp.isoformat(),
+            failure={
+                "stage": event.stage,
+                "reason": event.reason,
+                "record": event.record,
+            },
+        )
 
 
 def show_restore(ledger_url: str, restore_id: str) -> dict[str, Any]:
@@ -65,7 +76,7 @@ def show_restore(ledger_url: str, restore_id: str) -> dict[str, Any]:
     run = ledger.get_run(restore_id)
     runs: dict[UUID, dict[str, Any]] = {}
     events = []
-    for event in ledger.events.get(run.id):  # type: ignore[attr-defined]
+    for event in ledger.events.get(run.id):
         _fold(runs, event)
         events.append(_event_line(event))
     summary = runs[run.id]
@@ -75,7 +86,11 @@ def show_restore(ledger_url: str, restore_id: str) -> dict[str, Any]:
 
 def _event_line(event: Any) -> dict[str, Any]:
     name = type(event).__name__
-    line: dict[str, Any] = {"event": name, "version": event.originator_version, "at": event.timestamp.isoformat()}
+    line: dict[str, Any] = {
+        "event": name,
+        "version": event.originator_version,
+        "at": event.timestamp.isoformat(),
+    }
     if isinstance(event, RestoreRun.RowsRecorded):
         line.update(model=event.model, table=event.table, rows=len(event.rows))
     elif isinstance(event, RestoreRun.PrimaryKeysAllocated):

@@ -103,6 +103,8 @@ def restore(request: RestoreRequest, progress: Progress | None = None) -> Restor
         raise RestoreFailed(run.id, cause) from error
     finally:
         engine.dispose()
+        if opened is not None:
+            opened.close()
     outcome.status = run.status
     outcome.seconds = round(time.monotonic() - started, 3)
     return outcome
@@ -126,7 +128,9 @@ def _open(path: Path) -> tuple[Backup | None, BackupError | None]:
         return None, error
 
 
-def _start(ledger: Ledger, request: RestoreRequest, engine: Engine, profile: Profile, opened: Backup | None) -> RestoreRun:
+def _start(
+    ledger: Ledger, request: RestoreRequest, engine: Engine, profile: Profile, opened: Backup | None
+) -> RestoreRun:
     if opened is not None:
         info = opened.info
     else:
@@ -166,7 +170,9 @@ def _record(
         index.add(record)
         progress("read", 1)
     labels = set(index.ordinals)
-    used = profile.models.keys() & (labels | {fk.model for label in labels for fk in profile.models[label].foreign_keys.values()})
+    used = set(profile.models) & (
+        labels | {fk.model for label in labels for fk in profile.models[label].foreign_keys.values()}
+    )
     run.validate(index.counts(), Profile({label: profile.models[label] for label in used}).to_dict())
     planner = Planner(index, existing_keys(engine, profile, labels), link_max_ids(engine, profile, labels))
     planner.identify()
@@ -179,7 +185,7 @@ def _record(
             for table, source, target in built.links:
                 spool.append(("links", table), [(source, target)])
             progress("plan", 1)
-        link_tables = sorted(str(key[1]) for key in spool.keys() if isinstance(key, tuple) and key[0] == "links")
+        link_tables = sorted(str(key[1]) for key in spool.groups() if isinstance(key, tuple) and key[0] == "links")
         link_first = {table: planner.allocate_link_ids(table, spool.count(("links", table))) for table in link_tables}
         for allocation in planner.allocations:
             run.allocate(allocation.model, allocation.table, allocation.first, allocation.count, allocation.reason)
@@ -227,7 +233,10 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
     for label in planner.order:
         model = profile.models[label]
         kinds = [model.pk.kind.value, *(c.kind.value for c in model.fields.values())]
-        kinds += [profile.models[fk.model].pk.kind.value if fk.model in profile.models else Kind.INTEGER.value for fk in model.foreign_keys.values()]
+        kinds += [
+            profile.models[fk.model].pk.kind.value if fk.model in profile.models else Kind.INTEGER.value
+            for fk in model.foreign_keys.values()
+        ]
         batches(label, model.table, planner.columns(label), kinds, spool.read(("rows", label)))
     for label in sorted(profile.models):
         for m2m in profile.models[label].many_to_many.values():
@@ -235,7 +244,11 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
                 continue
             first = link_first[m2m.table]
             rows = ([first + i, source, target] for i, (source, target) in enumerate(spool.read(("links", m2m.table))))
-            kinds = [Kind.INTEGER.value, profile.models[label].pk.kind.value, profile.models[m2m.model].pk.kind.value]
+            kinds = [
+                Kind.INTEGER.value,
+                profile.models[label].pk.kind.value,
+                profile.models[m2m.model].pk.kind.value,
+            ]
             batches(label, m2m.table, ["id", m2m.source_column, m2m.target_column], kinds, rows)
             ledger.save(run)
     for label in planner.order:
@@ -244,6 +257,8 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
             fk = model.foreign_keys[name]
             pairs = [[pk, value] for pk, value in spool.read(("deferred", label, fk.column))]
             for start in range(0, len(pairs), BATCH_ROWS * 4):
-                run.defer_references(label, model.table, model.pk.name, fk.column, pairs[start : start + BATCH_ROWS * 4])
+                run.defer_references(
+                    label, model.table, model.pk.name, fk.column, pairs[start : start + BATCH_ROWS * 4]
+                )
             ledger.save(run)
     ledger.save(run)

@@ -89,9 +89,24 @@ def main() -> None:
 @main.command()
 @click.argument("backup", type=click.Path(path_type=Path))
 @click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP)
-@click.option("--ledger", envvar="RESTORE_LEDGER_URL", default="restore-ledger.sqlite3", show_default=True, help=LEDGER_HELP)
-@click.option("--profile", "profile_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TOML profile overriding the inferred one.")
-@click.option("--media-root", type=click.Path(file_okay=False, path_type=Path), help="Where the backup's media files go.")
+@click.option(
+    "--ledger",
+    envvar="RESTORE_LEDGER_URL",
+    default="restore-ledger.sqlite3",
+    show_default=True,
+    help=LEDGER_HELP,
+)
+@click.option(
+    "--profile",
+    "profile_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML profile overriding the inferred one.",
+)
+@click.option(
+    "--media-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the backup's media files go.",
+)
 @click.option("--actor", help="Who runs the restore [default: the OS user].")
 @click.option("--reason", default="", help="Why the restore is run, for the ledger.")
 @click.option("--dry-run", is_flag=True, help="Plan and print; write nothing anywhere.")
@@ -145,12 +160,16 @@ def restore(
         _emit_json(dataclasses.asdict(outcome))
         return
     verb = "planned (dry run, nothing written)" if dry_run else "applied"
-    click.echo(f"restore {outcome.restore_id} {verb}: {sum(outcome.counts.values())} records from {outcome.backup['format']} backup")
+    click.echo(
+        f"restore {outcome.restore_id} {verb}: {sum(outcome.counts.values())} records "
+        f"from {outcome.backup['format']} backup"
+    )
     for label, count in outcome.counts.items():
         click.echo(f"  {label:<40} {count:>8}")
     for allocation in outcome.allocations:
         click.echo(
-            f"  allocated {allocation['count']} pks of {allocation['table']} from {allocation['first']}: {allocation['reason']}"
+            f"  allocated {allocation['count']} pks of {allocation['table']} from {allocation['first']}: "
+            f"{allocation['reason']}"
         )
     for label, fields in outcome.deferred.items():
         click.echo(f"  {label}: {', '.join(fields)} written empty first, set after the cycle's rows exist")
@@ -178,9 +197,14 @@ def inspect(backup: Path, as_json: bool) -> None:
     if as_json:
         _emit_json(dataclasses.asdict(result))
     else:
-        click.echo(f"format: {result.backup['format']}  sha256: {result.backup['sha256']}  size: {result.backup['size']}")
+        click.echo(
+            f"format: {result.backup['format']}  sha256: {result.backup['sha256']}  size: {result.backup['size']}"
+        )
         if result.backup.get("manifest"):
-            click.echo(f"manifest: verified, {result.backup['media_files']} media files, {json.dumps(result.backup['manifest'])}")
+            click.echo(
+                f"manifest: verified, {result.backup['media_files']} media files, "
+                f"{json.dumps(result.backup['manifest'])}"
+            )
         for label, count in result.counts.items():
             click.echo(f"  {label:<40} {count:>8}")
         click.echo(f"records: {result.records}")
@@ -196,7 +220,14 @@ def ledger() -> None:
 
 
 @ledger.command("list")
-@click.option("--ledger", "ledger_url", envvar="RESTORE_LEDGER_URL", default="restore-ledger.sqlite3", show_default=True, help=LEDGER_HELP)
+@click.option(
+    "--ledger",
+    "ledger_url",
+    envvar="RESTORE_LEDGER_URL",
+    default="restore-ledger.sqlite3",
+    show_default=True,
+    help=LEDGER_HELP,
+)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def ledger_list(ledger_url: str, as_json: bool) -> None:
     """List every restore of the ledger, oldest first.
@@ -220,7 +251,14 @@ def ledger_list(ledger_url: str, as_json: bool) -> None:
 
 @ledger.command("show")
 @click.argument("restore_id")
-@click.option("--ledger", "ledger_url", envvar="RESTORE_LEDGER_URL", default="restore-ledger.sqlite3", show_default=True, help=LEDGER_HELP)
+@click.option(
+    "--ledger",
+    "ledger_url",
+    envvar="RESTORE_LEDGER_URL",
+    default="restore-ledger.sqlite3",
+    show_default=True,
+    help=LEDGER_HELP,
+)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def ledger_show(restore_id: str, ledger_url: str, as_json: bool) -> None:
     """Show one restore: who, when, why, which backup, counts, and each event.
@@ -245,7 +283,8 @@ def ledger_show(restore_id: str, ledger_url: str, as_json: bool) -> None:
     click.echo(f"  tool:    restore-ledger {run['tool_version']}, profile {run['profile_digest'][:12]}")
     if run.get("failure"):
         failure = run["failure"]
-        click.echo(f"  failed at {failure['stage']}: {failure['record'] + ': ' if failure['record'] else ''}{failure['reason']}")
+        where = f"{failure['record']}: " if failure["record"] else ""
+        click.echo(f"  failed at {failure['stage']}: {where}{failure['reason']}")
     for label, count in run["counts"].items():
         click.echo(f"  {label:<40} {count:>8}")
     click.echo(f"  events: {len(run['events'])}")
@@ -261,7 +300,12 @@ def profile() -> None:
 
 @profile.command("show")
 @click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP)
-@click.option("--profile", "profile_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TOML profile overriding the inferred one.")
+@click.option(
+    "--profile",
+    "profile_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML profile overriding the inferred one.",
+)
 def profile_show(target: str, profile_file: Path | None) -> None:
     """Print the profile inferred from the target schema, as TOML to start a profile file from.
 

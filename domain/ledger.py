@@ -1,18 +1,18 @@
 """The restore run aggregate: every decision of a restore is one of its events.
 
 Row data travels in events but never stays in the aggregate's state: the state
-holds only what review and control need (status, counts).
+holds only what review and control need (status, counts). Event classes are
+declared here by name, so their stored topics stay ``domain.ledger:RestoreRun.<Name>``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-
 from eventsourcing.domain import Aggregate, event
 
-PLANNED = "planned"
 RECORDING = "recording"
+PLANNED = "planned"
 APPLIED = "applied"
 FAILED = "failed"
 
@@ -20,7 +20,57 @@ FAILED = "failed"
 class RestoreRun(Aggregate):
     """One restore of one backup into one target."""
 
-    @event("Started")
+    class Started(Aggregate.Created):
+        backup: dict[str, Any]
+        target: dict[str, Any]
+        options: dict[str, Any]
+        actor: str
+        reason: str
+        tool_version: str
+        profile_digest: str
+
+    class Validated(Aggregate.Event):
+        counts: dict[str, int]
+        profile: dict[str, Any]
+
+    class PrimaryKeysAllocated(Aggregate.Event):
+        model: str
+        table: str
+        first: int
+        count: int
+        reason: str
+
+    class RowsRecorded(Aggregate.Event):
+        model: str
+        table: str
+        columns: list[str]
+        kinds: list[str]
+        rows: list[list[Any]]
+
+    class ReferencesDeferred(Aggregate.Event):
+        model: str
+        table: str
+        pk_column: str
+        column: str
+        pairs: list[list[Any]]
+
+    class MediaRecorded(Aggregate.Event):
+        files: list[dict[str, Any]]
+
+    class Recorded(Aggregate.Event):
+        counts: dict[str, int]
+
+    class Applied(Aggregate.Event):
+        position: int
+        duration: float
+        counts: dict[str, int]
+
+    class Failed(Aggregate.Event):
+        stage: str
+        reason: str
+        record: str | None
+
+    @event(Started)
     def __init__(
         self,
         *,
@@ -51,82 +101,80 @@ class RestoreRun(Aggregate):
             raise ValueError(f"restore {self.id} is {self.status}, not recording")
 
     def validate(self, counts: dict[str, int], profile: dict[str, Any]) -> None:
+        """The backup was read whole: these are its counts and the profile it is restored with."""
         self.check_recording()
         self._validated(counts=counts, profile=profile)
 
-    @event("Validated")
+    @event(Validated)
     def _validated(self, counts: dict[str, int], profile: dict[str, Any]) -> None:
         self.counts = counts
 
     def allocate(self, model: str, table: str, first: int, count: int, reason: str) -> None:
+        """``count`` target pks from ``first`` were given to rows of ``model``, in backup order."""
         self.check_recording()
         self._allocated(model=model, table=table, first=first, count=count, reason=reason)
 
-    @event("PrimaryKeysAllocated")
+    @event(PrimaryKeysAllocated)
     def _allocated(self, model: str, table: str, first: int, count: int, reason: str) -> None:
         pass
 
-    def record_rows(
-        self, model: str, table: str, columns: list[str], kinds: list[str], rows: list[list[Any]]
-    ) -> None:
+    def record_rows(self, model: str, table: str, columns: list[str], kinds: list[str], rows: list[list[Any]]) -> None:
         """Final rows (allocated pks, resolved references) in their logical form."""
         self.check_recording()
         self._rows_recorded(model=model, table=table, columns=columns, kinds=kinds, rows=rows)
 
-    @event("RowsRecorded")
+    @event(RowsRecorded)
     def _rows_recorded(
         self, model: str, table: str, columns: list[str], kinds: list[str], rows: list[list[Any]]
     ) -> None:
         self.recorded_rows[model] = self.recorded_rows.get(model, 0) + len(rows)
 
-    def defer_references(
-        self, model: str, table: str, pk_column: str, column: str, pairs: list[list[Any]]
-    ) -> None:
+    def defer_references(self, model: str, table: str, pk_column: str, column: str, pairs: list[list[Any]]) -> None:
         """Rows were written with ``column`` empty (a reference cycle); these pairs set it."""
         self.check_recording()
         self._references_deferred(model=model, table=table, pk_column=pk_column, column=column, pairs=pairs)
 
-    @event("ReferencesDeferred")
-    def _references_deferred(
-        self, model: str, table: str, pk_column: str, column: str, pairs: list[list[Any]]
-    ) -> None:
+    @event(ReferencesDeferred)
+    def _references_deferred(self, model: str, table: str, pk_column: str, column: str, pairs: list[list[Any]]) -> None:
         pass
 
     def record_media(self, files: list[dict[str, Any]]) -> None:
+        """Media files (path under the media root, sha256, size) the restore writes."""
         self.check_recording()
         self._media_recorded(files=files)
 
-    @event("MediaRecorded")
+    @event(MediaRecorded)
     def _media_recorded(self, files: list[dict[str, Any]]) -> None:
         pass
 
     def finish_recording(self) -> None:
+        """Every decision is recorded: the restore is planned and may be applied."""
         self.check_recording()
         self._recorded(counts=dict(self.recorded_rows))
 
-    @event("Recorded")
+    @event(Recorded)
     def _recorded(self, counts: dict[str, int]) -> None:
         self.status = PLANNED
 
     def complete(self, position: int, duration: float) -> None:
+        """The projection committed the restore to the target at ledger ``position``."""
         if self.status != PLANNED:
             raise ValueError(f"restore {self.id} is {self.status}, not planned")
         self._applied(position=position, duration=duration, counts=dict(self.recorded_rows))
 
-    @event("Applied")
+    @event(Applied)
     def _applied(self, position: int, duration: float, counts: dict[str, int]) -> None:
         self.status = APPLIED
         self.position = position
         self.duration = duration
 
     def fail(self, stage: str, reason: str, record: str | None) -> None:
+        """The restore was refused or failed; the target is as it was before."""
         if self.status in (APPLIED, FAILED):
             raise ValueError(f"restore {self.id} is {self.status} already")
         self._failed(stage=stage, reason=reason, record=record)
 
-    @event("Failed")
+    @event(Failed)
     def _failed(self, stage: str, reason: str, record: str | None) -> None:
         self.status = FAILED
         self.failure = {"stage": stage, "reason": reason, "record": record}
-
-

@@ -158,9 +158,8 @@ class Index:
 
     def _key_by_pk(self, fk: ForeignKey, pk: Any, targets: dict[str, TargetKeys], ordinal: int) -> Key:
         referenced = self.by_pk[fk.model].get(pk)
-        if referenced is not None and fk.model in self.profile.models:
-            if self.profile.models[fk.model].natural_key:
-                return self.key(referenced, targets)
+        if referenced is not None and self.profile.models[fk.model].natural_key:
+            return self.key(referenced, targets)
         existing = targets[fk.model].key_of(pk) if fk.model in targets else None
         if existing is not None:
             return existing
@@ -224,9 +223,7 @@ class Planner:
                 if pk is None:
                     without_pk.append(ordinal)
                 elif pk in target.pks:
-                    raise PlanError(
-                        f"pk {pk!r} is taken in the target by another row", self.index.describe(ordinal)
-                    )
+                    raise PlanError(f"pk {pk!r} is taken in the target by another row", self.index.describe(ordinal))
                 else:
                     self.final_pk[ordinal] = pk
             if without_pk:
@@ -337,7 +334,11 @@ class Planner:
 
 def columns_of(model: ModelProfile) -> list[str]:
     """The column order of a model's rows in the ledger."""
-    return [model.pk.name, *(c.name for c in model.fields.values()), *(fk.column for fk in model.foreign_keys.values())]
+    return [
+        model.pk.name,
+        *(c.name for c in model.fields.values()),
+        *(fk.column for fk in model.foreign_keys.values()),
+    ]
 
 
 def write_order(profile: Profile, labels: set[str]) -> tuple[list[str], dict[str, set[str]]]:
@@ -356,9 +357,7 @@ def write_order(profile: Profile, labels: set[str]) -> tuple[list[str], dict[str
         for fk in fks:
             if fk.nullable and component[fk.model] == component[label]:
                 deferred[label].add(fk.field)
-    remaining = {
-        label: {fk.model for fk in fks if fk.field not in deferred[label]} for label, fks in edges.items()
-    }
+    remaining = {label: {fk.model for fk in fks if fk.field not in deferred[label]} for label, fks in edges.items()}
     order: list[str] = []
     ready = sorted(label for label, deps in remaining.items() if not deps)
     while ready:

@@ -80,12 +80,8 @@ class ModelProfile:
             natural_key=tuple(data.get("natural_key", ())),
             uuid_fields=tuple(data.get("uuid_fields", ())),
             fields={name: _column(col) for name, col in data.get("fields", {}).items()},
-            foreign_keys={
-                name: ForeignKey(**fk) for name, fk in data.get("foreign_keys", {}).items()
-            },
-            many_to_many={
-                name: ManyToMany(**m2m) for name, m2m in data.get("many_to_many", {}).items()
-            },
+            foreign_keys={name: ForeignKey(**fk) for name, fk in data.get("foreign_keys", {}).items()},
+            many_to_many={name: ManyToMany(**m2m) for name, m2m in data.get("many_to_many", {}).items()},
         )
 
 

@@ -126,9 +126,11 @@ def parse_duration(value: str) -> int:
         return total // timedelta(microseconds=1)
     match = _ISO_DURATION.match(value)
     if match and value not in ("P", "PT", "-P", "+P"):
-        parts = {k: float((v or "0").replace(",", ".")) for k, v in match.groupdict().items() if k != "sign"}
+        amounts: dict[str, float] = {
+            k: float((v or "0").replace(",", ".")) for k, v in match.groupdict().items() if k != "sign"
+        }
         total = timedelta(
-            days=parts["days"], hours=parts["hours"], minutes=parts["minutes"], seconds=parts["seconds"]
+            days=amounts["days"], hours=amounts["hours"], minutes=amounts["minutes"], seconds=amounts["seconds"]
         )
         sign = -1 if match.group("sign") == "-" else 1
         return sign * (total // timedelta(microseconds=1))

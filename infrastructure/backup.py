@@ -16,9 +16,10 @@ import lzma
 import tarfile
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import Any
 
 import ijson
 
@@ -30,7 +31,9 @@ SUPPORTED = (
     "or xz; a .zip holding one such fixture; a backup package (.zip, .tar, .tar.gz, .tar.bz2, "
     ".tar.xz or a directory) with manifest.json"
 )
-_COMPRESSIONS: dict[bytes, tuple[str, Callable[[IO[bytes]], IO[bytes]]]] = {
+# A binary stream: files, archive members and decompressors alike (typeshed gives them no common type).
+Stream = Any
+_COMPRESSIONS: dict[bytes, tuple[str, Callable[[Stream], Stream]]] = {
     b"\x1f\x8b": ("gzip", lambda raw: gzip.GzipFile(fileobj=raw)),
     b"BZh": ("bzip2", lambda raw: bz2.BZ2File(raw)),
     b"\xfd7zXZ\x00": ("xz", lambda raw: lzma.LZMAFile(raw)),
@@ -111,10 +114,27 @@ def _safe(name: str) -> str:
 class Backup:
     """An opened backup: its detected format, verified manifest, and a way to stream records."""
 
-    def __init__(self, info: BackupInfo, open_fixture: Callable[[str], IO[bytes]], open_member: Callable[[str], IO[bytes]]) -> None:
+    def __init__(
+        self,
+        info: BackupInfo,
+        open_fixture: Callable[[str], AbstractContextManager[Stream]],
+        open_member: Callable[[str], Stream],
+        archive: Stream | None = None,
+    ) -> None:
         self.info = info
         self._open_fixture = open_fixture
         self._open_member = open_member
+        self._archive = archive
+
+    def __enter__(self) -> Backup:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._archive is not None:
+            self._archive.close()
 
     def records(self) -> Iterator[Record]:
         """Every record in backup order, read as a stream; ordinals count from 1."""
@@ -125,7 +145,7 @@ class Backup:
                     ordinal = record.ordinal
                     yield record
 
-    def open_media(self, path: str) -> IO[bytes]:
+    def open_media(self, path: str) -> Stream:
         """The bytes of a media file, by its path relative to the media root."""
         return self._open_member(f"media/{path}")
 
@@ -145,7 +165,7 @@ def open_backup(path: Path) -> Backup:
         return _zip(path, sha256, size)
     for magic, (name, opener) in _COMPRESSIONS.items():
         if head.startswith(magic):
-            with opener(open(path, "rb")) as inner:
+            with open(path, "rb") as raw, opener(raw) as inner:
                 try:
                     inner_head = inner.read(512)
                 except (OSError, EOFError, lzma.LZMAError) as error:
@@ -156,28 +176,34 @@ def open_backup(path: Path) -> Backup:
             if kind is None:
                 raise BackupError(f"found {name} holding {_describe_bytes(inner_head)}; {SUPPORTED}")
             info = BackupInfo(str(path), f"{kind}+{name}", sha256, size, fixtures=[path.name])
-            return Backup(info, lambda _n, o=opener: o(open(path, "rb")), _no_member)
+            return Backup(info, lambda _n: _fixture_stream(open(path, "rb")), _no_member)
     if _is_tar(head):
         return _tar_package(path, "package (tar)", sha256, size)
     kind = _fixture_kind(head)
     if kind is None:
         raise BackupError(f"found {_describe_bytes(head)}; {SUPPORTED}")
     info = BackupInfo(str(path), kind, sha256, size, fixtures=[path.name])
-    return Backup(info, lambda _n: open(path, "rb"), _no_member)
+    return Backup(info, lambda _n: _fixture_stream(open(path, "rb")), _no_member)
 
 
-def _no_member(name: str) -> IO[bytes]:
+def _no_member(name: str) -> Stream:
     raise BackupError(f"this backup has no package entry {name!r}")
 
 
-def _decompressing(stream: IO[bytes]) -> IO[bytes]:
-    """A fixture inside a package may itself be compressed: look at its first bytes."""
-    buffered = io.BufferedReader(stream) if not isinstance(stream, io.BufferedReader) else stream  # type: ignore[arg-type]
-    head = buffered.peek(8)[:8]
-    for magic, (_name, opener) in _COMPRESSIONS.items():
-        if head.startswith(magic):
-            return opener(buffered)
-    return buffered
+@contextmanager
+def _fixture_stream(raw: Stream) -> Iterator[Stream]:
+    """A fixture's bytes, decompressed when its first bytes say so; closes what it opened."""
+    try:
+        buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
+        head = buffered.peek(8)[:8]
+        for magic, (_name, opener) in _COMPRESSIONS.items():
+            if head.startswith(magic):
+                with opener(buffered) as inner:
+                    yield inner
+                return
+        yield buffered
+    finally:
+        raw.close()
 
 
 def _zip(path: Path, sha256: str, size: int) -> Backup:
@@ -185,23 +211,31 @@ def _zip(path: Path, sha256: str, size: int) -> Backup:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as error:
         raise BackupError(f"found a damaged zip archive ({error}); {SUPPORTED}") from None
+    try:
+        return _zip_backup(path, sha256, size, archive)
+    except (BackupError, OSError, zipfile.BadZipFile):
+        archive.close()
+        raise
+
+
+def _zip_backup(path: Path, sha256: str, size: int, archive: zipfile.ZipFile) -> Backup:
     names = [_safe(info.filename) for info in archive.infolist() if not info.is_dir()]
     if "manifest.json" in names:
         manifest = _manifest(archive.read("manifest.json"))
         members = set(names)
         info = _package_info(path, "package (zip)", sha256, size, manifest, members, lambda n: archive.open(n))
-        return Backup(info, lambda n: _decompressing(archive.open(n)), lambda n: archive.open(n))
+        return Backup(info, lambda n: _fixture_stream(archive.open(n)), archive.open, archive)
     if len(names) != 1:
         raise BackupError(
             f"found a zip archive with {len(names)} files and no manifest.json ({', '.join(names[:5])}); {SUPPORTED}"
         )
-    with archive.open(names[0]) as member:
-        head = _decompressing(member).read(512)
+    with _fixture_stream(archive.open(names[0])) as member:
+        head = member.read(512)
     kind = _fixture_kind(head)
     if kind is None:
         raise BackupError(f"found a zip archive whose file {names[0]!r} holds {_describe_bytes(head)}; {SUPPORTED}")
     info = BackupInfo(str(path), f"{kind}+zip", sha256, size, fixtures=[names[0]])
-    return Backup(info, lambda n: _decompressing(archive.open(n)), _no_member)
+    return Backup(info, lambda n: _fixture_stream(archive.open(n)), _no_member, archive)
 
 
 def _tar_package(path: Path, fmt: str, sha256: str, size: int) -> Backup:
@@ -209,6 +243,14 @@ def _tar_package(path: Path, fmt: str, sha256: str, size: int) -> Backup:
         archive = tarfile.open(path)
     except tarfile.TarError as error:
         raise BackupError(f"found a damaged tar archive ({error}); {SUPPORTED}") from None
+    try:
+        return _tar_backup(path, fmt, sha256, size, archive)
+    except (BackupError, OSError, tarfile.TarError):
+        archive.close()
+        raise
+
+
+def _tar_backup(path: Path, fmt: str, sha256: str, size: int, archive: tarfile.TarFile) -> Backup:
     entries = {}
     for member in archive.getmembers():
         name = _safe(member.name)
@@ -217,7 +259,7 @@ def _tar_package(path: Path, fmt: str, sha256: str, size: int) -> Backup:
         if member.isfile():
             entries[name.removeprefix("./")] = member
 
-    def member_stream(name: str) -> IO[bytes]:
+    def member_stream(name: str) -> Stream:
         stream = archive.extractfile(entries[name]) if name in entries else None
         if stream is None:
             raise BackupError(f"package entry {name!r} is missing")
@@ -225,18 +267,17 @@ def _tar_package(path: Path, fmt: str, sha256: str, size: int) -> Backup:
 
     if "manifest.json" not in entries:
         raise BackupError(f"found a tar archive without manifest.json; {SUPPORTED}")
-    manifest = _manifest(member_stream("manifest.json").read())
+    with member_stream("manifest.json") as stream:
+        manifest = _manifest(stream.read())
     info = _package_info(path, fmt, sha256, size, manifest, set(entries), member_stream)
-    return Backup(info, lambda n: _decompressing(member_stream(n)), member_stream)
+    return Backup(info, lambda n: _fixture_stream(member_stream(n)), member_stream, archive)
 
 
 def _directory_package(path: Path, sha256: str, size: int) -> Backup:
     root = path.resolve()
-    members = {
-        str(file.relative_to(path)).replace("\\", "/") for file in path.rglob("*") if file.is_file()
-    }
+    members = {str(file.relative_to(path)).replace("\\", "/") for file in path.rglob("*") if file.is_file()}
 
-    def member_stream(name: str) -> IO[bytes]:
+    def member_stream(name: str) -> Stream:
         target = (root / _safe(name)).resolve()
         if not target.is_relative_to(root):
             raise BackupError(f"package entry {name!r} leaves the package; nothing was written")
@@ -244,7 +285,7 @@ def _directory_package(path: Path, sha256: str, size: int) -> Backup:
 
     manifest = _manifest((path / "manifest.json").read_bytes())
     info = _package_info(path, "package (directory)", sha256, size, manifest, members, member_stream)
-    return Backup(info, lambda n: _decompressing(member_stream(n)), member_stream)
+    return Backup(info, lambda n: _fixture_stream(member_stream(n)), member_stream)
 
 
 def _manifest(raw: bytes) -> dict[str, Any]:
@@ -266,7 +307,7 @@ def _package_info(
     size: int,
     manifest: dict[str, Any],
     members: set[str],
-    open_member: Callable[[str], IO[bytes]],
+    open_member: Callable[[str], Stream],
 ) -> BackupInfo:
     """Check every file of the manifest (path, size, sha256) before anything is written."""
     fixtures: list[str] = []
@@ -301,11 +342,11 @@ def _package_info(
     return BackupInfo(str(path), fmt, sha256, size, manifest, fixtures, media)
 
 
-def _read_fixture(stream: IO[bytes], name: str, ordinal: int) -> Iterator[Record]:
-    buffered = io.BufferedReader(stream) if not hasattr(stream, "peek") else stream  # type: ignore[arg-type]
-    kind = _fixture_kind(buffered.peek(512)[:512])  # type: ignore[attr-defined]
+def _read_fixture(stream: Stream, name: str, ordinal: int) -> Iterator[Record]:
+    buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)
+    kind = _fixture_kind(buffered.peek(512)[:512])
     if kind is None:
-        raise BackupError(f"fixture {name!r} holds {_describe_bytes(buffered.peek(64)[:64])}; {SUPPORTED}")  # type: ignore[attr-defined]
+        raise BackupError(f"fixture {name!r} holds {_describe_bytes(buffered.peek(64)[:64])}; {SUPPORTED}")
     if kind == "jsonl":
         for line_number, line in enumerate(buffered, start=1):
             if not line.strip():
@@ -314,7 +355,9 @@ def _read_fixture(stream: IO[bytes], name: str, ordinal: int) -> Iterator[Record
             try:
                 item = json.loads(line)
             except ValueError as error:
-                raise BackupError(f"line {line_number} of {name!r} is not valid JSON ({error})", f"record {ordinal}") from None
+                raise BackupError(
+                    f"line {line_number} of {name!r} is not valid JSON ({error})", f"record {ordinal}"
+                ) from None
             yield _record(item, ordinal)
         return
     items = ijson.items(buffered, "item", use_float=True)

@@ -43,7 +43,9 @@ def load_profile(engine: Engine, path: Path | None) -> Profile:
         try:
             models[label] = _complete(merged)
         except (KeyError, TypeError, ValueError) as error:
-            raise ProfileError(f"profile file {str(path)!r}: model {label!r} is incomplete or wrong ({error})") from None
+            raise ProfileError(
+                f"profile file {str(path)!r}: model {label!r} is incomplete or wrong ({error})"
+            ) from None
     return Profile({label: ModelProfile.from_dict(model) for label, model in models.items()})
 
 
@@ -71,7 +73,11 @@ def _value(value: Any) -> str:
 
 def to_toml(profile: Profile, source: str) -> str:
     """The profile as a TOML document to start a profile file from."""
-    lines = [f"# Restore profile inferred from {source}", "# Keep the models you change; the rest is inferred.", ""]
+    lines = [
+        f"# Restore profile inferred from {source}",
+        "# Keep the models you change; the rest is inferred.",
+        "",
+    ]
     for label, model in profile.to_dict().items():
         lines.append(f'[models."{label}"]')
         for key in ("table", "pk", "natural_key", "uuid_fields"):

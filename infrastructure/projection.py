@@ -61,7 +61,7 @@ class Projection:
     def __init__(
         self,
         engine: Engine,
-        ledger: Application,
+        ledger: Application[UUID],
         target_id: str,
         media: MediaTarget | None = None,
         on_batch: Callable[[int], None] | None = None,
@@ -82,7 +82,7 @@ class Projection:
             if not sa.inspect(conn).has_table(TRACKING_TABLE):
                 return 0
             found = conn.exec_driver_sql(
-                f"SELECT notification_id FROM {table} WHERE application_name = '{self.tracking_name}'"
+                f"SELECT notification_id FROM {table} WHERE application_name = {self._mark()}", (self.tracking_name,)
             ).scalar()
         return int(found or 0)
 
@@ -93,7 +93,7 @@ class Projection:
         recorder = self.ledger.recorder
         try:
             while True:
-                page = recorder.select_notifications(position, PAGE, inclusive_of_start=False)  # type: ignore[attr-defined]
+                page = recorder.select_notifications(position, PAGE, inclusive_of_start=False)
                 if not page:
                     break
                 for notification in page:
@@ -157,8 +157,8 @@ class Projection:
             self.on_batch(len(rows))
 
     def _update(self, current: _Open, table: str, pk_column: str, column: str, pairs: list[list[Any]]) -> None:
-        q = current.conn
-        sql = f"UPDATE {quote(q, table)} SET {quote(q, column)} = {self._mark()} WHERE {quote(q, pk_column)} = {self._mark()}"
+        q, mark = current.conn, self._mark()
+        sql = f"UPDATE {quote(q, table)} SET {quote(q, column)} = {mark} WHERE {quote(q, pk_column)} = {mark}"
         self._execute(current, sql, [(value, pk) for pk, value in pairs], f"setting {table}.{column}")
 
     def _mark(self) -> str:
@@ -166,7 +166,7 @@ class Projection:
 
     def _execute(self, current: _Open, sql: str, rows: list[tuple[Any, ...]], doing: str) -> None:
         try:
-            current.conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+            current.conn.exec_driver_sql(sql, rows)
         except sa.exc.DBAPIError as error:
             raise ApplyError(f"the target refused {doing}: {error.orig}; its transaction was rolled back") from None
 
@@ -207,9 +207,11 @@ class Projection:
             f"CREATE TABLE IF NOT EXISTS {tracking} (application_name varchar(100) NOT NULL PRIMARY KEY, "
             "notification_id bigint NOT NULL)"
         )
-        conn.exec_driver_sql(f"DELETE FROM {tracking} WHERE application_name = '{self.tracking_name}'")
+        mark = self._mark()
+        conn.exec_driver_sql(f"DELETE FROM {tracking} WHERE application_name = {mark}", (self.tracking_name,))
         conn.exec_driver_sql(
-            f"INSERT INTO {tracking} (application_name, notification_id) VALUES ('{self.tracking_name}', {int(notification_id)})"
+            f"INSERT INTO {tracking} (application_name, notification_id) VALUES ({mark}, {mark})",
+            (self.tracking_name, notification_id),
         )
         try:
             current.transaction.commit()

@@ -122,7 +122,7 @@ def infer_profile(engine: Engine, hints: Iterable[str] = ()) -> Profile:
     with engine.connect() as conn:
         inspector = sa.inspect(conn)
         tables = [t for t in inspector.get_table_names() if t not in SKIPPED_TABLES]
-        reflected = {
+        reflected: dict[str, dict[str, Any]] = {
             table: {
                 "columns": inspector.get_columns(table),
                 "pk": inspector.get_pk_constraint(table)["constrained_columns"],
@@ -146,9 +146,7 @@ def infer_profile(engine: Engine, hints: Iterable[str] = ()) -> Profile:
         source = models.get(labels[source_table])
         if source is None or target_table not in labels:
             continue
-        source.many_to_many[field] = ManyToMany(
-            field, table, source_column, target_column, labels[target_table]
-        )
+        source.many_to_many[field] = ManyToMany(field, table, source_column, target_column, labels[target_table])
     return Profile(models)
 
 
@@ -174,9 +172,7 @@ def _through(
     return None
 
 
-def _model(
-    label: str, table: str, data: dict[str, Any], labels: dict[str, str], dialect: str
-) -> ModelProfile:
+def _model(label: str, table: str, data: dict[str, Any], labels: dict[str, str], dialect: str) -> ModelProfile:
     pk_name = data["pk"][0]
     fk_by_column = {
         fk["constrained_columns"][0]: fk["referred_table"]

@@ -36,7 +36,7 @@ class Spool:
     def count(self, key: Hashable) -> int:
         return self._counts.get(key, 0)
 
-    def keys(self) -> list[Hashable]:
+    def groups(self) -> list[Hashable]:
         return list(self._files)
 
     def read(self, key: Hashable) -> Iterator[Any]:

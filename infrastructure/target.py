@@ -126,9 +126,7 @@ def existing_keys(engine: Engine, profile: Profile, labels: set[str]) -> dict[st
                     converters.append(uuid_from_storage if model.fields[name].kind is Kind.UUID else None)
             select = ", ".join(quote(conn, c) for c in columns)
             rows = conn.exec_driver_sql(f"SELECT {select} FROM {quote(conn, model.table)}").fetchall()
-            converted = [
-                tuple(c(v) if c else v for c, v in zip(converters, row, strict=True)) for row in rows
-            ]
+            converted = [tuple(c(v) if c else v for c, v in zip(converters, row, strict=True)) for row in rows]
             raw[label] = [(row[0], row[1:]) for row in converted]
             max_pks[label] = max((row[0] for row in converted if isinstance(row[0], int)), default=0)
     return flatten_target_keys(profile, raw, max_pks)

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class WorkflowsConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'workflows'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "workflows"

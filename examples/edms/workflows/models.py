@@ -31,9 +31,7 @@ class WorkflowInstance(models.Model):
 
 
 class WorkflowTransition(models.Model):
-    instance = models.ForeignKey(
-        WorkflowInstance, on_delete=models.CASCADE, related_name="transitions"
-    )
+    instance = models.ForeignKey(WorkflowInstance, on_delete=models.CASCADE, related_name="transitions")
     from_state = models.CharField(max_length=40)
     to_state = models.CharField(max_length=40)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)

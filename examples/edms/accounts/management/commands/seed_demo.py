@@ -10,18 +10,19 @@ import random
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from audit.models import AuditEntry
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandParser
-
-from accounts.models import Role, User, UserRole
-from audit.models import AuditEntry
 from documents.models import Document, DocumentType, DocumentVersion, Tag
 from workflows.models import WorkflowInstance, WorkflowTransition, WorkflowType
+
+from accounts.models import Role, User, UserRole
 
 BATCH = 2000
 
@@ -69,9 +70,7 @@ class Command(BaseCommand):
         user_roles = []
         for user in users:
             for role in rng.sample(roles, rng.randint(1, 2)):
-                user_roles.append(
-                    UserRole(user=user, role=role, assigned_at=moment(), assigned_by=admin)
-                )
+                user_roles.append(UserRole(user=user, role=role, assigned_at=moment(), assigned_by=admin))
         UserRole.objects.bulk_create(user_roles, batch_size=BATCH)
         group = Group.objects.create(name="Document control")
         group.permissions.set(Permission.objects.filter(content_type__app_label="documents"))
@@ -103,9 +102,7 @@ class Command(BaseCommand):
                 doc.parent = docs[rng.randrange(i)]
         Document.objects.bulk_update(docs, ["parent"], batch_size=BATCH)
         tag_links = [
-            Document.tags.through(document=doc, tag=tag)
-            for doc in docs
-            for tag in rng.sample(tags, rng.randint(0, 3))
+            Document.tags.through(document=doc, tag=tag) for doc in docs for tag in rng.sample(tags, rng.randint(0, 3))
         ]
         Document.tags.through.objects.bulk_create(tag_links, batch_size=BATCH)
         related = set()
@@ -116,10 +113,7 @@ class Command(BaseCommand):
                     related.add((doc.pk, other.pk))
                     related.add((other.pk, doc.pk))
         Document.related.through.objects.bulk_create(
-            (
-                Document.related.through(from_document_id=a, to_document_id=b)
-                for a, b in sorted(related)
-            ),
+            (Document.related.through(from_document_id=a, to_document_id=b) for a, b in sorted(related)),
             batch_size=BATCH,
         )
         media_root = Path(settings.MEDIA_ROOT)
@@ -167,7 +161,7 @@ class Command(BaseCommand):
         transitions = []
         for instance in instances:
             states = instance.workflow_type.states
-            for before, after in zip(states, states[1:]):
+            for before, after in pairwise(states):
                 if rng.random() < 0.6:
                     transitions.append(
                         WorkflowTransition(

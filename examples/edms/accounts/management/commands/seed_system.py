@@ -7,10 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand
-
-from accounts.models import Role, User
 from documents.models import DocumentType
 from workflows.models import WorkflowType
+
+from accounts.models import Role, User
 
 SYSTEM_ROLES = {
     "Administrator": "Manages users and configuration",

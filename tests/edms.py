@@ -1,0 +1,111 @@
+"""The example EDMS Django project, driven as a real program: source databases and dumpdata backups."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EDMS = ROOT / "examples" / "edms"
+SCHEMA = EDMS / "schema" / "sqlite.sql"
+
+
+def manage(*args: str, db: Path, media: Path | None = None, target: Path | None = None) -> str:
+    env = {**os.environ, "EDMS_DB": str(db), "PYTHONWARNINGS": "ignore"}
+    if media is not None:
+        env["EDMS_MEDIA_ROOT"] = str(media)
+    if target is not None:
+        env["EDMS_TARGET_DB"] = str(target)
+    result = subprocess.run(
+        [sys.executable, str(EDMS / "manage.py"), *args], env=env, capture_output=True, text=True, cwd=EDMS
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source EDMS database with its media, and dumpdata backups of it."""
+
+    db: Path
+    media: Path
+    work: Path
+
+    def fixture(self, name: str = "natural.json", *flags: str) -> Path:
+        path = self.work / name
+        if not path.exists():
+            manage("make_backup", str(path), *flags, db=self.db, media=self.media)
+        return path
+
+    def package(self, name: str = "package") -> Path:
+        path = self.work / name
+        if not path.exists():
+            manage("make_backup", "--package", str(path), db=self.db, media=self.media)
+        return path
+
+    def compare(self, target: Path) -> str:
+        """Compare the source with a restored target through the Django ORM; raises on a difference."""
+        return manage("compare_databases", db=self.db, target=target)
+
+
+def build_source(work: Path, documents: int = 60) -> Source:
+    work.mkdir(parents=True, exist_ok=True)
+    db, media = work / "source.sqlite3", work / "media"
+    manage("migrate", "-v0", db=db, media=media)
+    manage("seed_system", db=db, media=media)
+    manage("seed_demo", "--documents", str(documents), db=db, media=media)
+    return Source(db, media, work)
+
+
+def build_target(path: Path) -> Path:
+    with sqlite3.connect(path) as connection:
+        connection.executescript(SCHEMA.read_text())
+    connection.close()
+    return path
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def foreign_key_problems(path: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as connection:
+        return connection.execute("PRAGMA foreign_key_check").fetchall()
+
+
+def gzip_file(source: Path, target: Path) -> Path:
+    with open(source, "rb") as raw, gzip.open(target, "wb") as packed:
+        shutil.copyfileobj(raw, packed)
+    return target
+
+
+def zip_fixture(source: Path, target: Path) -> Path:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(source, source.name)
+    return target
+
+
+def zip_package(package: Path, target: Path) -> Path:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(package.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(package).as_posix())
+    return target
+
+
+def tar_package(package: Path, target: Path) -> Path:
+    with tarfile.open(target, "w:gz") as archive:
+        for path in sorted(package.rglob("*")):
+            if path.is_file():
+                archive.add(path, path.relative_to(package).as_posix())
+    return target
