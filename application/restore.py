@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -136,7 +136,8 @@ def _start(
     else:
         sha256, size = file_digest(request.backup) if request.backup.is_file() else ("", 0)
         info = BackupInfo(str(request.backup), "unrecognised", sha256, size)
-    target_id = identity(engine, create=not request.dry_run) or "dry-run"
+    # a target seen for the first time gets its id from the projection's commit, with the rows
+    target_id = identity(engine) or str(uuid4())
     run = RestoreRun(
         backup=info.to_dict(),
         target={"id": target_id, "url": redact(engine.url), "dialect": engine.dialect.name},

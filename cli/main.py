@@ -87,7 +87,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("backup", type=click.Path(path_type=Path))
+@click.argument("backup", type=click.Path(exists=True, path_type=Path))
 @click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP)
 @click.option(
     "--ledger",
@@ -180,7 +180,7 @@ def restore(
 
 
 @main.command()
-@click.argument("backup", type=click.Path(path_type=Path))
+@click.argument("backup", type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the inspection as JSON.")
 def inspect(backup: Path, as_json: bool) -> None:
     """Inspect BACKUP without a target: format, manifest check, counts per model, problems.
@@ -216,7 +216,12 @@ def inspect(backup: Path, as_json: bool) -> None:
 
 @main.group()
 def ledger() -> None:
-    """Review the ledger: the restores it holds and their decisions."""
+    """Review the ledger: the restores it holds and their decisions.
+
+    \b
+    Example:
+      restore-ledger ledger list --ledger restore-ledger.sqlite3
+    """
 
 
 @ledger.command("list")
@@ -295,7 +300,12 @@ def ledger_show(restore_id: str, ledger_url: str, as_json: bool) -> None:
 
 @main.group()
 def profile() -> None:
-    """The restore profile: how each model maps onto the target."""
+    """The restore profile: how each model maps onto the target.
+
+    \b
+    Example:
+      restore-ledger profile show --target sqlite:///edms.sqlite3
+    """
 
 
 @profile.command("show")

@@ -368,11 +368,15 @@ def _read_fixture(stream: Stream, name: str, ordinal: int) -> Iterator[Record]:
             return
         except ijson.JSONError as error:
             raise BackupError(
-                f"{name!r} is not valid JSON after record {ordinal} ({error}): truncated or damaged",
+                f"{name!r} is not valid JSON after record {ordinal} ({_first_line(error)}): truncated or damaged",
                 f"record {ordinal + 1}",
             ) from None
         ordinal += 1
         yield _record(item, ordinal)
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _record(item: Any, ordinal: int) -> Record:

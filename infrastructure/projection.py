@@ -24,7 +24,7 @@ from domain.errors import ApplyError
 from domain.ledger import RestoreRun
 from domain.profile import Kind
 from infrastructure.storage import Converter, to_storage
-from infrastructure.target import TRACKING_TABLE, quote
+from infrastructure.target import TRACKING_TABLE, claim_identity, quote
 
 PAGE = 200
 
@@ -202,6 +202,7 @@ class Projection:
                         f"row {rowid} of {table_!r} references a missing row of {parent!r} "
                         f"({len(problems)} such references); the target transaction was rolled back"
                     )
+        claim_identity(conn, self.target_id)
         tracking = quote(conn, TRACKING_TABLE)
         conn.exec_driver_sql(
             f"CREATE TABLE IF NOT EXISTS {tracking} (application_name varchar(100) NOT NULL PRIMARY KEY, "

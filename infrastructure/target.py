@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -85,24 +82,29 @@ def quote(engine: Engine | Connection, name: str) -> str:
     return engine.dialect.identifier_preparer.quote(name)
 
 
-def identity(engine: Engine, create: bool) -> str | None:
-    """The target's own id, kept in the target so that a ledger can tell targets apart."""
-    table = quote(engine, IDENTITY_TABLE)
+def identity(engine: Engine) -> str | None:
+    """The target's own id, kept in the target so that a ledger can tell targets apart.
+
+    None for a target no restore has been applied to yet; the projection writes the
+    id in the transaction of the first restore it applies.
+    """
     with engine.connect() as conn:
-        if sa.inspect(conn).has_table(IDENTITY_TABLE):
-            found = conn.exec_driver_sql(f"SELECT id FROM {table}").scalar()
-            if found:
-                return str(found)
-    if not create:
-        return None
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {table} (id varchar(36) NOT NULL PRIMARY KEY)")
-        found = conn.exec_driver_sql(f"SELECT id FROM {table}").scalar()
-        if found:
-            return str(found)
-        new = str(uuid.uuid4())
-        conn.exec_driver_sql(f"INSERT INTO {table} (id) VALUES ('{new}')")
-        return new
+        if not sa.inspect(conn).has_table(IDENTITY_TABLE):
+            return None
+        found = conn.exec_driver_sql(f"SELECT id FROM {quote(conn, IDENTITY_TABLE)}").scalar()
+    return str(found) if found else None
+
+
+def claim_identity(conn: Connection, target_id: str) -> None:
+    """Inside the projection's transaction: give the target ``target_id`` unless it has an id."""
+    table = quote(conn, IDENTITY_TABLE)
+    conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {table} (id varchar(36) NOT NULL PRIMARY KEY)")
+    found = conn.exec_driver_sql(f"SELECT id FROM {table}").scalar()
+    if found is None:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        conn.exec_driver_sql(f"INSERT INTO {table} (id) VALUES ({mark})", (target_id,))
+    elif str(found) != target_id:
+        raise TargetError(f"the target is {found}, not {target_id}: the restore was planned for another target")
 
 
 def existing_keys(engine: Engine, profile: Profile, labels: set[str]) -> dict[str, TargetKeys]:
@@ -141,9 +143,3 @@ def link_max_ids(engine: Engine, profile: Profile, labels: set[str]) -> dict[str
             found = conn.exec_driver_sql(f"SELECT MAX(id) FROM {quote(conn, table)}").scalar()
             result[table] = int(found or 0)
     return result
-
-
-@contextmanager
-def transaction(engine: Engine) -> Iterator[Connection]:
-    with engine.begin() as conn:
-        yield conn

@@ -103,7 +103,7 @@ def test_running_the_projection_again_changes_nothing(
     restore(cli, source.fixture(), target, ledger)
     before = digest(target)
     engine = connect(f"sqlite:///{target}")
-    target_id = identity(engine, create=False)
+    target_id = identity(engine)
     assert target_id is not None
 
     applied = Projection(engine, Ledger(str(ledger)), target_id).run()

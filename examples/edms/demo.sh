@@ -1,0 +1,18 @@
+#!/bin/sh
+# The main job on the embedded default: build a fresh example EDMS target (SQLite),
+# restore the bundled example backup package into it, and print what was decided.
+# Runs from the repository root with restore-ledger on PATH.
+set -eu
+work=${RESTORE_LEDGER_DEMO_DIR:-$(mktemp -d)}
+mkdir -p "$work"
+rm -f "$work/edms-target.sqlite3" "$work/restore-ledger.sqlite3"
+rm -rf "$work/media"
+python3 examples/edms/build_target.py "$work/edms-target.sqlite3"
+restore-ledger restore examples/edms/backup \
+  --target "sqlite:///$work/edms-target.sqlite3" \
+  --ledger "$work/restore-ledger.sqlite3" \
+  --media-root "$work/media" \
+  --actor demo --reason "example restore into a fresh EDMS target"
+restore_id=$(restore-ledger ledger list --ledger "$work/restore-ledger.sqlite3" | tail -n 1 | cut -d' ' -f1)
+restore-ledger ledger show "$restore_id" --ledger "$work/restore-ledger.sqlite3"
+echo "target: $work/edms-target.sqlite3  ledger: $work/restore-ledger.sqlite3  media: $work/media"
