@@ -178,13 +178,13 @@ def _record(
     planner = Planner(index, existing_keys(engine, profile, labels), link_max_ids(engine, profile, labels))
     planner.identify()
     with Spool() as spool:
-        for record in opened.records():
+        for record in opened.records():  # the second streaming pass: no record is held in memory
             built = planner.build(record)
-            spool.append(("rows", built.model), [built.values])
-            for column, pk, value in built.deferred:
-                spool.append(("deferred", built.model, column), [(pk, value)])
+            spool.append(("rows", built.model), built.values)
+            for column, row_pk, value in built.deferred:
+                spool.append(("deferred", built.model, column), (row_pk, value))
             for table, source, target in built.links:
-                spool.append(("links", table), [(source, target)])
+                spool.append(("links", table), (source, target))
             progress("plan", 1)
         link_tables = sorted(str(key[1]) for key in spool.groups() if isinstance(key, tuple) and key[0] == "links")
         link_first = {table: planner.allocate_link_ids(table, spool.count(("links", table))) for table in link_tables}

@@ -14,7 +14,7 @@ from typing import Any
 from domain.errors import PlanError, ProfileError
 from domain.profile import ForeignKey, Kind, ModelProfile, Profile
 from domain.records import Record, describe
-from domain.values import ValueProblem, normalise
+from domain.values import ValueProblem, checker, normalise
 
 Key = tuple[Any, ...]
 
@@ -195,6 +195,14 @@ class Planner:
         self.order, self.deferred = write_order(self.profile, set(index.ordinals))
         self._next_link_id = dict(link_max_ids)
         self._columns = {label: columns_of(self.profile.models[label]) for label in index.ordinals}
+        self._checks = {
+            label: [(name, checker(column)) for name, column in self.profile.models[label].fields.items()]
+            for label in index.ordinals
+        }
+        self._allowed = {
+            label: frozenset(model.fields) | frozenset(model.foreign_keys) | frozenset(model.many_to_many)
+            for label, model in self.profile.models.items()
+        }
 
     def identify(self) -> None:
         """Give every backup row its target pk; check natural keys for duplicates and conflicts."""
@@ -283,20 +291,20 @@ class Planner:
         ordinal = record.ordinal
         pk = self.final_pk[ordinal]
         fields = record.fields
-        unknown = fields.keys() - model.fields.keys() - model.foreign_keys.keys() - model.many_to_many.keys()
-        if unknown:
+        if not self._allowed[record.model].issuperset(fields):
+            unknown = sorted(set(fields) - self._allowed[record.model])
             raise PlanError(
-                f"field {sorted(unknown)[0]!r} is not a column of table {model.table!r}",
-                self.index.describe(ordinal),
+                f"field {unknown[0]!r} is not a column of table {model.table!r}", self.index.describe(ordinal)
             )
         values: list[Any] = [pk]
-        for name, column in model.fields.items():
-            if name not in fields:
-                raise PlanError(f"field {name!r} is missing", self.index.describe(ordinal))
-            try:
-                values.append(normalise(column, fields[name]))
-            except ValueProblem as problem:
-                raise PlanError(f"field {name!r} {problem}", self.index.describe(ordinal)) from None
+        name = ""
+        try:
+            for name, check in self._checks[record.model]:
+                values.append(check(fields[name]))
+        except KeyError:
+            raise PlanError(f"field {name!r} is missing", self.index.describe(ordinal)) from None
+        except ValueProblem as problem:
+            raise PlanError(f"field {name!r} {problem}", self.index.describe(ordinal)) from None
         deferred: list[tuple[str, Any, Any]] = []
         deferred_fields = self.deferred.get(record.model, set())
         for name, fk in model.foreign_keys.items():

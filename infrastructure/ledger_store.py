@@ -17,7 +17,11 @@ class LedgerSettingsError(RestoreError):
 
 
 def ledger_env(url: str) -> dict[str, str]:
-    """Settings for ``eventsourcing``: a SQLite file (path or sqlite:///), PostgreSQL, or memory."""
+    """Settings for ``eventsourcing``: a SQLite file (path or sqlite:///), PostgreSQL, or memory.
+
+    A PostgreSQL ledger gets its own schema (``?schema=``, default ``restore_ledger``), created
+    when missing.
+    """
     if url == "memory:":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if "://" not in url:
@@ -45,5 +49,27 @@ def ledger_env(url: str) -> dict[str, str]:
             "CREATE_TABLE": "y",
             "COMPRESSOR_TOPIC": COMPRESSOR,
         }
+        _create_schema(env)
         return env
     raise LedgerSettingsError(f"ledger URL scheme {parsed.drivername!r} is not supported (sqlite, postgresql)")
+
+
+def _create_schema(env: dict[str, str]) -> None:
+    """The ledger's own schema in PostgreSQL, created when missing (eventsourcing creates its tables)."""
+    import psycopg
+    from psycopg import sql
+
+    try:
+        with psycopg.connect(
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"],
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"] or None,
+            autocommit=True,
+            connect_timeout=10,
+        ) as conn:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"])))
+    except psycopg.Error as error:
+        where = f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
+        raise LedgerSettingsError(f"the PostgreSQL ledger at {where} cannot be opened: {error}") from None

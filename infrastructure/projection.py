@@ -23,7 +23,8 @@ from sqlalchemy.engine import Connection, Engine
 from domain.errors import ApplyError
 from domain.ledger import RestoreRun
 from domain.profile import Kind
-from infrastructure.storage import Converter, to_storage
+from infrastructure.dialects import execute_many, writer_for
+from infrastructure.storage import Converter, same, to_storage
 from infrastructure.target import TRACKING_TABLE, claim_identity, quote
 
 PAGE = 200
@@ -49,8 +50,7 @@ class _Open:
     restore_id: UUID
     conn: Connection
     transaction: sa.Transaction
-    resume_from: int
-    tables: set[str] = field(default_factory=set)
+    tables: dict[str, str] = field(default_factory=dict)  # table -> pk column
     rows: int = 0
     staged: list[tuple[Path, Path]] = field(default_factory=list)
 
@@ -72,17 +72,20 @@ class Projection:
         self.media = media
         self.on_batch = on_batch
         self.tracking_name = ledger.name
+        self.writer = writer_for(engine.dialect.name)
         self._skip: set[UUID] = set()
         self._open: _Open | None = None
-        self._converters: dict[tuple[str, tuple[str, ...]], list[Converter]] = {}
+        self._converters: dict[tuple[str, tuple[str, ...]], list[tuple[int, Converter]]] = {}
 
     def position(self) -> int:
-        table = quote(self.engine, TRACKING_TABLE)
+        """The last notification id this target has applied."""
         with self.engine.connect() as conn:
             if not sa.inspect(conn).has_table(TRACKING_TABLE):
                 return 0
             found = conn.exec_driver_sql(
-                f"SELECT notification_id FROM {table} WHERE application_name = {self._mark()}", (self.tracking_name,)
+                f"SELECT notification_id FROM {quote(conn, TRACKING_TABLE)} WHERE application_name = "
+                f"{self.writer.mark}",
+                (self.tracking_name,),
             ).scalar()
         return int(found or 0)
 
@@ -90,15 +93,10 @@ class Projection:
         """Apply every complete restore for this target that comes after the tracking position."""
         applied: list[AppliedRestore] = []
         position = self.position()
-        recorder = self.ledger.recorder
         try:
-            while True:
-                page = recorder.select_notifications(position, PAGE, inclusive_of_start=False)
-                if not page:
-                    break
+            while page := self.ledger.recorder.select_notifications(position, PAGE, inclusive_of_start=False):
                 for notification in page:
-                    event = self.ledger.mapper.to_domain_event(notification)
-                    outcome = self._handle(event, notification.id, position)
+                    outcome = self._handle(self.ledger.mapper.to_domain_event(notification), notification.id)
                     if outcome == "wait":
                         return applied
                     if isinstance(outcome, AppliedRestore):
@@ -108,7 +106,7 @@ class Projection:
             self._discard()
         return applied
 
-    def _handle(self, event: Any, notification_id: int, before: int) -> AppliedRestore | str | None:
+    def _handle(self, event: Any, notification_id: int) -> AppliedRestore | str | None:
         restore_id = event.originator_id
         if isinstance(event, RestoreRun.Started):
             if event.target.get("id") != self.target_id or self._last_event_is(restore_id, "Failed"):
@@ -117,15 +115,16 @@ class Projection:
             if not self._last_event_is(restore_id, "Recorded", "Applied"):
                 return "wait"  # still being recorded: apply it whole, later
             conn = self.engine.connect()
-            self._open = _Open(restore_id, conn, conn.begin(), before)
-            return None
-        if restore_id in self._skip or self._open is None or self._open.restore_id != restore_id:
+            self._open = _Open(restore_id, conn, conn.begin())
+            self.writer.lock(conn)
             return None
         current = self._open
+        if current is None or current.restore_id != restore_id:
+            return None
         if isinstance(event, RestoreRun.RowsRecorded):
             self._insert(current, event)
         elif isinstance(event, RestoreRun.ReferencesDeferred):
-            self._update(current, event.table, event.pk_column, event.column, event.pairs)
+            self._update(current, event)
         elif isinstance(event, RestoreRun.MediaRecorded):
             self._stage_media(current, event.files)
         elif isinstance(event, RestoreRun.Recorded):
@@ -136,41 +135,36 @@ class Projection:
         last = self.ledger.recorder.select_events(restore_id, desc=True, limit=1)
         return bool(last) and last[0].topic.rsplit(".", 1)[-1] in names
 
-    def _converters_for(self, table: str, kinds: list[str]) -> list[Converter]:
+    def _converters_for(self, table: str, kinds: list[str]) -> list[tuple[int, Converter]]:
+        """The columns whose logical form differs from the storage form, with their converter."""
         key = (table, tuple(kinds))
         if key not in self._converters:
             dialect = self.engine.dialect.name
-            self._converters[key] = [to_storage(dialect, Kind(kind)) for kind in kinds]
+            converters = [(i, to_storage(dialect, Kind(kind))) for i, kind in enumerate(kinds)]
+            self._converters[key] = [(i, c) for i, c in converters if c is not same]
         return self._converters[key]
 
     def _insert(self, current: _Open, event: Any) -> None:
-        table, columns, rows, model = event.table, event.columns, event.rows, event.model
-        converters = self._converters_for(table, event.kinds)
-        converted = [tuple(c(v) for c, v in zip(converters, row, strict=True)) for row in rows]
-        names = ", ".join(quote(current.conn, c) for c in columns)
-        marks = ", ".join(self._mark() for _ in columns)
-        sql = f"INSERT INTO {quote(current.conn, table)} ({names}) VALUES ({marks})"
-        self._execute(current, sql, converted, f"writing {len(rows)} rows of {model} into {table!r}")
-        current.tables.add(table)
+        rows = event.rows
+        for i, convert in self._converters_for(event.table, event.kinds):
+            for row in rows:
+                row[i] = convert(row[i])
+        self.writer.insert(current.conn, event.table, event.columns, rows)
+        current.tables.setdefault(event.table, event.columns[0])
         current.rows += len(rows)
         if self.on_batch:
             self.on_batch(len(rows))
 
-    def _update(self, current: _Open, table: str, pk_column: str, column: str, pairs: list[list[Any]]) -> None:
-        q, mark = current.conn, self._mark()
-        sql = f"UPDATE {quote(q, table)} SET {quote(q, column)} = {mark} WHERE {quote(q, pk_column)} = {mark}"
-        self._execute(current, sql, [(value, pk) for pk, value in pairs], f"setting {table}.{column}")
-
-    def _mark(self) -> str:
-        return "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
-
-    def _execute(self, current: _Open, sql: str, rows: list[tuple[Any, ...]], doing: str) -> None:
-        try:
-            current.conn.exec_driver_sql(sql, rows)
-        except sa.exc.DBAPIError as error:
-            raise ApplyError(f"the target refused {doing}: {error.orig}; its transaction was rolled back") from None
+    def _update(self, current: _Open, event: Any) -> None:
+        conn, mark = current.conn, self.writer.mark
+        sql = (
+            f"UPDATE {quote(conn, event.table)} SET {quote(conn, event.column)} = {mark} "
+            f"WHERE {quote(conn, event.pk_column)} = {mark}"
+        )
+        execute_many(conn, sql, [(value, pk) for pk, value in event.pairs])
 
     def _stage_media(self, current: _Open, files: list[dict[str, Any]]) -> None:
+        """Copy media files beside their destination; they take their names only after the commit."""
         if self.media is None:
             raise ApplyError("the restore has media files but no media root was given (--media-root)")
         root = self.media.root.resolve()
@@ -193,22 +187,14 @@ class Projection:
 
     def _commit(self, current: _Open, notification_id: int) -> AppliedRestore:
         conn = current.conn
-        if self.engine.dialect.name == "sqlite":
-            for table in sorted(current.tables):
-                problems = conn.exec_driver_sql(f"PRAGMA foreign_key_check({quote(conn, table)})").fetchall()
-                if problems:
-                    table_, rowid, parent, _ = problems[0]
-                    raise ApplyError(
-                        f"row {rowid} of {table_!r} references a missing row of {parent!r} "
-                        f"({len(problems)} such references); the target transaction was rolled back"
-                    )
+        self.writer.check_references(conn, current.tables)
+        self.writer.advance_sequences(conn, current.tables)
         claim_identity(conn, self.target_id)
-        tracking = quote(conn, TRACKING_TABLE)
+        tracking, mark = quote(conn, TRACKING_TABLE), self.writer.mark
         conn.exec_driver_sql(
             f"CREATE TABLE IF NOT EXISTS {tracking} (application_name varchar(100) NOT NULL PRIMARY KEY, "
             "notification_id bigint NOT NULL)"
         )
-        mark = self._mark()
         conn.exec_driver_sql(f"DELETE FROM {tracking} WHERE application_name = {mark}", (self.tracking_name,))
         conn.exec_driver_sql(
             f"INSERT INTO {tracking} (application_name, notification_id) VALUES ({mark}, {mark})",

@@ -9,12 +9,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+CHUNK = 2000
+
 
 class Spool:
     def __init__(self) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="restore-ledger-")
         self._files: dict[Hashable, IO[bytes]] = {}
         self._counts: dict[Hashable, int] = {}
+        self._buffers: dict[Hashable, list[Any]] = {}
 
     def __enter__(self) -> Spool:
         return self
@@ -22,8 +25,18 @@ class Spool:
     def __exit__(self, *_exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
         self.close()
 
-    def append(self, key: Hashable, items: list[Any]) -> None:
-        """Append a chunk of items under ``key``."""
+    def append(self, key: Hashable, item: Any) -> None:
+        """Append one item under ``key``; items are written to disk in chunks."""
+        buffer = self._buffers.get(key)
+        if buffer is None:
+            buffer = self._buffers[key] = []
+        buffer.append(item)
+        self._counts[key] = self._counts.get(key, 0) + 1
+        if len(buffer) >= CHUNK:
+            self._flush(key)
+
+    def _flush(self, key: Hashable) -> None:
+        items = self._buffers.get(key)
         if not items:
             return
         stream = self._files.get(key)
@@ -31,15 +44,16 @@ class Spool:
             stream = open(Path(self._dir.name) / f"{len(self._files)}.pickle", "w+b")
             self._files[key] = stream
         pickle.dump(items, stream, protocol=pickle.HIGHEST_PROTOCOL)
-        self._counts[key] = self._counts.get(key, 0) + len(items)
+        self._buffers[key] = []
 
     def count(self, key: Hashable) -> int:
         return self._counts.get(key, 0)
 
     def groups(self) -> list[Hashable]:
-        return list(self._files)
+        return list(self._counts)
 
     def read(self, key: Hashable) -> Iterator[Any]:
+        self._flush(key)
         stream = self._files.get(key)
         if stream is None:
             return

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.profile import Kind
@@ -17,7 +17,7 @@ from domain.profile import Kind
 Converter = Callable[[Any], Any]
 
 
-def _same(value: Any) -> Any:
+def same(value: Any) -> Any:
     return value
 
 
@@ -29,6 +29,9 @@ def _skip_none(convert: Converter) -> Converter:
 
 
 def _sqlite_datetime(value: str) -> str:
+    """Django's SQLite form: naive UTC, ``str(datetime)``. The ledger's form is ISO 8601 in UTC."""
+    if value.endswith("+00:00"):
+        return value[:-6].replace("T", " ", 1)
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
@@ -49,16 +52,23 @@ _SQLITE: dict[Kind, Converter] = {
     Kind.JSON: _json_text,  # JSON null is stored as 'null'
     Kind.BINARY: _skip_none(_binary),
 }
+
+
+def _interval(value: int) -> timedelta:
+    return timedelta(microseconds=value)
+
+
 _POSTGRESQL: dict[Kind, Converter] = {
     Kind.JSON: _json_text,
     Kind.BINARY: _skip_none(_binary),
+    Kind.DURATION: _skip_none(_interval),
 }
 
 
 def to_storage(dialect: str, kind: Kind) -> Converter:
     """The function that turns a logical value of ``kind`` into what ``dialect`` stores."""
     table = _SQLITE if dialect == "sqlite" else _POSTGRESQL
-    return table.get(kind, _same)
+    return table.get(kind, same)
 
 
 def uuid_from_storage(value: Any) -> Any:

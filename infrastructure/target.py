@@ -56,7 +56,13 @@ def connect(url: str) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_connect)
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return sa.create_engine(parsed, poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool, connect_args={"connect_timeout": 10})
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as error:
+        raise TargetError(f"target database {redact(parsed)} cannot be opened: {error.orig}") from None
+    return engine
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -130,8 +136,22 @@ def existing_keys(engine: Engine, profile: Profile, labels: set[str]) -> dict[st
             rows = conn.exec_driver_sql(f"SELECT {select} FROM {quote(conn, model.table)}").fetchall()
             converted = [tuple(c(v) if c else v for c, v in zip(converters, row, strict=True)) for row in rows]
             raw[label] = [(row[0], row[1:]) for row in converted]
-            max_pks[label] = max((row[0] for row in converted if isinstance(row[0], int)), default=0)
+            max_pks[label] = max(
+                max((row[0] for row in converted if isinstance(row[0], int)), default=0),
+                sequence_position(conn, model.table, model.pk.name),
+            )
     return flatten_target_keys(profile, raw, max_pks)
+
+
+def sequence_position(conn: Connection, table: str, pk_column: str) -> int:
+    """How far a PostgreSQL table's pk sequence has gone: new pks start after it, never reusing one."""
+    if conn.dialect.name != "postgresql":
+        return 0
+    sequence = conn.exec_driver_sql("SELECT pg_get_serial_sequence(%s, %s)", (quote(conn, table), pk_column)).scalar()
+    if sequence is None:
+        return 0
+    last_value, is_called = conn.exec_driver_sql(f"SELECT last_value, is_called FROM {sequence}").one()
+    return int(last_value) if is_called else int(last_value) - 1
 
 
 def link_max_ids(engine: Engine, profile: Profile, labels: set[str]) -> dict[str, int]:
@@ -141,5 +161,5 @@ def link_max_ids(engine: Engine, profile: Profile, labels: set[str]) -> dict[str
     with engine.connect() as conn:
         for table in sorted(tables):
             found = conn.exec_driver_sql(f"SELECT MAX(id) FROM {quote(conn, table)}").scalar()
-            result[table] = int(found or 0)
+            result[table] = max(int(found or 0), sequence_position(conn, table, "id"))
     return result

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from cli.main import main
-from tests.edms import Source, build_source, build_target
+from tests.edms import Source, build_source
+from tests.targets import PostgresTarget, Target, create_pg_template, pg_admin, pg_available, sqlite_target
+
+IN_CI = os.environ.get("CI") == "true"
 
 
 @pytest.fixture(scope="session")
@@ -15,15 +20,45 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Source:
     return build_source(tmp_path_factory.mktemp("edms-source"))
 
 
-@pytest.fixture
-def target(tmp_path: Path) -> Path:
-    """A fresh, migrated, empty example target (SQLite)."""
-    return build_target(tmp_path / "target.sqlite3")
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A database with the example schema, copied for each test. In CI it must exist: never skipped."""
+    if not pg_available():
+        if IN_CI:
+            pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432; .ci/run starts it")
+        pytest.skip("PostgreSQL is not reachable (outside CI)")
+    name = create_pg_template()
+    yield name
+    pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
+    """A fresh, migrated, empty example target, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield sqlite_target(tmp_path / "target.sqlite3")
+        return
+    created = PostgresTarget.create(request.getfixturevalue("pg_template"))
+    yield created
+    created.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A ledger URL: a SQLite file, or a throwaway PostgreSQL database."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "ledger.sqlite3")
+        return
+    request.getfixturevalue("pg_template")
+    created = PostgresTarget(f"rl_ledger_{os.urandom(6).hex()}")
+    pg_admin(f"CREATE DATABASE {created.name}")
+    yield created.url
+    created.drop()
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    return tmp_path / "ledger.sqlite3"
+def sqlite_ledger(tmp_path: Path) -> str:
+    return str(tmp_path / "ledger.sqlite3")
 
 
 @pytest.fixture
@@ -31,5 +66,5 @@ def cli() -> CliRunner:
     return CliRunner()
 
 
-def run(cli: CliRunner, *args: str) -> Result:
+def run(cli: CliRunner, *args: object) -> Result:
     return cli.invoke(main, [str(a) for a in args], catch_exceptions=False)

@@ -1,9 +1,9 @@
-"""The example EDMS backup, written by the real dumpdata, restored into an empty migrated target."""
+"""The example EDMS backup, written by the real dumpdata, restored into an empty migrated target,
+with target and ledger each on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,16 +14,17 @@ from application.ledger import Ledger
 from infrastructure.projection import Projection
 from infrastructure.target import connect, identity
 from tests.conftest import run
-from tests.edms import Source, digest, foreign_key_problems, gzip_file, tar_package, zip_fixture, zip_package
+from tests.edms import Source, digest, gzip_file, tar_package, zip_fixture, zip_package
+from tests.targets import Target
 
 
-def restore(cli: CliRunner, backup: Path, target: Path, ledger: Path, *extra: str) -> str:
+def restore(cli: CliRunner, backup: Path, target: Target, ledger: str, *extra: object) -> str:
     result = run(
         cli,
         "restore",
         backup,
         "--target",
-        f"sqlite:///{target}",
+        target.url,
         "--ledger",
         ledger,
         "--quiet",
@@ -38,12 +39,12 @@ def restore(cli: CliRunner, backup: Path, target: Path, ledger: Path, *extra: st
 
 
 def test_natural_key_backup_restores_every_row_as_in_the_source(
-    source: Source, target: Path, ledger: Path, cli: CliRunner
+    source: Source, target: Target, ledger: str, cli: CliRunner
 ) -> None:
     output = restore(cli, source.fixture(), target, ledger)
 
-    assert "compared" in source.compare(target)
-    assert foreign_key_problems(target) == []
+    assert "0 differences" in source.compare(target.django)
+    assert target.foreign_key_problems() == []
     assert "documents.document: current_version, parent written empty first" in output
 
 
@@ -60,15 +61,15 @@ BACKUPS: dict[str, Callable[[Source, Path], Path]] = {
 
 @pytest.mark.parametrize("kind", BACKUPS)
 def test_every_backup_form_gives_the_same_result(
-    kind: str, source: Source, target: Path, ledger: Path, tmp_path: Path, cli: CliRunner
+    kind: str, source: Source, target: Target, sqlite_ledger: str, tmp_path: Path, cli: CliRunner
 ) -> None:
     backup = BACKUPS[kind](source, tmp_path)
     media = tmp_path / "media"
 
-    restore(cli, backup, target, ledger, "--media-root", media)
+    restore(cli, backup, target, sqlite_ledger, "--media-root", media)
 
-    source.compare(target)
-    assert foreign_key_problems(target) == []
+    assert "0 differences" in source.compare(target.django)
+    assert target.foreign_key_problems() == []
     if kind.startswith("package"):
         restored = sorted(p.relative_to(media) for p in media.rglob("*") if p.is_file())
         original = sorted(p.relative_to(source.media) for p in source.media.rglob("*") if p.is_file())
@@ -77,7 +78,7 @@ def test_every_backup_form_gives_the_same_result(
 
 
 def test_ledger_show_names_actor_reason_backup_digest_and_counts(
-    source: Source, target: Path, ledger: Path, cli: CliRunner
+    source: Source, target: Target, ledger: str, cli: CliRunner
 ) -> None:
     backup = source.fixture()
     restore(cli, backup, target, ledger)
@@ -98,41 +99,49 @@ def test_ledger_show_names_actor_reason_backup_digest_and_counts(
 
 
 def test_running_the_projection_again_changes_nothing(
-    source: Source, target: Path, ledger: Path, cli: CliRunner
+    source: Source, target: Target, ledger: str, cli: CliRunner
 ) -> None:
     restore(cli, source.fixture(), target, ledger)
-    before = digest(target)
-    engine = connect(f"sqlite:///{target}")
+    before = target.snapshot()
+    engine = connect(target.url)
     target_id = identity(engine)
     assert target_id is not None
 
-    applied = Projection(engine, Ledger(str(ledger)), target_id).run()
+    applied = Projection(engine, Ledger(ledger), target_id).run()
+    engine.dispose()
 
     assert applied == []
-    assert digest(target) == before
+    assert target.snapshot() == before
 
 
-def test_dry_run_writes_nothing_anywhere(source: Source, target: Path, ledger: Path, cli: CliRunner) -> None:
-    before = digest(target)
+def test_dry_run_writes_nothing_anywhere(source: Source, target: Target, tmp_path: Path, cli: CliRunner) -> None:
+    before = target.snapshot()
+    ledger = tmp_path / "ledger.sqlite3"
 
-    result = run(cli, "restore", source.fixture(), "--target", target, "--ledger", ledger, "--dry-run")
+    result = run(cli, "restore", source.fixture(), "--target", target.url, "--ledger", ledger, "--dry-run")
 
     assert result.exit_code == 0, result.output
     assert "dry run, nothing written" in result.output
-    assert digest(target) == before
+    assert target.snapshot() == before
     assert not ledger.exists()
 
 
 def test_a_second_restore_of_the_same_backup_is_refused_and_changes_nothing(
-    source: Source, target: Path, ledger: Path, cli: CliRunner
+    source: Source, target: Target, sqlite_ledger: str, cli: CliRunner
 ) -> None:
-    restore(cli, source.fixture(), target, ledger)
-    before = digest(target)
+    restore(cli, source.fixture(), target, sqlite_ledger)
+    before = target.snapshot()
 
-    result = run(cli, "restore", source.fixture(), "--target", target, "--ledger", ledger, "--quiet")
+    result = run(cli, "restore", source.fixture(), "--target", target.url, "--ledger", sqlite_ledger, "--quiet")
 
     assert result.exit_code == 1, result.output
     assert "exists in the target already" in result.output
-    assert digest(target) == before
-    with sqlite3.connect(target) as db:
-        assert db.execute("SELECT COUNT(*) FROM documents_document").fetchone() == (60,)
+    assert target.snapshot() == before
+    assert target.count("documents_document") == 60
+
+
+def test_the_ledger_may_not_live_in_the_target(source: Source, target: Target, cli: CliRunner) -> None:
+    result = run(cli, "restore", source.fixture(), "--target", target.url, "--ledger", target.url)
+
+    assert result.exit_code == 2, result.output
+    assert "the ledger must not live in the target database" in result.output

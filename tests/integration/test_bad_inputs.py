@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import run
-from tests.edms import Source, digest
+from tests.edms import Source
+from tests.targets import Target
 
 
 def records(source: Source) -> list[dict[str, Any]]:
@@ -121,19 +122,19 @@ CASES: dict[str, tuple[Callable[[Source, Path], Path], list[str]]] = {
 
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input_is_refused_recorded_and_leaves_the_target_untouched(
-    case: str, source: Source, target: Path, ledger: Path, tmp_path: Path, cli: CliRunner
+    case: str, source: Source, target: Target, ledger: str, tmp_path: Path, cli: CliRunner
 ) -> None:
     make, expected = CASES[case]
     backup = make(source, tmp_path)
-    before = digest(target)
+    before = target.snapshot()
     media = tmp_path / "media"
 
-    result = run(cli, "restore", backup, "--target", target, "--ledger", ledger, "--media-root", media, "--quiet")
+    result = run(cli, "restore", backup, "--target", target.url, "--ledger", ledger, "--media-root", media, "--quiet")
 
     assert result.exit_code == 1, result.output
     for text in expected:
         assert text in result.output
-    assert digest(target) == before
+    assert target.snapshot() == before
     assert not media.exists() or not any(media.rglob("*"))
     listed = run(cli, "ledger", "list", "--ledger", ledger, "--json")
     [entry] = json.loads(listed.output)

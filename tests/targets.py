@@ -1,0 +1,127 @@
+"""Example targets on SQLite files and on throwaway PostgreSQL databases, behind one interface."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import psycopg
+
+from tests.edms import EDMS, build_target
+
+PG_SERVER = os.environ.get("RESTORE_LEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+PG_SCHEMA = EDMS / "schema" / "postgresql.sql"
+OWN_TABLES = ("restore_ledger_target", "restore_ledger_tracking")
+
+
+class Target(Protocol):
+    url: str
+    dialect: str
+
+    def snapshot(self) -> Any:
+        """Everything the target holds: equal snapshots mean an untouched target."""
+
+    def foreign_key_problems(self) -> list[Any]: ...
+
+    def count(self, table: str) -> int: ...
+
+
+@dataclass
+class SqliteTarget:
+    path: Path
+    dialect: str = "sqlite"
+
+    @property
+    def url(self) -> str:
+        return f"sqlite:///{self.path}"
+
+    @property
+    def django(self) -> str:
+        return str(self.path)
+
+    def snapshot(self) -> Any:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+    def foreign_key_problems(self) -> list[Any]:
+        with sqlite3.connect(self.path) as db:
+            return db.execute("PRAGMA foreign_key_check").fetchall()
+
+    def count(self, table: str) -> int:
+        with sqlite3.connect(self.path) as db:
+            return int(db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])
+
+
+def pg_available() -> bool:
+    try:
+        with psycopg.connect(f"{PG_SERVER}/postgres", connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def pg_admin(sql: str) -> None:
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(sql)  # type: ignore[arg-type]
+
+
+def create_pg_template() -> str:
+    name = f"rl_template_{os.getpid()}"
+    pg_admin(f"DROP DATABASE IF EXISTS {name}")
+    pg_admin(f"CREATE DATABASE {name}")
+    with psycopg.connect(f"{PG_SERVER}/{name}") as conn:
+        conn.execute(PG_SCHEMA.read_text())  # type: ignore[arg-type]
+    return name
+
+
+@dataclass
+class PostgresTarget:
+    name: str
+    dialect: str = "postgresql"
+
+    @classmethod
+    def create(cls, template: str) -> PostgresTarget:
+        name = f"rl_{uuid.uuid4().hex[:12]}"
+        pg_admin(f"CREATE DATABASE {name} TEMPLATE {template}")
+        return cls(name)
+
+    def drop(self) -> None:
+        pg_admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
+    @property
+    def url(self) -> str:
+        return f"{PG_SERVER}/{self.name}"
+
+    @property
+    def django(self) -> str:
+        return self.url
+
+    def snapshot(self) -> Any:
+        """Every row of every table, and every sequence's position."""
+        with psycopg.connect(self.url) as conn:
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
+                )
+            ]
+            rows = {t: sorted(map(repr, conn.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables}  # type: ignore[arg-type]
+            sequences = conn.execute("SELECT sequencename, last_value FROM pg_sequences ORDER BY 1").fetchall()
+        return rows, sequences
+
+    def foreign_key_problems(self) -> list[Any]:
+        """PostgreSQL enforces FKs; a deferred one left broken could not have committed."""
+        return []
+
+    def count(self, table: str) -> int:
+        with psycopg.connect(self.url) as conn:
+            found = conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()  # type: ignore[arg-type]
+            return int(found[0]) if found else 0
+
+
+def sqlite_target(path: Path) -> SqliteTarget:
+    return SqliteTarget(build_target(path))
