@@ -27,7 +27,7 @@ from infrastructure.dialects import execute_many, writer_for
 from infrastructure.storage import Converter, same, to_storage
 from infrastructure.target import TRACKING_TABLE, claim_identity, quote
 
-PAGE = 200
+PAGE = 10  # notifications per read: each can hold hundreds of rows
 
 
 @dataclass(frozen=True, slots=True)

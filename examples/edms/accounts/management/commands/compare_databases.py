@@ -11,6 +11,19 @@ from typing import Any
 from django.apps import apps
 from django.core import serializers
 from django.core.management.base import BaseCommand, CommandParser
+from django.db.models import Model
+
+
+def related_paths(model: type[Model]) -> list[str]:
+    """Foreign keys two levels deep: what the natural keys of referenced rows need, in one query."""
+    paths = []
+    for field in model._meta.fields:
+        if field.many_to_one and field.related_model is not None:
+            paths.append(field.name)
+            for inner in field.related_model._meta.fields:
+                if inner.many_to_one:
+                    paths.append(f"{field.name}__{inner.name}")
+    return paths
 
 
 def snapshot(alias: str, exclude: set[str]) -> dict[str, set[str]]:
@@ -21,7 +34,9 @@ def snapshot(alias: str, exclude: set[str]) -> dict[str, set[str]]:
             continue
         rows = serializers.serialize(
             "python",
-            model._default_manager.using(alias).all(),
+            model._default_manager.using(alias)
+            .select_related(*related_paths(model))
+            .prefetch_related(*(f.name for f in model._meta.many_to_many)),
             use_natural_foreign_keys=True,
             use_natural_primary_keys=True,
         )
