@@ -17,7 +17,10 @@ def _topic(name: str) -> str:
 
 def list_restores(ledger_url: str) -> list[dict[str, Any]]:
     """Every restore of the ledger, oldest first, from its summary events only."""
-    ledger = Ledger(ledger_url)
+    return summaries(Ledger(ledger_url))
+
+
+def summaries(ledger: Ledger) -> list[dict[str, Any]]:
     runs: dict[UUID, dict[str, Any]] = {}
     position = 0
     topics = [_topic(name) for name in _SUMMARY_EVENTS]
@@ -102,3 +105,92 @@ def _event_line(event: Any) -> dict[str, Any]:
     elif isinstance(event, RestoreRun.Failed):
         line.update(stage=event.stage, reason=event.reason, record=event.record)
     return line
+
+
+KINDS = ("reinitialised", "mapped", "conflict", "updated", "created", "uuid", "pk", "allocated")
+
+
+def _key_text(entry: dict[str, Any]) -> str:
+    record = str(entry.get("record", ""))
+    return record[record.index("(") + 1 : -1] if "(" in record else record
+
+
+def _decision_lines(event: Any) -> list[dict[str, Any]]:
+    """Each decision of an event as one line in plain words, with its details for machines."""
+    lines: list[dict[str, Any]] = []
+
+    def add(kind: str, model: str, text: str, details: dict[str, Any]) -> None:
+        lines.append({"kind": kind, "model": model, "text": text, "details": details})
+
+    if isinstance(event, RestoreRun.TargetReinitialised):
+        for evidence in event.evidence:
+            add(
+                "reinitialised",
+                evidence["model"],
+                f"target re-initialised: {evidence['rows']} seeded {evidence['model']} rows carry other "
+                f"UUIDs or pks than the backup's, e.g. {evidence['evidence'][0]}",
+                evidence,
+            )
+    elif isinstance(event, RestoreRun.RowsMapped):
+        for m in event.mappings:
+            why = m.get("reason", "mapped onto the existing row")
+            uuids = f"backup uuid {m['backup_uuid']} -> existing uuid {m['uuid']}, " if "uuid" in m else ""
+            add("mapped", event.model, f"{_key_text(m)}: {uuids}pk {m['backup_pk']} -> {m['pk']} ({why})", m)
+    elif isinstance(event, RestoreRun.ConflictsRecorded):
+        for c in event.conflicts:
+            fields = ", ".join(sorted(c["differing"]))
+            outcome = "took the backup's values" if c["resolution"] == "update" else "kept the target's values"
+            add(
+                "conflict",
+                event.model,
+                f"{_key_text(c)}: exists in the target (pk {c['pk']}) with other {fields}; "
+                f"{outcome} ({c['resolution']})",
+                c,
+            )
+    elif isinstance(event, RestoreRun.RowsUpdated):
+        for u in event.updates:
+            changes = "; ".join(f"{col}: {u['before'][col]!r} -> {u['after'][col]!r}" for col in sorted(u["after"]))
+            add("updated", event.model, f"{_key_text(u)} (pk {u['pk']}) updated: {changes}", u)
+    elif isinstance(event, RestoreRun.MissingRowsCreated):
+        for c in event.created:
+            referrers = ", ".join(c["referenced_by"][:3]) + (
+                f" and {len(c['referenced_by']) - 3} more" if len(c["referenced_by"]) > 3 else ""
+            )
+            add(
+                "created",
+                event.model,
+                f"{event.model} {tuple(c['key'])!r}: referenced but missing, created with pk {c['pk']} "
+                f"(inactive, unusable password, not staff where the model has these); referenced by {referrers}",
+                {k: v for k, v in c.items() if k != "values"} | {"values": _redacted(c["values"])},
+            )
+    elif isinstance(event, RestoreRun.UuidsReassigned):
+        for r in event.reassignments:
+            add("uuid", event.model, f"{_key_text(r)}: {event.field} {r['old']} -> {r['new']} ({r['reason']})", r)
+    elif isinstance(event, RestoreRun.PrimaryKeysReassigned):
+        for r in event.reassignments:
+            add("pk", event.model, f"{_key_text(r)}: pk {r['old']} -> {r['new']} ({r['reason']})", r)
+    elif isinstance(event, RestoreRun.PrimaryKeysAllocated):
+        add(
+            "allocated",
+            event.model,
+            f"{event.table}: {event.count} pks from {event.first} ({event.reason})",
+            {"table": event.table, "first": event.first, "count": event.count, "reason": event.reason},
+        )
+    return lines
+
+
+def _redacted(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: ("<unusable>" if k == "password" else v) for k, v in values.items()}
+
+
+def restore_decisions(
+    ledger_url: str, restore_id: str, kind: str | None = None, model: str | None = None
+) -> list[dict[str, Any]]:
+    """Every decision of a restore, grouped by kind in a fixed order, optionally filtered."""
+    ledger = Ledger(ledger_url)
+    run = ledger.get_run(restore_id)
+    lines = [line for event in ledger.events.get(run.id) for line in _decision_lines(event)]
+    lines = [
+        line for line in lines if (kind is None or line["kind"] == kind) and (model is None or line["model"] == model)
+    ]
+    return sorted(lines, key=lambda line: KINDS.index(line["kind"]))

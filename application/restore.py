@@ -2,6 +2,7 @@
 
 Nothing reaches the target that is not first an event of the restore's run in the
 ledger; the projection then applies the whole run in one target transaction.
+``plan`` stops after recording; ``restore`` is plan and apply in one step.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -16,16 +18,26 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from application.apply import project
 from application.ledger import Ledger, tool_version
+from application.report import summaries
 from domain.errors import BackupError, PlanError, RestoreError
 from domain.ledger import RestoreRun
-from domain.planning import Index, Planner
+from domain.planning import Index, Options, Planner
 from domain.profile import Kind, Profile
 from infrastructure.backup import Backup, BackupInfo, file_digest, open_backup
 from infrastructure.profile_file import load_profile
-from infrastructure.projection import MediaTarget, Projection
 from infrastructure.spool import Spool
-from infrastructure.target import connect, existing_keys, identity, link_max_ids, redact, same_database
+from infrastructure.target import (
+    connect,
+    existing_keys,
+    identity,
+    link_max_ids,
+    load_rows,
+    redact,
+    same_database,
+    taken_values,
+)
 
 BATCH_ROWS = 500
 EVENTS_PER_SAVE = 8
@@ -47,6 +59,10 @@ class RestoreRequest:
     profile_file: Path | None = None
     media_root: Path | None = None
     dry_run: bool = False
+    apply: bool = True
+    on_conflict: str = "keep-existing"
+    missing_users: str = "create"
+    uuids: str = "keep"
 
 
 @dataclass
@@ -55,6 +71,7 @@ class RestoreOutcome:
     status: str
     backup: dict[str, Any]
     counts: dict[str, int] = field(default_factory=dict)
+    decisions: dict[str, int] = field(default_factory=dict)
     allocations: list[dict[str, Any]] = field(default_factory=list)
     deferred: dict[str, list[str]] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
@@ -73,7 +90,7 @@ class RestoreFailed(RestoreError):
 
 
 def restore(request: RestoreRequest, progress: Progress | None = None) -> RestoreOutcome:
-    """Plan and apply ``request``; with ``dry_run`` plan in memory and write nothing anywhere."""
+    """Plan ``request`` and, unless it is a plan only, apply it; ``dry_run`` writes nothing anywhere."""
     if not request.dry_run and "://" in request.ledger_url and same_database(request.ledger_url, request.target_url):
         raise ConfigurationError("the ledger must not live in the target database: give another --ledger")
     started = time.monotonic()
@@ -86,16 +103,10 @@ def restore(request: RestoreRequest, progress: Progress | None = None) -> Restor
         if problem is not None:
             raise problem
         assert opened is not None
+        check_not_restored_before(ledger, run)
         outcome = _record(ledger, run, opened, profile, engine, request, progress or _quiet)
-        if not request.dry_run:
-            media = MediaTarget(request.media_root, opened.open_media) if request.media_root else None
-            applied = Projection(engine, ledger, run.target["id"], media, _stage(progress, "apply")).run()
-            mine = [a for a in applied if a.restore_id == run.id]
-            if not mine:
-                raise RestoreError("the projection did not apply this restore", None)
-            outcome.rows_written = mine[0].rows
-            run.complete(mine[0].position, round(time.monotonic() - started, 3))
-            ledger.save(run)
+        if request.apply and not request.dry_run:
+            outcome.rows_written = project(ledger, run, engine, opened, request.media_root, started, progress)
     except (RestoreError, OSError, sa.exc.SQLAlchemyError) as error:
         cause = error if isinstance(error, RestoreError) else RestoreError(f"{type(error).__name__}: {error}")
         run.fail(cause.stage, cause.problem, cause.record)
@@ -110,14 +121,22 @@ def restore(request: RestoreRequest, progress: Progress | None = None) -> Restor
     return outcome
 
 
+def check_not_restored_before(ledger: Ledger, run: RestoreRun) -> None:
+    """The same backup applied to the same target once already: a second run would only duplicate rows."""
+    for earlier in summaries(ledger):
+        if (
+            earlier["status"] == "applied"
+            and earlier["backup"].get("sha256") == run.backup.get("sha256")
+            and earlier["target"].get("id") == run.target["id"]
+        ):
+            raise PlanError(
+                f"this backup (sha256 {run.backup['sha256'][:12]}...) was restored into this target already "
+                f"by restore {earlier['restore_id']} on {earlier['started_at'][:19]}; nothing was written"
+            )
+
+
 def _quiet(_stage: str, _count: int) -> None:
     return None
-
-
-def _stage(progress: Progress | None, name: str) -> Callable[[int], None] | None:
-    if progress is None:
-        return None
-    return lambda count: progress(name, count)
 
 
 def _open(path: Path) -> tuple[Backup | None, BackupError | None]:
@@ -143,8 +162,12 @@ def _start(
         target={"id": target_id, "url": redact(engine.url), "dialect": engine.dialect.name},
         options={
             "dry_run": request.dry_run,
+            "plan_only": not request.apply,
             "profile_file": str(request.profile_file) if request.profile_file else None,
             "media_root": str(request.media_root) if request.media_root else None,
+            "on_conflict": request.on_conflict,
+            "missing_users": request.missing_users,
+            "uuids": request.uuids,
         },
         actor=request.actor,
         reason=request.reason,
@@ -170,26 +193,28 @@ def _record(
     for record in opened.records():
         index.add(record)
         progress("read", 1)
-    labels = set(index.ordinals)
-    used = set(profile.models) & (
-        labels | {fk.model for label in labels for fk in profile.models[label].foreign_keys.values()}
-    )
-    run.validate(index.counts(), Profile({label: profile.models[label] for label in used}).to_dict())
-    planner = Planner(index, existing_keys(engine, profile, labels), link_max_ids(engine, profile, labels))
+    planner = _planner(index, profile, engine, request, run)
     planner.identify()
+    planner.existing = load_rows(engine, profile, planner.matched_pks())
+    planner.taken_uuids = taken_values(engine, profile, planner.uuid_columns())
     with Spool() as spool:
         for record in opened.records():  # the second streaming pass: no record is held in memory
             built = planner.build(record)
+            progress("plan", 1)
+            if built is None:
+                continue
             spool.append(("rows", built.model), built.values)
             for column, row_pk, value in built.deferred:
                 spool.append(("deferred", built.model, column), (row_pk, value))
             for table, source, target in built.links:
                 spool.append(("links", table), (source, target))
-            progress("plan", 1)
+        planner.finish()
+        for label, rows in planner.created_rows().items():
+            for row in rows:
+                spool.append(("rows", label), row)
         link_tables = sorted(str(key[1]) for key in spool.groups() if isinstance(key, tuple) and key[0] == "links")
         link_first = {table: planner.allocate_link_ids(table, spool.count(("links", table))) for table in link_tables}
-        for allocation in planner.allocations:
-            run.allocate(allocation.model, allocation.table, allocation.first, allocation.count, allocation.reason)
+        decisions = _record_decisions(run, planner)
         _emit(ledger, run, planner, spool, link_first)
     if opened.info.media:
         run.record_media([{"path": m.path, "sha256": m.sha256, "size": m.size} for m in opened.info.media])
@@ -200,6 +225,7 @@ def _record(
         status=run.status,
         backup=opened.info.to_dict(),
         counts=index.counts(),
+        decisions=decisions,
         allocations=[
             {"model": a.model, "table": a.table, "first": a.first, "count": a.count, "reason": a.reason}
             for a in planner.allocations
@@ -208,6 +234,66 @@ def _record(
         order=planner.order,
         media_files=len(opened.info.media),
     )
+
+
+def _planner(index: Index, profile: Profile, engine: Engine, request: RestoreRequest, run: RestoreRun) -> Planner:
+    labels = set(index.ordinals)
+    used = set(profile.models) & (
+        labels | {fk.model for label in labels for fk in profile.models[label].foreign_keys.values()}
+    )
+    run.validate(index.counts(), Profile({label: profile.models[label] for label in used}).to_dict())
+    options = Options(
+        on_conflict=request.on_conflict,
+        missing="fail" if request.missing_users == "fail" else "profile",
+        uuids=request.uuids,
+        now=datetime.now(UTC).isoformat(),
+    )
+    targets = existing_keys(engine, profile, labels)
+    return Planner(index, targets, link_max_ids(engine, profile, labels), options)
+
+
+def _chunks(items: list[dict[str, Any]], size: int = BATCH_ROWS) -> list[list[dict[str, Any]]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def _record_decisions(run: RestoreRun, planner: Planner) -> dict[str, int]:
+    """Every decision becomes an event before any row it concerns is recorded."""
+    profile, decisions = planner.profile, planner.decisions
+    if decisions.reinitialised:
+        run.detect_reinitialised(decisions.reinitialised)
+    for allocation in planner.allocations:
+        run.allocate(allocation.model, allocation.table, allocation.first, allocation.count, allocation.reason)
+    for label, items in sorted(decisions.mapped.items()):
+        for chunk in _chunks(items):
+            run.map_rows(label, profile.models[label].table, chunk)
+    for label, items in sorted(decisions.conflicts.items()):
+        for chunk in _chunks(items):
+            run.record_conflicts(label, profile.models[label].table, chunk)
+    for label, items in sorted(decisions.updates.items()):
+        model = profile.models[label]
+        kinds = {c.name: c.kind.value for c in model.fields.values()}
+        kinds.update({fk.column: Kind.INTEGER.value for fk in model.foreign_keys.values()})
+        for chunk in _chunks(items):
+            run.update_rows(label, model.table, model.pk.name, kinds, chunk)
+    for label, created in sorted(decisions.created.items()):
+        entries = [{k: v for k, v in c.items() if k != "row"} for c in created.values()]
+        for chunk in _chunks(entries):
+            run.create_missing(label, profile.models[label].table, chunk)
+    for (label, name), items in sorted(decisions.uuids.items()):
+        for chunk in _chunks(items):
+            run.reassign_uuids(label, profile.models[label].table, name, chunk)
+    for label, items in sorted(decisions.pks.items()):
+        for chunk in _chunks(items):
+            run.reassign_pks(label, profile.models[label].table, chunk)
+    return {
+        "mapped": sum(map(len, decisions.mapped.values())),
+        "conflicts": sum(map(len, decisions.conflicts.values())),
+        "updated": sum(map(len, decisions.updates.values())),
+        "created": sum(map(len, decisions.created.values())),
+        "uuids reassigned": sum(map(len, decisions.uuids.values())),
+        "pks reassigned": sum(map(len, decisions.pks.values())),
+        "pks allocated": sum(a.count for a in planner.allocations),
+    }
 
 
 def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_first: dict[str, int]) -> None:
@@ -245,11 +331,7 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
                 continue
             first = link_first[m2m.table]
             rows = ([first + i, source, target] for i, (source, target) in enumerate(spool.read(("links", m2m.table))))
-            kinds = [
-                Kind.INTEGER.value,
-                profile.models[label].pk.kind.value,
-                profile.models[m2m.model].pk.kind.value,
-            ]
+            kinds = [Kind.INTEGER.value, profile.models[label].pk.kind.value, profile.models[m2m.model].pk.kind.value]
             batches(label, m2m.table, ["id", m2m.source_column, m2m.target_column], kinds, rows)
             ledger.save(run)
     for label in planner.order:

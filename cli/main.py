@@ -6,16 +6,20 @@ why), 2 usage error.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import getpass
 import json
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from application.report import KINDS
 from domain.errors import RestoreError
 
 LEDGER_HELP = "Ledger database URL or SQLite path [env RESTORE_LEDGER_URL; default restore-ledger.sqlite3]."
@@ -86,86 +90,93 @@ def main() -> None:
     """
 
 
-@main.command()
-@click.argument("backup", type=click.Path(exists=True, path_type=Path))
-@click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP)
-@click.option(
-    "--ledger",
-    envvar="RESTORE_LEDGER_URL",
-    default="restore-ledger.sqlite3",
-    show_default=True,
-    help=LEDGER_HELP,
-)
-@click.option(
-    "--profile",
-    "profile_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="TOML profile overriding the inferred one.",
-)
-@click.option(
-    "--media-root",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where the backup's media files go.",
-)
-@click.option("--actor", help="Who runs the restore [default: the OS user].")
-@click.option("--reason", default="", help="Why the restore is run, for the ledger.")
-@click.option("--dry-run", is_flag=True, help="Plan and print; write nothing anywhere.")
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
-@click.option("--quiet", is_flag=True, help="No progress on stderr.")
-def restore(
-    backup: Path,
-    target: str,
-    ledger: str,
-    profile_file: Path | None,
-    media_root: Path | None,
-    actor: str | None,
-    reason: str,
-    dry_run: bool,
-    as_json: bool,
-    quiet: bool,
-) -> None:
-    """Restore BACKUP into the target: plan, record every decision, then apply.
+def restore_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options restore and plan share."""
+    options = [
+        click.argument("backup", type=click.Path(exists=True, path_type=Path)),
+        click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP),
+        click.option(
+            "--ledger",
+            envvar="RESTORE_LEDGER_URL",
+            default="restore-ledger.sqlite3",
+            show_default=True,
+            help=LEDGER_HELP,
+        ),
+        click.option(
+            "--profile",
+            "profile_file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="TOML profile overriding the inferred one.",
+        ),
+        click.option(
+            "--media-root", type=click.Path(file_okay=False, path_type=Path), help="Where the backup's media files go."
+        ),
+        click.option(
+            "--on-conflict",
+            type=click.Choice(["keep-existing", "update"]),
+            default="keep-existing",
+            show_default=True,
+            help="A backup row that exists in the target with other values: keep the target's, or take "
+            "the backup's (the before image is recorded).",
+        ),
+        click.option(
+            "--missing-users",
+            type=click.Choice(["create", "fail"]),
+            default="create",
+            show_default=True,
+            help="Users referenced but found nowhere: create them inactive with unusable passwords, or refuse.",
+        ),
+        click.option(
+            "--uuids",
+            type=click.Choice(["keep", "regenerate"]),
+            default="keep",
+            show_default=True,
+            help="Keep backup UUIDs that are free (taken ones are reassigned), or give every row a new one.",
+        ),
+        click.option("--actor", help="Who runs the restore [default: the OS user]."),
+        click.option("--reason", default="", help="Why the restore is run, for the ledger."),
+        click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON."),
+        click.option("--quiet", is_flag=True, help="No progress on stderr."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
-    BACKUP is a dumpdata JSON or JSON Lines file (plain, .gz, .bz2, .xz), a .zip
-    holding one, or a backup package with manifest.json (.zip, .tar.gz, directory).
-    The format is detected from the content.
 
-    \b
-    Example:
-      restore-ledger restore edms.json.gz --target sqlite:///edms.sqlite3 \\
-          --media-root ./media --reason "restore after re-initialisation"
-
-    Exit codes: 0 restored, 1 refused or failed (the ledger says why, the target
-    is untouched), 2 usage error.
-    """
+def _run_restore(options: dict[str, Any], apply: bool, dry_run: bool = False) -> None:
     from application.restore import RestoreRequest
     from application.restore import restore as run_restore
 
     request = RestoreRequest(
-        backup=backup,
-        target_url=target,
-        ledger_url=ledger,
-        actor=actor or getpass.getuser(),
-        reason=reason,
-        profile_file=profile_file,
-        media_root=media_root,
+        backup=options["backup"],
+        target_url=options["target"],
+        ledger_url=options["ledger"],
+        actor=options["actor"] or getpass.getuser(),
+        reason=options["reason"],
+        profile_file=options["profile_file"],
+        media_root=options["media_root"],
         dry_run=dry_run,
+        apply=apply,
+        on_conflict=options["on_conflict"],
+        missing_users=options["missing_users"],
+        uuids=options["uuids"],
     )
-    progress = Progress(not quiet)
+    progress = Progress(not options["quiet"])
     try:
         outcome = run_restore(request, progress)
     finally:
         progress.close()
-    if as_json:
+    if options["as_json"]:
         _emit_json(dataclasses.asdict(outcome))
         return
-    verb = "planned (dry run, nothing written)" if dry_run else "applied"
+    verb = "planned (dry run, nothing written)" if dry_run else "applied" if apply else "planned (not applied)"
     click.echo(
         f"restore {outcome.restore_id} {verb}: {sum(outcome.counts.values())} records "
         f"from {outcome.backup['format']} backup"
     )
     for label, count in outcome.counts.items():
         click.echo(f"  {label:<40} {count:>8}")
+    click.echo("  decisions: " + ", ".join(f"{kind} {count}" for kind, count in outcome.decisions.items()))
     for allocation in outcome.allocations:
         click.echo(
             f"  allocated {allocation['count']} pks of {allocation['table']} from {allocation['first']}: "
@@ -175,8 +186,78 @@ def restore(
         click.echo(f"  {label}: {', '.join(fields)} written empty first, set after the cycle's rows exist")
     if outcome.media_files:
         click.echo(f"  media files: {outcome.media_files}")
-    if not dry_run:
+    if apply and not dry_run:
         click.echo(f"  rows written: {outcome.rows_written} in {outcome.seconds:.2f}s")
+    else:
+        click.echo(f"  review: restore-ledger ledger show {outcome.restore_id} --decisions")
+
+
+@main.command()
+@restore_options
+@click.option("--dry-run", is_flag=True, help="Plan and print; write nothing anywhere.")
+def restore(dry_run: bool, **options: Any) -> None:
+    """Restore BACKUP into the target: plan, record every decision, then apply.
+
+    BACKUP is a dumpdata JSON or JSON Lines file (plain, .gz, .bz2, .xz), a .zip
+    holding one, or a backup package with manifest.json (.zip, .tar.gz, directory).
+    The format is detected from the content. Rows whose natural key exists in the
+    target are mapped onto it or recorded as conflicts; missing users are created;
+    taken pks and UUIDs are reassigned; each decision is an event in the ledger.
+
+    \b
+    Example:
+      restore-ledger restore edms.json.gz --target sqlite:///edms.sqlite3 \\
+          --media-root ./media --reason "restore after re-initialisation"
+
+    Exit codes: 0 restored, 1 refused or failed (the ledger says why, the target
+    is untouched), 2 usage error.
+    """
+    _run_restore(options, apply=True, dry_run=dry_run)
+
+
+@main.command()
+@restore_options
+def plan(**options: Any) -> None:
+    """Plan the restore of BACKUP into the target and record it, without writing the target.
+
+    Review the decisions with `ledger show RESTORE_ID --decisions`, then `apply` it.
+
+    \b
+    Example:
+      restore-ledger plan edms.json --target sqlite:///edms.sqlite3 --reason "DR drill"
+
+    Exit codes: 0 planned, 1 refused, 2 usage error.
+    """
+    _run_restore(options, apply=False)
+
+
+@main.command()
+@click.argument("restore_id")
+@click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP)
+@click.option(
+    "--ledger", envvar="RESTORE_LEDGER_URL", default="restore-ledger.sqlite3", show_default=True, help=LEDGER_HELP
+)
+@click.option("--media-root", type=click.Path(file_okay=False, path_type=Path), help="Where media files go.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def apply(restore_id: str, target: str, ledger: str, media_root: Path | None, as_json: bool) -> None:
+    """Apply a planned restore to the target.
+
+    Refuses, naming what changed, when the target changed since planning in a way
+    the plan depends on (a mapped row gone, an allocated pk or UUID now taken).
+
+    \b
+    Example:
+      restore-ledger apply 0b6f3c1e-... --target sqlite:///edms.sqlite3
+
+    Exit codes: 0 applied, 1 refused or failed, 2 usage error.
+    """
+    from application.apply import apply_restore
+
+    outcome = apply_restore(restore_id, target, ledger, media_root)
+    if as_json:
+        _emit_json(dataclasses.asdict(outcome))
+        return
+    click.echo(f"restore {outcome.restore_id} {outcome.status}: {outcome.rows_written} rows in {outcome.seconds:.2f}s")
 
 
 @main.command()
@@ -264,16 +345,34 @@ def ledger_list(ledger_url: str, as_json: bool) -> None:
     show_default=True,
     help=LEDGER_HELP,
 )
+@click.option("--decisions", is_flag=True, help="Every decision on one line, grouped by kind, with counts.")
+@click.option("--kind", type=click.Choice(KINDS), help="With --decisions: only this kind.")
+@click.option("--model", help="With --decisions: only this model label.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def ledger_show(restore_id: str, ledger_url: str, as_json: bool) -> None:
+@click.option("--csv", "as_csv", is_flag=True, help="With --decisions: print as CSV.")
+def ledger_show(
+    restore_id: str,
+    ledger_url: str,
+    decisions: bool,
+    kind: str | None,
+    model: str | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
     """Show one restore: who, when, why, which backup, counts, and each event.
+
+    With --decisions, every decision in plain words, grouped by kind (conflicts,
+    mappings, created users, reassigned UUIDs and pks, updated rows).
 
     \b
     Example:
-      restore-ledger ledger show 0b6f3c1e-...
+      restore-ledger ledger show 0b6f3c1e-... --decisions --kind mapped
     """
-    from application.report import show_restore
+    from application.report import restore_decisions, show_restore
 
+    if decisions:
+        _show_decisions(restore_decisions(ledger_url, restore_id, kind, model), as_json, as_csv)
+        return
     run = show_restore(ledger_url, restore_id)
     if as_json:
         _emit_json(run)
@@ -296,6 +395,27 @@ def ledger_show(restore_id: str, ledger_url: str, as_json: bool) -> None:
     for event in run["events"]:
         details = ", ".join(f"{k}={v}" for k, v in event.items() if k not in ("event", "version", "at"))
         click.echo(f"    {event['version']:>4} {event['event']:<22} {details}")
+
+
+def _show_decisions(lines: list[dict[str, Any]], as_json: bool, as_csv: bool) -> None:
+    if as_json:
+        _emit_json(lines)
+        return
+    if as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["kind", "model", "decision", "details"])
+        for line in lines:
+            writer.writerow([line["kind"], line["model"], line["text"], json.dumps(line["details"], default=str)])
+        return
+    counts = Counter(line["kind"] for line in lines)
+    current = None
+    for line in lines:
+        if line["kind"] != current:
+            current = line["kind"]
+            click.echo(f"{current} ({counts[current]}):")
+        click.echo(f"  {line['text']}")
+    if not lines:
+        click.echo("no decisions match")
 
 
 @main.group()

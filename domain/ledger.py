@@ -40,6 +40,42 @@ class RestoreRun(Aggregate):
         count: int
         reason: str
 
+    class TargetReinitialised(Aggregate.Event):
+        evidence: list[dict[str, Any]]
+
+    class RowsMapped(Aggregate.Event):
+        model: str
+        table: str
+        mappings: list[dict[str, Any]]
+
+    class ConflictsRecorded(Aggregate.Event):
+        model: str
+        table: str
+        conflicts: list[dict[str, Any]]
+
+    class RowsUpdated(Aggregate.Event):
+        model: str
+        table: str
+        pk_column: str
+        kinds: dict[str, str]
+        updates: list[dict[str, Any]]
+
+    class MissingRowsCreated(Aggregate.Event):
+        model: str
+        table: str
+        created: list[dict[str, Any]]
+
+    class UuidsReassigned(Aggregate.Event):
+        model: str
+        table: str
+        field: str
+        reassignments: list[dict[str, Any]]
+
+    class PrimaryKeysReassigned(Aggregate.Event):
+        model: str
+        table: str
+        reassignments: list[dict[str, Any]]
+
     class RowsRecorded(Aggregate.Event):
         model: str
         table: str
@@ -116,6 +152,73 @@ class RestoreRun(Aggregate):
 
     @event(PrimaryKeysAllocated)
     def _allocated(self, model: str, table: str, first: int, count: int, reason: str) -> None:
+        pass
+
+    def detect_reinitialised(self, evidence: list[dict[str, Any]]) -> None:
+        """Seeded rows of the target carry other UUIDs or pks than the backup's: a re-initialised target."""
+        self.check_recording()
+        self._target_reinitialised(evidence=evidence)
+
+    @event(TargetReinitialised)
+    def _target_reinitialised(self, evidence: list[dict[str, Any]]) -> None:
+        pass
+
+    def map_rows(self, model: str, table: str, mappings: list[dict[str, Any]]) -> None:
+        """Backup rows mapped onto existing rows: references to them now point at the existing rows."""
+        self.check_recording()
+        self._rows_mapped(model=model, table=table, mappings=mappings)
+
+    @event(RowsMapped)
+    def _rows_mapped(self, model: str, table: str, mappings: list[dict[str, Any]]) -> None:
+        pass
+
+    def record_conflicts(self, model: str, table: str, conflicts: list[dict[str, Any]]) -> None:
+        """Backup rows that exist in the target with other values, with the differing fields."""
+        self.check_recording()
+        self._conflicts_recorded(model=model, table=table, conflicts=conflicts)
+
+    @event(ConflictsRecorded)
+    def _conflicts_recorded(self, model: str, table: str, conflicts: list[dict[str, Any]]) -> None:
+        pass
+
+    def update_rows(
+        self, model: str, table: str, pk_column: str, kinds: dict[str, str], updates: list[dict[str, Any]]
+    ) -> None:
+        """Existing rows take the backup's values; each update keeps its before image for rollback."""
+        self.check_recording()
+        self._rows_updated(model=model, table=table, pk_column=pk_column, kinds=kinds, updates=updates)
+
+    @event(RowsUpdated)
+    def _rows_updated(
+        self, model: str, table: str, pk_column: str, kinds: dict[str, str], updates: list[dict[str, Any]]
+    ) -> None:
+        pass
+
+    def create_missing(self, model: str, table: str, created: list[dict[str, Any]]) -> None:
+        """Rows referenced but found nowhere, created from their natural keys, with who referenced them."""
+        self.check_recording()
+        self._missing_rows_created(model=model, table=table, created=created)
+
+    @event(MissingRowsCreated)
+    def _missing_rows_created(self, model: str, table: str, created: list[dict[str, Any]]) -> None:
+        pass
+
+    def reassign_uuids(self, model: str, table: str, field: str, reassignments: list[dict[str, Any]]) -> None:
+        """Backup UUIDs replaced by new ones, each with old and new value and the reason."""
+        self.check_recording()
+        self._uuids_reassigned(model=model, table=table, field=field, reassignments=reassignments)
+
+    @event(UuidsReassigned)
+    def _uuids_reassigned(self, model: str, table: str, field: str, reassignments: list[dict[str, Any]]) -> None:
+        pass
+
+    def reassign_pks(self, model: str, table: str, reassignments: list[dict[str, Any]]) -> None:
+        """Backup pks taken in the target by other rows, replaced by new ones."""
+        self.check_recording()
+        self._pks_reassigned(model=model, table=table, reassignments=reassignments)
+
+    @event(PrimaryKeysReassigned)
+    def _pks_reassigned(self, model: str, table: str, reassignments: list[dict[str, Any]]) -> None:
         pass
 
     def record_rows(self, model: str, table: str, columns: list[str], kinds: list[str], rows: list[list[Any]]) -> None:

@@ -6,13 +6,17 @@ keys of rows the target already holds; the planner answers with final rows.
 
 from __future__ import annotations
 
+import secrets
+import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.errors import PlanError, ProfileError
-from domain.profile import ForeignKey, Kind, ModelProfile, Profile
+from domain.profile import CREATE, MAP, Column, ForeignKey, Kind, ModelProfile, Profile
 from domain.records import Record, describe
 from domain.values import ValueProblem, checker, normalise
 
@@ -81,6 +85,30 @@ class BuiltRow:
     values: list[Any]
     deferred: list[tuple[str, Any, Any]]  # (column, pk, value) set after all inserts
     links: list[tuple[str, Any, Any]]  # (through table, source pk, target pk)
+
+
+@dataclass(frozen=True)
+class Options:
+    """The restore's choices: what to do with existing rows, missing references and UUIDs."""
+
+    on_conflict: str = "keep-existing"  # or "update": take the backup's values, keep a before image
+    missing: str = "profile"  # "profile": create where the profile says so; "fail": never create
+    uuids: str = "keep"  # or "regenerate": every restored row gets a new UUID
+    now: str = "1970-01-01T00:00:00+00:00"  # the restore's time, for rows it creates
+
+
+@dataclass
+class Decisions:
+    """Every decision of a plan, by kind and model, each entry a plain dict for the ledger."""
+
+    mapped: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    conflicts: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    updates: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    created: dict[str, dict[Key, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
+    uuids: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    pks: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    missing: dict[str, dict[Key, list[str]]] = field(default_factory=lambda: defaultdict(dict))
+    reinitialised: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Index:
@@ -184,33 +212,66 @@ def _key_part(model: ModelProfile, name: str, part: Any, ordinal: int) -> Any:
 
 
 class Planner:
-    """Decides the final pk of every backup row and builds its row with resolved references."""
+    """Decides the final pk of every backup row and builds its row with resolved references.
 
-    def __init__(self, index: Index, targets: dict[str, TargetKeys], link_max_ids: dict[str, int]) -> None:
+    Rows whose natural key exists in the target are matched to the existing row: mapped
+    (policy ``map``) or recorded as a conflict, kept or updated. Pks and UUIDs taken in
+    the target are reassigned; referenced rows that are missing are created where the
+    profile allows it. Every such decision is kept in ``decisions`` for the ledger.
+    """
+
+    def __init__(
+        self,
+        index: Index,
+        targets: dict[str, TargetKeys],
+        link_max_ids: dict[str, int],
+        options: Options | None = None,
+        new_uuid: Callable[[], str] = lambda: str(uuid.uuid4()),
+        new_secret: Callable[[], str] = lambda: secrets.token_urlsafe(30)[:40],
+    ) -> None:
         self.index = index
         self.profile = index.profile
         self.targets = targets
+        self.options = options or Options()
+        self.new_uuid = new_uuid
+        self.new_secret = new_secret
         self.final_pk: dict[int, Any] = {}
+        self.matched: dict[int, Any] = {}  # ordinal -> existing pk
+        self.existing: dict[str, dict[Any, dict[str, Any]]] = {}
+        self.taken_uuids: dict[tuple[str, str], set[str]] = {}
         self.allocations: list[Allocation] = []
-        self.order, self.deferred = write_order(self.profile, set(index.ordinals))
+        self.decisions = Decisions()
+        labels = set(index.ordinals) | self._creatable(set(index.ordinals))
+        self.order, self.deferred = write_order(self.profile, labels)
+        self._next_pk: dict[str, int] = {}
         self._next_link_id = dict(link_max_ids)
-        self._columns = {label: columns_of(self.profile.models[label]) for label in index.ordinals}
+        self._seen_uuids: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self._columns = {label: columns_of(self.profile.models[label]) for label in labels}
         self._checks = {
             label: [(name, checker(column)) for name, column in self.profile.models[label].fields.items()]
-            for label in index.ordinals
+            for label in labels
         }
         self._allowed = {
             label: frozenset(model.fields) | frozenset(model.foreign_keys) | frozenset(model.many_to_many)
             for label, model in self.profile.models.items()
         }
 
+    def _creatable(self, labels: set[str]) -> set[str]:
+        return {
+            fk.model
+            for label in labels
+            for fk in self.profile.models[label].foreign_keys.values()
+            if fk.model in self.profile.models and self.profile.models[fk.model].missing == CREATE
+        }
+
     def identify(self) -> None:
-        """Give every backup row its target pk; check natural keys for duplicates and conflicts."""
+        """Give every backup row its target pk: kept, matched by natural key, allocated or reassigned."""
         for label in sorted(self.index.ordinals):
             model = self.profile.models[label]
             target = self.targets[label]
             by_key = self.index.by_key[label]
             without_pk: list[int] = []
+            taken: list[int] = []
             for ordinal in self.index.ordinals[label]:
                 if model.natural_key:
                     key = self.index.key(ordinal, self.targets)
@@ -221,41 +282,70 @@ class Planner:
                             self.index.describe(ordinal),
                         )
                     if key in target.by_key:
-                        raise PlanError(
-                            f"a row with this natural key exists in the target already "
-                            f"(pk {target.by_key[key]!r}); restoring onto existing rows needs a "
-                            "mapping policy",
-                            self.index.describe(ordinal),
-                        )
+                        self.final_pk[ordinal] = self.matched[ordinal] = target.by_key[key]
+                        continue
                 pk = self.index.backup_pk.get(ordinal)
                 if pk is None:
                     without_pk.append(ordinal)
                 elif pk in target.pks:
-                    raise PlanError(f"pk {pk!r} is taken in the target by another row", self.index.describe(ordinal))
+                    taken.append(ordinal)
                 else:
                     self.final_pk[ordinal] = pk
-            if without_pk:
-                self._allocate(model, without_pk)
+            self._allocate(model, without_pk, taken)
 
-    def _allocate(self, model: ModelProfile, ordinals: list[int]) -> None:
+    def _allocate(self, model: ModelProfile, without_pk: list[int], taken: list[int]) -> None:
+        """New pks after the largest of the target and the backup: a contiguous range, recorded."""
+        backup_max = max((pk for pk in self.index.by_pk[model.label] if isinstance(pk, int)), default=0)
+        first = max(self.targets[model.label].max_pk, backup_max) + 1
+        self._next_pk[model.label] = first
+        if not without_pk and not taken:
+            return
         if model.pk.kind is not Kind.INTEGER:
             raise PlanError(
-                f"has no pk and the pk column {model.pk.name!r} is not an integer to allocate",
-                self.index.describe(ordinals[0]),
+                f"needs a new pk and the pk column {model.pk.name!r} is not an integer to allocate",
+                self.index.describe((without_pk or taken)[0]),
             )
-        backup_max = max((pk for pk in self.index.by_pk[model.label]), default=0)
-        first = max(self.targets[model.label].max_pk, backup_max) + 1
-        for offset, ordinal in enumerate(ordinals):
-            self.final_pk[ordinal] = first + offset
-        self.allocations.append(
-            Allocation(
-                model.label,
-                model.table,
-                first,
-                len(ordinals),
-                "rows serialized without pk (natural primary keys): next free pks of the target",
+        for ordinal in without_pk:
+            self.final_pk[ordinal] = self._take_pk(model.label)
+        if without_pk:
+            self.allocations.append(
+                Allocation(
+                    model.label,
+                    model.table,
+                    first,
+                    len(without_pk),
+                    "rows serialized without pk (natural primary keys): next free pks of the target",
+                )
             )
-        )
+        for ordinal in taken:
+            old = self.index.backup_pk[ordinal]
+            self.final_pk[ordinal] = new = self._take_pk(model.label)
+            self.decisions.pks[model.label].append(
+                {
+                    "record": self.index.describe(ordinal),
+                    "old": old,
+                    "new": new,
+                    "reason": f"pk {old} is taken in the target by another row",
+                }
+            )
+
+    def _take_pk(self, label: str) -> int:
+        pk = self._next_pk[label]
+        self._next_pk[label] = pk + 1
+        return pk
+
+    def matched_pks(self) -> dict[str, list[Any]]:
+        """The existing rows the backup matched, per model: their values are loaded for review."""
+        found: dict[str, list[Any]] = defaultdict(list)
+        for ordinal, pk in self.matched.items():
+            found[self.index.model_of[ordinal]].append(pk)
+        return dict(found)
+
+    def uuid_columns(self) -> list[tuple[str, str]]:
+        """(model, field) of every UUID column the restore writes: their taken values are loaded."""
+        return [
+            (label, name) for label in sorted(self.index.ordinals) for name in self.profile.models[label].uuid_fields
+        ]
 
     def resolve(self, fk: ForeignKey, value: Any, ordinal: int) -> Any:
         """The target pk a foreign key value (natural key list or pk) refers to."""
@@ -267,10 +357,7 @@ class Planner:
             target = self.targets.get(fk.model)
             if target is not None and key in target.by_key:
                 return target.by_key[key]
-            raise PlanError(
-                f"{fk.field} references {fk.model} {key!r}, found neither in the backup nor in the target",
-                self.index.describe(ordinal),
-            )
+            return self._missing(fk, key, ordinal)
         referenced = self.index.by_pk[fk.model].get(value)
         if referenced is not None:
             return self.final_pk[referenced]
@@ -282,11 +369,50 @@ class Planner:
             self.index.describe(ordinal),
         )
 
+    def _missing(self, fk: ForeignKey, key: Key, ordinal: int) -> Any:
+        """A natural-key reference found nowhere: create the row where the profile says so."""
+        model = self.profile.models.get(fk.model)
+        problem = f"{fk.field} references {fk.model} {key!r}, found neither in the backup nor in the target"
+        if model is None or model.missing != CREATE:
+            raise PlanError(problem, self.index.describe(ordinal))
+        referrer = self.index.describe(ordinal)
+        if self.options.missing == "fail":
+            self.decisions.missing[fk.model].setdefault(key, []).append(referrer)
+            return None
+        created = self.decisions.created[fk.model].get(key)
+        if created is None:
+            created = self._create(model, key, referrer)
+            self.decisions.created[fk.model][key] = created
+        elif referrer not in created["referenced_by"]:
+            created["referenced_by"].append(referrer)
+        return created["pk"]
+
+    def _create(self, model: ModelProfile, key: Key, referrer: str) -> dict[str, Any]:
+        if len(key) != len(model.natural_key) or any(name in model.foreign_keys for name in model.natural_key):
+            raise PlanError(f"cannot create {model.label} {key!r} from its natural key", referrer)
+        pk = self._take_pk(model.label)
+        values: dict[str, Any] = dict(zip(model.natural_key, key, strict=True))
+        for name, column in model.fields.items():
+            if name in values:
+                continue
+            if name in model.create_values:
+                value = model.create_values[name]
+                values[name] = f"!{self.new_secret()}" if value == "!" else value
+            else:
+                values[name] = _default(column, self.options.now, self.new_uuid)
+        for name, fk in model.foreign_keys.items():
+            if not fk.nullable:
+                raise PlanError(
+                    f"cannot create {model.label} {key!r}: its foreign key {name!r} may not be empty", referrer
+                )
+        row = [pk, *(values[name] for name in model.fields), *(None for _ in model.foreign_keys)]
+        return {"key": list(key), "pk": pk, "values": values, "row": row, "referenced_by": [referrer]}
+
     def columns(self, label: str) -> list[str]:
         return self._columns[label]
 
-    def build(self, record: Record) -> BuiltRow:
-        """The final row of a record: values in ``columns(model)`` order, deferred FKs, M2M links."""
+    def build(self, record: Record) -> BuiltRow | None:
+        """The final row of a record, or None for a row matched to an existing one (decided here)."""
         model = self.profile.models[record.model]
         ordinal = record.ordinal
         pk = self.final_pk[ordinal]
@@ -305,17 +431,20 @@ class Planner:
             raise PlanError(f"field {name!r} is missing", self.index.describe(ordinal)) from None
         except ValueProblem as problem:
             raise PlanError(f"field {name!r} {problem}", self.index.describe(ordinal)) from None
-        deferred: list[tuple[str, Any, Any]] = []
-        deferred_fields = self.deferred.get(record.model, set())
+        references: list[Any] = []
         for name, fk in model.foreign_keys.items():
             value = fields.get(name)
-            if value is None:
-                if not fk.nullable:
-                    raise PlanError(f"field {name!r} is null but NOT NULL", self.index.describe(ordinal))
-                values.append(None)
-                continue
-            target_pk = self.resolve(fk, value, ordinal)
-            if name in deferred_fields:
+            if value is None and not fk.nullable:
+                raise PlanError(f"field {name!r} is null but NOT NULL", self.index.describe(ordinal))
+            references.append(None if value is None else self.resolve(fk, value, ordinal))
+        if ordinal in self.matched:
+            self._decide_match(model, ordinal, values + references)
+            return None
+        self._decide_uuids(model, ordinal, values)
+        deferred: list[tuple[str, Any, Any]] = []
+        deferred_fields = self.deferred.get(record.model, set())
+        for (name, fk), target_pk in zip(model.foreign_keys.items(), references, strict=True):
+            if name in deferred_fields and target_pk is not None:
                 deferred.append((fk.column, pk, target_pk))
                 values.append(None)
             else:
@@ -330,6 +459,112 @@ class Planner:
                 links.append((m2m.table, pk, self.resolve(fk, value, ordinal)))
         return BuiltRow(record.model, values, deferred, links)
 
+    def _decide_uuids(self, model: ModelProfile, ordinal: int, values: list[Any]) -> None:
+        """Keep a backup UUID that is free; reassign one taken in the target or repeated in the backup."""
+        names = list(model.fields)
+        for name in model.uuid_fields:
+            position = names.index(name) + 1
+            old = values[position]
+            if old is None:
+                continue
+            seen = self._seen_uuids[(model.label, name)]
+            if self.options.uuids == "regenerate":
+                reason = "--uuids regenerate: no backup UUID reappears"
+            elif old in self.taken_uuids.get((model.label, name), ()):
+                reason = f"{name} {old} is used by another row of the target"
+            elif old in seen:
+                reason = f"{name} {old} appears twice in the backup"
+            else:
+                seen.add(old)
+                continue
+            new = self.new_uuid()
+            values[position] = new
+            seen.add(new)
+            self.decisions.uuids[(model.label, name)].append(
+                {"record": self.index.describe(ordinal), "old": old, "new": new, "reason": reason}
+            )
+
+    def _decide_match(self, model: ModelProfile, ordinal: int, backup: list[Any]) -> None:
+        """A backup row whose natural key exists in the target: mapped, or a conflict kept or updated."""
+        pk = self.matched[ordinal]
+        existing = self.existing.get(model.label, {}).get(pk, {})
+        columns = self._columns[model.label]
+        kinds = {c.name: c.kind for c in model.fields.values()}
+        record = self.index.describe(ordinal)
+        entry: dict[str, Any] = {
+            "record": record,
+            "key": list(self.index.key(ordinal, self.targets)),
+            "backup_pk": self.index.backup_pk.get(ordinal),
+            "pk": pk,
+        }
+        if model.uuid_fields:
+            uuid_field = model.uuid_fields[0]
+            entry["backup_uuid"] = backup[columns.index(model.fields[uuid_field].name)]
+            entry["uuid"] = existing.get(model.fields[uuid_field].name)
+        if model.policy == MAP:
+            self.decisions.mapped[model.label].append(entry)
+            return
+        differing = {
+            column: [existing.get(column), value]
+            for column, value in zip(columns[1:], backup[1:], strict=True)
+            if not same_value(kinds.get(column, Kind.INTEGER), existing.get(column), value)
+        }
+        if not differing:
+            entry["reason"] = "same natural key and the same values"
+            self.decisions.mapped[model.label].append(entry)
+            return
+        entry["differing"] = differing
+        entry["resolution"] = self.options.on_conflict
+        self.decisions.conflicts[model.label].append(entry)
+        if self.options.on_conflict == "update":
+            changed = {c: pair for c, pair in differing.items() if c not in model.uuid_fields}
+            if changed:
+                self.decisions.updates[model.label].append(
+                    {
+                        "record": record,
+                        "pk": pk,
+                        "before": {c: pair[0] for c, pair in changed.items()},
+                        "after": {c: pair[1] for c, pair in changed.items()},
+                    }
+                )
+
+    def finish(self) -> None:
+        """After the build pass: refuse missing references listed together, and note re-initialisation."""
+        if self.decisions.missing:
+            listed = "; ".join(
+                f"{label} {key!r} referenced by {', '.join(referrers[:3])}"
+                + (f" and {len(referrers) - 3} more" if len(referrers) > 3 else "")
+                for label, keys in sorted(self.decisions.missing.items())
+                for key, referrers in keys.items()
+            )
+            count = sum(len(keys) for keys in self.decisions.missing.values())
+            raise PlanError(
+                f"{count} referenced rows are missing and --missing-users fail forbids creating them: {listed}"
+            )
+        for label, mappings in sorted(self.decisions.mapped.items()):
+            if not self.profile.models[label].seeded:
+                continue
+            differing = [
+                m
+                for m in mappings
+                if m.get("backup_uuid") != m.get("uuid") or (m["backup_pk"] is not None and m["backup_pk"] != m["pk"])
+            ]
+            if differing:
+                self.decisions.reinitialised.append(
+                    {
+                        "model": label,
+                        "rows": len(differing),
+                        "evidence": [
+                            f"{m['record']}: backup uuid {m.get('backup_uuid')} pk {m['backup_pk']}, "
+                            f"target uuid {m.get('uuid')} pk {m['pk']}"
+                            for m in differing[:5]
+                        ],
+                    }
+                )
+
+    def created_rows(self) -> dict[str, list[list[Any]]]:
+        return {label: [c["row"] for c in created.values()] for label, created in self.decisions.created.items()}
+
     def allocate_link_ids(self, table: str, count: int) -> int:
         """The first of ``count`` new ids of an M2M through table, recorded as an allocation."""
         first = self._next_link_id.get(table, 0) + 1
@@ -338,6 +573,40 @@ class Planner:
             Allocation(table, table, first, count, "many-to-many links: next free ids of the through table")
         )
         return first
+
+
+def _default(column: Column, now: str, new_uuid: Callable[[], str]) -> Any:
+    """The value of a NOT NULL column of a row created from its natural key alone."""
+    if column.nullable:
+        return None
+    defaults: dict[Kind, Any] = {
+        Kind.TEXT: "",
+        Kind.BOOLEAN: False,
+        Kind.INTEGER: 0,
+        Kind.FLOAT: 0.0,
+        Kind.DECIMAL: "0",
+        Kind.DATETIME: now,
+        Kind.DATE: now[:10],
+        Kind.TIME: "00:00:00",
+        Kind.DURATION: 0,
+        Kind.JSON: {},
+        Kind.BINARY: "",
+    }
+    return new_uuid() if column.kind is Kind.UUID else defaults[column.kind]
+
+
+def same_value(kind: Kind, existing: Any, backup: Any) -> bool:
+    """Whether a stored value (in logical form) and a backup value mean the same."""
+    if existing is None or backup is None:
+        return existing is backup
+    if kind is Kind.DECIMAL:
+        try:
+            return Decimal(str(existing)) == Decimal(str(backup))
+        except InvalidOperation:
+            return False
+    if kind is Kind.DATETIME:
+        return datetime.fromisoformat(str(existing)) == datetime.fromisoformat(str(backup))
+    return bool(existing == backup)
 
 
 def columns_of(model: ModelProfile) -> list[str]:

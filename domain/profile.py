@@ -51,12 +51,20 @@ class ManyToMany:
     model: str
 
 
+RESTORE = "restore"  # a backup row whose natural key exists in the target is a conflict
+MAP = "map"  # ... is mapped onto the existing row, which keeps its identity and values
+FAIL = "fail"  # a reference to a row found neither in the backup nor in the target fails
+CREATE = "create"  # ... creates the row from its natural key and create_values
+
+
 @dataclass(frozen=True, slots=True)
 class ModelProfile:
     """How one model label maps onto the target.
 
     ``fields`` maps each plain field name to its column; ``natural_key`` lists field
     names, where a foreign key field stands for the referenced row's natural key.
+    ``policy``, ``seeded``, ``missing`` and ``create_values`` say how rows that exist
+    already, or are referenced but missing, are decided.
     """
 
     label: str
@@ -67,6 +75,10 @@ class ModelProfile:
     fields: dict[str, Column] = field(default_factory=dict)
     foreign_keys: dict[str, ForeignKey] = field(default_factory=dict)
     many_to_many: dict[str, ManyToMany] = field(default_factory=dict)
+    policy: str = RESTORE
+    seeded: bool = False
+    missing: str = FAIL
+    create_values: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -82,7 +94,18 @@ class ModelProfile:
             fields={name: _column(col) for name, col in data.get("fields", {}).items()},
             foreign_keys={name: ForeignKey(**fk) for name, fk in data.get("foreign_keys", {}).items()},
             many_to_many={name: ManyToMany(**m2m) for name, m2m in data.get("many_to_many", {}).items()},
+            policy=_choice(data, "policy", (RESTORE, MAP)),
+            seeded=bool(data.get("seeded", False)),
+            missing=_choice(data, "missing", (FAIL, CREATE)),
+            create_values=dict(data.get("create_values", {})),
         )
+
+
+def _choice(data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    value = data.get(key, allowed[0])
+    if value not in allowed:
+        raise ValueError(f"{key} must be one of {', '.join(allowed)}, not {value!r}")
+    return str(value)
 
 
 def _column(data: dict[str, Any]) -> Column:

@@ -122,7 +122,13 @@ class Projection:
         if current is None or current.restore_id != restore_id:
             return None
         if isinstance(event, RestoreRun.RowsRecorded):
+            self._check_free(current, event)
             self._insert(current, event)
+        elif isinstance(event, RestoreRun.RowsMapped):
+            self._check_present(current, event.table, event.mappings, "mapped onto")
+        elif isinstance(event, RestoreRun.RowsUpdated):
+            self._check_present(current, event.table, event.updates, "to be updated,")
+            self._apply_updates(current, event)
         elif isinstance(event, RestoreRun.ReferencesDeferred):
             self._update(current, event)
         elif isinstance(event, RestoreRun.MediaRecorded):
@@ -154,6 +160,56 @@ class Projection:
         current.rows += len(rows)
         if self.on_batch:
             self.on_batch(len(rows))
+
+    def _select(self, conn: Connection, table: str, column: str, values: list[Any]) -> set[Any]:
+        marks = ", ".join(self.writer.mark for _ in values)
+        sql = f"SELECT {quote(conn, column)} FROM {quote(conn, table)} WHERE {quote(conn, column)} IN ({marks})"
+        return {row[0] for row in conn.exec_driver_sql(sql, tuple(values))}
+
+    def _check_free(self, current: _Open, event: Any) -> None:
+        """The plan's new pks and UUIDs must still be free: the target may have changed since planning."""
+        for position, column in enumerate(event.columns):
+            if position != 0 and event.kinds[position] != Kind.UUID.value:
+                continue
+            values = [row[position] for row in event.rows if row[position] is not None]
+            if position != 0:
+                convert = to_storage(self.engine.dialect.name, Kind.UUID)
+                values = [convert(v) for v in values]
+            taken = self._select(current.conn, event.table, column, values) if values else set()
+            if taken:
+                shown = ", ".join(str(v) for v in sorted(taken, key=str)[:5])
+                raise ApplyError(
+                    f"{event.model}: {column} {shown} in {event.table!r} is taken since planning "
+                    f"({len(taken)} such rows); plan the restore again"
+                )
+
+    def _check_present(self, current: _Open, table: str, entries: list[dict[str, Any]], what: str) -> None:
+        """Rows the plan maps onto or updates must still exist."""
+        wanted = [entry["pk"] for entry in entries]
+        present = self._select(current.conn, table, current.tables.get(table) or self._pk_of(current, table), wanted)
+        gone = [entry for entry in entries if entry["pk"] not in present]
+        if gone:
+            names = ", ".join(f"{e['record']} (target pk {e['pk']})" for e in gone[:5])
+            raise ApplyError(f"rows the plan {what} are gone from {table!r} since planning: {names}")
+
+    def _pk_of(self, current: _Open, table: str) -> str:
+        constraint = sa.inspect(current.conn).get_pk_constraint(table)
+        return str(constraint["constrained_columns"][0])
+
+    def _apply_updates(self, current: _Open, event: Any) -> None:
+        """Existing rows take the backup's values; the event keeps their before images."""
+        conn, mark = current.conn, self.writer.mark
+        dialect = self.engine.dialect.name
+        by_columns: dict[tuple[str, ...], list[list[Any]]] = {}
+        for update in event.updates:
+            columns = tuple(sorted(update["after"]))
+            values = [to_storage(dialect, Kind(event.kinds[c]))(update["after"][c]) for c in columns]
+            by_columns.setdefault(columns, []).append([*values, update["pk"]])
+        for columns, rows in by_columns.items():
+            assignments = ", ".join(f"{quote(conn, c)} = {mark}" for c in columns)
+            sql = f"UPDATE {quote(conn, event.table)} SET {assignments} WHERE {quote(conn, event.pk_column)} = {mark}"
+            execute_many(conn, sql, rows)
+        current.rows += len(event.updates)
 
     def _update(self, current: _Open, event: Any) -> None:
         conn, mark = current.conn, self.writer.mark

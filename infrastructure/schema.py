@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from domain.profile import Column, ForeignKey, Kind, ManyToMany, ModelProfile, Profile
+from domain.profile import CREATE, MAP, RESTORE, Column, ForeignKey, Kind, ManyToMany, ModelProfile, Profile
 from infrastructure.target import OWN_TABLES
 
 CONTRIB_TABLES = {
@@ -34,6 +34,10 @@ CONTRIB_NATURAL_KEYS = {
     "auth.user": ("username",),
     "sites.site": ("domain",),
 }
+# Rows every migrated Django database has already: the backup's are mapped onto them.
+CONTRIB_MAPPED = {"contenttypes.contenttype", "auth.permission"}
+DJANGO_USER_COLUMNS = {"password", "is_active", "is_staff", "is_superuser"}
+USER_CREATE_VALUES = {"is_active": False, "is_staff": False, "is_superuser": False, "password": "!"}
 SKIPPED_TABLES = OWN_TABLES | {"sqlite_sequence", "django_migrations"}
 
 
@@ -199,7 +203,24 @@ def _model(label: str, table: str, data: dict[str, Any], labels: dict[str, str],
             field_of_column[name] = name
     natural_key = CONTRIB_NATURAL_KEYS.get(label) or _natural_key(data["unique"], fields, field_of_column)
     uuid_fields = tuple(name for name, column in fields.items() if column.kind is Kind.UUID)
-    return ModelProfile(label, table, pk, natural_key, uuid_fields, fields, foreign_keys, {})
+    policy = MAP if label in CONTRIB_MAPPED else RESTORE
+    if fields.keys() >= DJANGO_USER_COLUMNS and natural_key:
+        # a Django user model: a user referenced but missing is created inactive, never staff
+        return ModelProfile(
+            label,
+            table,
+            pk,
+            natural_key,
+            uuid_fields,
+            fields,
+            foreign_keys,
+            {},
+            policy,
+            False,
+            CREATE,
+            dict(USER_CREATE_VALUES),
+        )
+    return ModelProfile(label, table, pk, natural_key, uuid_fields, fields, foreign_keys, {}, policy)
 
 
 def _natural_key(

@@ -77,3 +77,39 @@ def uuid_from_storage(value: Any) -> Any:
         return None
     text = str(value).replace("-", "")
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}" if len(text) == 32 else value
+
+
+def _datetime_from_storage(value: Any) -> str:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.isoformat()
+
+
+def _iso(value: Any) -> str:
+    return value if isinstance(value, str) else str(value.isoformat())
+
+
+def _json_from_storage(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _duration_from_storage(value: Any) -> int:
+    return value // timedelta(microseconds=1) if isinstance(value, timedelta) else int(value)
+
+
+_FROM_STORAGE: dict[Kind, Converter] = {
+    Kind.UUID: uuid_from_storage,
+    Kind.DATETIME: _skip_none(_datetime_from_storage),
+    Kind.DATE: _skip_none(_iso),
+    Kind.TIME: _skip_none(_iso),
+    Kind.DECIMAL: _skip_none(str),
+    Kind.BOOLEAN: _skip_none(bool),
+    Kind.JSON: _skip_none(_json_from_storage),
+    Kind.DURATION: _skip_none(_duration_from_storage),
+    Kind.BINARY: _skip_none(lambda value: base64.b64encode(bytes(value)).decode()),
+}
+
+
+def from_storage(kind: Kind) -> Converter:
+    """The function that turns a stored value (either backend) into the ledger's logical form."""
+    return _FROM_STORAGE.get(kind, same)

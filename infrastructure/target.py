@@ -11,7 +11,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from domain.errors import RestoreError
 from domain.planning import TargetKeys, flatten_target_keys
 from domain.profile import Kind, Profile
-from infrastructure.storage import uuid_from_storage
+from infrastructure.storage import from_storage, uuid_from_storage
 
 IDENTITY_TABLE = "restore_ledger_target"
 TRACKING_TABLE = "restore_ledger_tracking"
@@ -152,6 +152,40 @@ def sequence_position(conn: Connection, table: str, pk_column: str) -> int:
         return 0
     last_value, is_called = conn.exec_driver_sql(f"SELECT last_value, is_called FROM {sequence}").one()
     return int(last_value) if is_called else int(last_value) - 1
+
+
+def load_rows(engine: Engine, profile: Profile, pks: dict[str, list[Any]]) -> dict[str, dict[Any, dict[str, Any]]]:
+    """Existing rows by pk, every column in logical form: what matched backup rows are compared with."""
+    result: dict[str, dict[Any, dict[str, Any]]] = {}
+    with engine.connect() as conn:
+        for label, wanted in sorted(pks.items()):
+            model = profile.models[label]
+            columns = [(model.pk.name, from_storage(model.pk.kind))]
+            columns += [(c.name, from_storage(c.kind)) for c in model.fields.values()]
+            columns += [(fk.column, from_storage(Kind.INTEGER)) for fk in model.foreign_keys.values()]
+            names = ", ".join(quote(conn, name) for name, _ in columns)
+            rows: dict[Any, dict[str, Any]] = {}
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ", ".join("?" if conn.dialect.paramstyle == "qmark" else "%s" for _ in chunk)
+                sql = f"SELECT {names} FROM {quote(conn, model.table)} WHERE {quote(conn, model.pk.name)} IN ({marks})"
+                for row in conn.exec_driver_sql(sql, tuple(chunk)):
+                    values = {name: convert(value) for (name, convert), value in zip(columns, row, strict=True)}
+                    rows[values[model.pk.name]] = values
+            result[label] = rows
+    return result
+
+
+def taken_values(engine: Engine, profile: Profile, columns: list[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
+    """Every value the target holds in each (model, UUID field): a backup UUID among them is reassigned."""
+    result: dict[tuple[str, str], set[str]] = {}
+    with engine.connect() as conn:
+        for label, name in columns:
+            model = profile.models[label]
+            column = model.fields[name].name
+            rows = conn.exec_driver_sql(f"SELECT {quote(conn, column)} FROM {quote(conn, model.table)}")
+            result[(label, name)] = {uuid_from_storage(value) for (value,) in rows if value is not None}
+    return result
 
 
 def link_max_ids(engine: Engine, profile: Profile, labels: set[str]) -> dict[str, int]:

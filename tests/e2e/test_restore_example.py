@@ -135,7 +135,7 @@ def test_a_second_restore_of_the_same_backup_is_refused_and_changes_nothing(
     result = run(cli, "restore", source.fixture(), "--target", target.url, "--ledger", sqlite_ledger, "--quiet")
 
     assert result.exit_code == 1, result.output
-    assert "exists in the target already" in result.output
+    assert "was restored into this target already by restore" in result.output
     assert target.snapshot() == before
     assert target.count("documents_document") == 60
 

@@ -57,7 +57,7 @@ def unknown_model(s: Source, tmp: Path) -> Path:
 
 def missing_reference(s: Source, tmp: Path) -> Path:
     data = records(s)
-    data[first(data, "accounts.userrole")]["fields"]["user"] = ["ghost"]
+    data[first(data, "accounts.userrole")]["fields"]["role"] = ["Ghost role"]
     return write(tmp / "ghost.json", data)
 
 
@@ -107,7 +107,7 @@ CASES: dict[str, tuple[Callable[[Source, Path], Path], list[str]]] = {
     "unknown model label": (unknown_model, ["record 11 (inventory.widget pk=7)", "known neither to the profile"]),
     "unresolvable natural key": (
         missing_reference,
-        ['(accounts.userrole "ghost"', "references accounts.user ('ghost',), found neither in the backup nor"],
+        ['(accounts.userrole "user00000", "Ghost role")', "references accounts.role ('Ghost role',), found neither"],
     ),
     "natural key twice": (duplicate_key, ['(documents.document "', "appears twice in the backup (also record"]),
     "wrong value type": (
