@@ -135,7 +135,8 @@ def _decision_lines(event: Any) -> list[dict[str, Any]]:
         for m in event.mappings:
             why = m.get("reason", "mapped onto the existing row")
             uuids = f"backup uuid {m['backup_uuid']} -> existing uuid {m['uuid']}, " if "uuid" in m else ""
-            add("mapped", event.model, f"{_key_text(m)}: {uuids}pk {m['backup_pk']} -> {m['pk']} ({why})", m)
+            backup_pk = "none in the backup" if m["backup_pk"] is None else m["backup_pk"]
+            add("mapped", event.model, f"{_key_text(m)}: {uuids}pk {backup_pk} -> {m['pk']} ({why})", m)
     elif isinstance(event, RestoreRun.ConflictsRecorded):
         for c in event.conflicts:
             fields = ", ".join(sorted(c["differing"]))

@@ -555,7 +555,7 @@ class Planner:
                         "model": label,
                         "rows": len(differing),
                         "evidence": [
-                            f"{m['record']}: backup uuid {m.get('backup_uuid')} pk {m['backup_pk']}, "
+                            f"{m['record']}: backup uuid {m.get('backup_uuid')} pk {m['backup_pk'] or '-'}, "
                             f"target uuid {m.get('uuid')} pk {m['pk']}"
                             for m in differing[:5]
                         ],

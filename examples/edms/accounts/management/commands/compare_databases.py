@@ -26,17 +26,23 @@ def related_paths(model: type[Model]) -> list[str]:
     return paths
 
 
-def snapshot(alias: str, exclude: set[str]) -> dict[str, set[str]]:
+def snapshot(alias: str, exclude: set[str], skip: set[tuple[str, str]]) -> dict[str, set[str]]:
     result: dict[str, set[str]] = {}
     for model in apps.get_models(include_auto_created=False):
         label = model._meta.label_lower
         if label in exclude:
             continue
-        rows = serializers.serialize(
-            "python",
+        objects = (
             model._default_manager.using(alias)
             .select_related(*related_paths(model))
-            .prefetch_related(*(f.name for f in model._meta.many_to_many)),
+            .prefetch_related(*(f.name for f in model._meta.many_to_many))
+        )
+        skipped = {key for skipped_label, key in skip if skipped_label == label}
+        if skipped:
+            objects = [o for o in objects if "/".join(map(str, o.natural_key())) not in skipped]
+        rows = serializers.serialize(
+            "python",
+            objects,
             use_natural_foreign_keys=True,
             use_natural_primary_keys=True,
         )
@@ -48,11 +54,13 @@ class Command(BaseCommand):
     help = "Compare the default and target databases; exit 1 when they differ."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--exclude", action="append", default=[])
+        parser.add_argument("--exclude", action="append", default=[], help="a model label to leave out")
+        parser.add_argument("--skip", action="append", default=[], help="label=natural/key of one object to leave out")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        source = snapshot("default", set(options["exclude"]))
-        target = snapshot("target", set(options["exclude"]))
+        skip = {tuple(item.split("=", 1)) for item in options["skip"]}
+        source = snapshot("default", set(options["exclude"]), skip)  # type: ignore[arg-type]
+        target = snapshot("target", set(options["exclude"]), skip)  # type: ignore[arg-type]
         differences = 0
         for label in sorted(source):
             missing = source[label] - target[label]
