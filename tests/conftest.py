@@ -9,7 +9,15 @@ from click.testing import CliRunner, Result
 
 from cli.main import main
 from tests.edms import Source, build_source
-from tests.targets import PostgresTarget, Target, create_pg_template, pg_admin, pg_available, sqlite_target
+from tests.targets import (
+    PostgresTarget,
+    Target,
+    create_pg_reinitialised_template,
+    create_pg_template,
+    pg_admin,
+    pg_available,
+    sqlite_target,
+)
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -39,6 +47,24 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
         yield sqlite_target(tmp_path / "target.sqlite3")
         return
     created = PostgresTarget.create(request.getfixturevalue("pg_template"))
+    yield created
+    created.drop()
+
+
+@pytest.fixture(scope="session")
+def pg_reinitialised_template(pg_template: str) -> Iterator[str]:
+    name = create_pg_reinitialised_template()
+    yield name
+    pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def reinitialised(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
+    """A re-initialised example target: seeded roles, types and admin with new UUIDs and pks."""
+    if request.param == "sqlite":
+        yield sqlite_target(tmp_path / "reinitialised.sqlite3", reinitialised=True)
+        return
+    created = PostgresTarget.create(request.getfixturevalue("pg_reinitialised_template"))
     yield created
     created.drop()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import os
 import shutil
 import sqlite3
@@ -53,10 +54,14 @@ class Source:
             manage("make_backup", "--package", str(path), db=self.db, media=self.media)
         return path
 
-    def compare(self, target: str) -> str:
+    def compare(self, target: str, *options: str) -> str:
         """Compare the source with a restored target (a SQLite path or PostgreSQL URL) through the
         Django ORM; raises on any difference."""
-        return manage("compare_databases", db=self.db, target=target)
+        return manage("compare_databases", *options, db=self.db, target=target)
+
+    def query(self, sql: str) -> list[tuple[object, ...]]:
+        with sqlite3.connect(self.db) as db:
+            return db.execute(sql).fetchall()
 
 
 def build_source(work: Path, documents: int = 60) -> Source:
@@ -66,6 +71,15 @@ def build_source(work: Path, documents: int = 60) -> Source:
     manage("seed_system", db=db, media=media)
     manage("seed_demo", "--documents", str(documents), db=db, media=media)
     return Source(db, media, work)
+
+
+def build_example_target(target: str, reinitialised: bool = False) -> None:
+    """examples/edms/build_target.py, the script the README uses, called in process."""
+    spec = importlib.util.spec_from_file_location("edms_build_target", EDMS / "build_target.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.build(target, reinitialised)
 
 
 def build_target(path: Path) -> Path:

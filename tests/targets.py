@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import psycopg
 
-from tests.edms import EDMS, build_target
+from tests.edms import EDMS, build_example_target, build_target
 
 PG_SERVER = os.environ.get("RESTORE_LEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 PG_SCHEMA = EDMS / "schema" / "postgresql.sql"
@@ -29,6 +29,9 @@ class Target(Protocol):
     def foreign_key_problems(self) -> list[Any]: ...
 
     def count(self, table: str) -> int: ...
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rows of a query, every value as text (UUIDs without dashes), whatever the backend."""
 
 
 @dataclass
@@ -54,6 +57,15 @@ class SqliteTarget:
     def count(self, table: str) -> int:
         with sqlite3.connect(self.path) as db:
             return int(db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(self.path) as db:
+            return [tuple(_text(v) for v in row) for row in db.execute(sql).fetchall()]
+
+    def execute(self, sql: str) -> None:
+        with sqlite3.connect(self.path) as db:
+            db.execute(sql)
+        db.close()
 
 
 def pg_available() -> bool:
@@ -122,6 +134,38 @@ class PostgresTarget:
             found = conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()  # type: ignore[arg-type]
             return int(found[0]) if found else 0
 
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.url) as conn:
+            return [tuple(_text(v) for v in row) for row in conn.execute(sql).fetchall()]  # type: ignore[arg-type]
 
-def sqlite_target(path: Path) -> SqliteTarget:
+    def execute(self, sql: str) -> None:
+        with psycopg.connect(self.url) as conn:
+            conn.execute(sql)  # type: ignore[arg-type]
+
+
+def _text(value: Any) -> Any:
+    """One text form for a value read from either backend."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, uuid.UUID):
+        return value.hex
+    if isinstance(value, str) and len(value) == 36 and value.count("-") == 4:
+        return value.replace("-", "")
+    if value is None or isinstance(value, int | str):
+        return value
+    return str(value)
+
+
+def sqlite_target(path: Path, reinitialised: bool = False) -> SqliteTarget:
+    if reinitialised:
+        build_example_target(str(path), reinitialised=True)
+        return SqliteTarget(path)
     return SqliteTarget(build_target(path))
+
+
+def create_pg_reinitialised_template() -> str:
+    name = f"rl_reinit_{os.getpid()}"
+    pg_admin(f"DROP DATABASE IF EXISTS {name}")
+    pg_admin(f"CREATE DATABASE {name}")
+    build_example_target(f"{PG_SERVER}/{name}", reinitialised=True)
+    return name
