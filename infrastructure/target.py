@@ -25,6 +25,8 @@ class TargetError(RestoreError):
 def redact(url: str | URL) -> str:
     """The URL with any password replaced, for the ledger, logs and messages."""
     parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.drivername.startswith("postgres"):
+        parsed = parsed.set(drivername="postgresql")
     return parsed.render_as_string(hide_password=True)
 
 
