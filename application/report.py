@@ -5,14 +5,34 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.utils import get_topic
+
 from application.ledger import Ledger
-from domain.ledger import RestoreRun
+from domain.ledger import (
+    APPLIED,
+    APPLYING,
+    FAILED,
+    PLANNED,
+    RECORDING,
+    ROLLED_BACK,
+    ROLLING_BACK,
+    RestoreRun,
+)
 
-_SUMMARY_EVENTS = ("Started", "Validated", "Recorded", "Applied", "Failed")
-
-
-def _topic(name: str) -> str:
-    return f"{RestoreRun.__module__}:{RestoreRun.__qualname__}.{name}"
+_SUMMARY_EVENTS = (
+    RestoreRun.Started,
+    RestoreRun.Validated,
+    RestoreRun.Recorded,
+    RestoreRun.ApplyRequested,
+    RestoreRun.Applied,
+    RestoreRun.Failed,
+    RestoreRun.RollbackStarted,
+    RestoreRun.RolledBack,
+    RestoreRun.RollbackRefused,
+    RestoreRun.ReplayRequested,
+    RestoreRun.Replayed,
+    RestoreRun.ReplayRefused,
+)
 
 
 def list_restores(ledger_url: str) -> list[dict[str, Any]]:
@@ -21,22 +41,25 @@ def list_restores(ledger_url: str) -> list[dict[str, Any]]:
 
 
 def summaries(ledger: Ledger) -> list[dict[str, Any]]:
+    """Each restore's state and history, read from its few control events, never its rows."""
     runs: dict[UUID, dict[str, Any]] = {}
     position = 0
-    topics = [_topic(name) for name in _SUMMARY_EVENTS]
+    topics = [get_topic(cls) for cls in _SUMMARY_EVENTS]
     while page := ledger.recorder.select_notifications(position, 500, topics=topics, inclusive_of_start=False):
         for notification in page:
-            _fold(runs, ledger.mapper.to_domain_event(notification))
+            _fold(runs, ledger.mapper.to_domain_event(notification), notification.id)
             position = notification.id
     return list(runs.values())
 
 
-def _fold(runs: dict[UUID, dict[str, Any]], event: Any) -> None:
+def _fold(runs: dict[UUID, dict[str, Any]], event: Any, position: int = 0) -> None:
+    if not isinstance(event, _SUMMARY_EVENTS):
+        return
     if isinstance(event, RestoreRun.Started):
         runs[event.originator_id] = {
             "restore_id": str(event.originator_id),
             "started_at": event.timestamp.isoformat(),
-            "status": "recording",
+            "status": RECORDING,
             "actor": event.actor,
             "reason": event.reason,
             "backup": event.backup,
@@ -45,32 +68,48 @@ def _fold(runs: dict[UUID, dict[str, Any]], event: Any) -> None:
             "tool_version": event.tool_version,
             "options": event.options,
             "counts": {},
+            "history": [],
+            "replays": {},
         }
         return
     run = runs.get(event.originator_id)
     if run is None:
         return
+    at = event.timestamp.isoformat()
+    name = type(event).__name__
     if isinstance(event, RestoreRun.Validated):
         run["counts"] = event.counts
-    elif isinstance(event, RestoreRun.Recorded):
-        run["status"] = "planned"
+        return
+    if isinstance(event, RestoreRun.ReplayRequested | RestoreRun.Replayed | RestoreRun.ReplayRefused):
+        target_id = event.target["id"] if isinstance(event, RestoreRun.ReplayRequested) else event.target_id
+        state = {"ReplayRequested": "requested", "Replayed": "replayed", "ReplayRefused": "refused"}[name]
+        run["replays"][target_id] = {"status": state, "at": at} | (
+            {"url": event.target["url"]} if isinstance(event, RestoreRun.ReplayRequested) else {}
+        )
+        run["history"].append({"event": name, "at": at, "target_id": target_id})
+        return
+    entry: dict[str, Any] = {"event": name, "at": at}
+    for attribute in ("actor", "reason", "stage", "record", "duration"):
+        if hasattr(event, attribute):
+            entry[attribute] = getattr(event, attribute)
+    run["history"].append(entry)
+    run["status"] = {
+        "Recorded": PLANNED,
+        "ApplyRequested": APPLYING,
+        "Applied": APPLIED,
+        "Failed": FAILED,
+        "RollbackStarted": ROLLING_BACK,
+        "RolledBack": ROLLED_BACK,
+        "RollbackRefused": APPLIED,
+    }[name]
+    if isinstance(event, RestoreRun.ApplyRequested):
+        run.update(apply_requested_at=at, apply_requested_position=position)
     elif isinstance(event, RestoreRun.Applied):
-        run.update(
-            status="applied",
-            applied_at=event.timestamp.isoformat(),
-            seconds=event.duration,
-            rows=event.counts,
-        )
+        run.update(applied_at=at, seconds=event.duration, rows=event.counts)
     elif isinstance(event, RestoreRun.Failed):
-        run.update(
-            status="failed",
-            failed_at=event.timestamp.isoformat(),
-            failure={
-                "stage": event.stage,
-                "reason": event.reason,
-                "record": event.record,
-            },
-        )
+        run.update(failed_at=at, failure={"stage": event.stage, "reason": event.reason, "record": event.record})
+    elif isinstance(event, RestoreRun.RollbackStarted):
+        run.update(rollback_started_at=at, rollback_started_position=position)
 
 
 def show_restore(ledger_url: str, restore_id: str) -> dict[str, Any]:

@@ -16,13 +16,14 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from application.apply import project
+from application.apply import failure_of
 from application.ledger import Ledger, tool_version
 from application.report import summaries
+from application.settle import fail_interrupted, settle
 from domain.errors import BackupError, PlanError, RestoreError
-from domain.ledger import RestoreRun
+from domain.ledger import APPLIED, APPLYING, PLANNED, RECORDING, RestoreRun
 from domain.planning import Index, Options, Planner
 from domain.profile import Kind, Profile
 from infrastructure.backup import Backup, BackupInfo, file_digest, open_backup
@@ -34,6 +35,7 @@ from infrastructure.target import (
     identity,
     link_max_ids,
     load_rows,
+    locked,
     redact,
     same_database,
     taken_values,
@@ -90,30 +92,64 @@ class RestoreFailed(RestoreError):
 
 
 def restore(request: RestoreRequest, progress: Progress | None = None) -> RestoreOutcome:
-    """Plan ``request`` and, unless it is a plan only, apply it; ``dry_run`` writes nothing anywhere."""
+    """Plan ``request`` and, unless it is a plan only, apply it; ``dry_run`` writes nothing anywhere.
+
+    Under the target's lock: first finish or record what earlier runs left unfinished.
+    """
     if not request.dry_run and "://" in request.ledger_url and same_database(request.ledger_url, request.target_url):
         raise ConfigurationError("the ledger must not live in the target database: give another --ledger")
     started = time.monotonic()
     engine = connect(request.target_url)
-    profile = load_profile(engine, request.profile_file)
-    ledger = Ledger("memory:" if request.dry_run else request.ledger_url)
+    try:
+        profile = load_profile(engine, request.profile_file)
+        if request.dry_run:
+            target_id = identity(engine) or "dry run"
+            return _restore(Ledger("memory:"), None, engine, profile, request, target_id, progress, started)
+        ledger = Ledger(request.ledger_url)
+        with locked(engine) as conn:
+            target_id = identity(engine) or str(uuid4())
+            settle(ledger, conn, target_id)
+            fail_interrupted(ledger, target_id)
+            return _restore(ledger, conn, engine, profile, request, target_id, progress, started)
+    finally:
+        engine.dispose()
+
+
+def _restore(
+    ledger: Ledger,
+    conn: Connection | None,
+    engine: Engine,
+    profile: Profile,
+    request: RestoreRequest,
+    target_id: str,
+    progress: Progress | None,
+    started: float,
+) -> RestoreOutcome:
     opened, problem = _open(request.backup)
-    run = _start(ledger, request, engine, profile, opened)
+    run = _start(ledger, request, engine, profile, opened, target_id)
     try:
         if problem is not None:
             raise problem
         assert opened is not None
         check_not_restored_before(ledger, run)
         outcome = _record(ledger, run, opened, profile, engine, request, progress or _quiet)
-        if request.apply and not request.dry_run:
-            outcome.rows_written = project(ledger, run, engine, opened, request.media_root, started, progress)
+        if request.apply and conn is not None:
+            run.request_apply(request.actor, request.reason)
+            ledger.save(run)
+            on_batch = (lambda count: progress("apply", count)) if progress else None
+            failures = settle(ledger, conn, target_id, on_batch=on_batch)
+            run = ledger.get_run(run.id)
+            if run.status != APPLIED:
+                raise failure_of(str(run.id), failures, f"restore {run.id} is {run.status}")
+            outcome.rows_written = sum(run.recorded_rows.values())
     except (RestoreError, OSError, sa.exc.SQLAlchemyError) as error:
         cause = error if isinstance(error, RestoreError) else RestoreError(f"{type(error).__name__}: {error}")
-        run.fail(cause.stage, cause.problem, cause.record)
-        ledger.save(run)
+        run = ledger.get_run(run.id)
+        if run.status in (RECORDING, PLANNED, APPLYING):
+            run.fail(cause.stage, cause.problem, cause.record)
+            ledger.save(run)
         raise RestoreFailed(run.id, cause) from error
     finally:
-        engine.dispose()
         if opened is not None:
             opened.close()
     outcome.status = run.status
@@ -148,7 +184,7 @@ def _open(path: Path) -> tuple[Backup | None, BackupError | None]:
 
 
 def _start(
-    ledger: Ledger, request: RestoreRequest, engine: Engine, profile: Profile, opened: Backup | None
+    ledger: Ledger, request: RestoreRequest, engine: Engine, profile: Profile, opened: Backup | None, target_id: str
 ) -> RestoreRun:
     if opened is not None:
         info = opened.info
@@ -156,7 +192,6 @@ def _start(
         sha256, size = file_digest(request.backup) if request.backup.is_file() else ("", 0)
         info = BackupInfo(str(request.backup), "unrecognised", sha256, size)
     # a target seen for the first time gets its id from the projection's commit, with the rows
-    target_id = identity(engine) or str(uuid4())
     run = RestoreRun(
         backup=info.to_dict(),
         target={"id": target_id, "url": redact(engine.url), "dialect": engine.dialect.name},

@@ -231,33 +231,166 @@ def plan(**options: Any) -> None:
     _run_restore(options, apply=False)
 
 
+def on_restore(command: Callable[..., None]) -> Callable[..., None]:
+    """The options of the commands that act on a recorded restore."""
+    options = [
+        click.argument("restore_id"),
+        click.option(
+            "--target",
+            envvar="RESTORE_LEDGER_TARGET",
+            help="Target database URL [env RESTORE_LEDGER_TARGET; default: the one the ledger recorded].",
+        ),
+        click.option(
+            "--ledger",
+            envvar="RESTORE_LEDGER_URL",
+            default="restore-ledger.sqlite3",
+            show_default=True,
+            help=LEDGER_HELP,
+        ),
+        click.option("--actor", help="Who does it [default: the OS user]."),
+        click.option("--reason", default="", help="Why, for the ledger."),
+        click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _print_outcome(outcome: Any, as_json: bool, verb: str) -> None:
+    if as_json:
+        _emit_json(dataclasses.asdict(outcome))
+    else:
+        click.echo(f"restore {outcome.restore_id} {verb}: {outcome.rows} rows in {outcome.seconds:.2f}s")
+
+
 @main.command()
-@click.argument("restore_id")
-@click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP)
-@click.option(
-    "--ledger", envvar="RESTORE_LEDGER_URL", default="restore-ledger.sqlite3", show_default=True, help=LEDGER_HELP
-)
-@click.option("--media-root", type=click.Path(file_okay=False, path_type=Path), help="Where media files go.")
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
-def apply(restore_id: str, target: str, ledger: str, media_root: Path | None, as_json: bool) -> None:
-    """Apply a planned restore to the target.
+@on_restore
+def apply(restore_id: str, target: str | None, ledger: str, actor: str | None, reason: str, as_json: bool) -> None:
+    """Apply a planned restore to its target, or roll a rolled back one forward.
 
     Refuses, naming what changed, when the target changed since planning in a way
     the plan depends on (a mapped row gone, an allocated pk or UUID now taken).
 
     \b
     Example:
-      restore-ledger apply 0b6f3c1e-... --target sqlite:///edms.sqlite3
+      restore-ledger apply 0b6f3c1e-... --reason "reviewed by QA"
 
     Exit codes: 0 applied, 1 refused or failed, 2 usage error.
     """
     from application.apply import apply_restore
 
-    outcome = apply_restore(restore_id, target, ledger, media_root)
+    outcome = apply_restore(restore_id, target, ledger, actor or getpass.getuser(), reason)
+    _print_outcome(outcome, as_json, "applied")
+
+
+@main.command()
+@on_restore
+def rollback(restore_id: str, target: str | None, ledger: str, actor: str | None, reason: str, as_json: bool) -> None:
+    """Roll back an applied restore: remove exactly the rows and media files it wrote,
+    put back the rows it updated, in one target transaction.
+
+    Refuses, naming the rows, when rows added since depend on the restore's rows or a
+    restored row was changed since; nothing is lost either way.
+
+    \b
+    Example:
+      restore-ledger rollback 0b6f3c1e-... --reason "wrong backup restored"
+
+    Exit codes: 0 rolled back, 1 refused or failed, 2 usage error.
+    """
+    from application.rollback import rollback_restore
+
+    _print_outcome(rollback_restore(restore_id, target, ledger, actor or getpass.getuser(), reason), as_json,
+                   "rolled back")  # fmt: skip
+
+
+@main.command()
+@click.argument("restore_id")
+@click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help="The other target to replay into.")
+@click.option(
+    "--ledger", envvar="RESTORE_LEDGER_URL", default="restore-ledger.sqlite3", show_default=True, help=LEDGER_HELP
+)
+@click.option("--media-root", type=click.Path(file_okay=False, path_type=Path), help="Media root of that target.")
+@click.option("--actor", help="Who does it [default: the OS user].")
+@click.option("--reason", default="", help="Why, for the ledger.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def replay(
+    restore_id: str, target: str, ledger: str, media_root: Path | None, actor: str | None, reason: str, as_json: bool
+) -> None:
+    """Replay a recorded restore into another target: the same rows, pks and UUIDs.
+
+    Refuses, naming them, when rows the restore mapped onto are missing there or have
+    another identity.
+
+    \b
+    Example:
+      restore-ledger replay 0b6f3c1e-... --target postgresql://staging/edms --reason "staging copy"
+
+    Exit codes: 0 replayed, 1 refused or failed, 2 usage error.
+    """
+    from application.replay import replay_restore
+
+    outcome = replay_restore(restore_id, target, ledger, actor or getpass.getuser(), reason, media_root)
+    _print_outcome(outcome, as_json, "replayed")
+
+
+@main.command()
+@click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP)
+@click.option(
+    "--ledger", envvar="RESTORE_LEDGER_URL", default="restore-ledger.sqlite3", show_default=True, help=LEDGER_HELP
+)
+@click.option("--of", "of", help="The original target's id, when the ledger holds restores of several.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def rebuild(target: str, ledger: str, of: str | None, as_json: bool) -> None:
+    """Rebuild target tables from the ledger: apply every restore that is not rolled back,
+    in ledger order, into a target that holds the schema and the seeded rows.
+
+    \b
+    Example:
+      restore-ledger rebuild --target sqlite:///edms-rebuilt.sqlite3
+
+    Exit codes: 0 rebuilt, 1 refused or failed, 2 usage error.
+    """
+    from application.rebuild import rebuild_target
+
+    outcome = rebuild_target(target, ledger, of)
     if as_json:
         _emit_json(dataclasses.asdict(outcome))
         return
-    click.echo(f"restore {outcome.restore_id} {outcome.status}: {outcome.rows_written} rows in {outcome.seconds:.2f}s")
+    click.echo(f"rebuilt target {outcome.target_id}: {len(outcome.restores)} restores in {outcome.seconds:.2f}s")
+    for restore_id in outcome.restores:
+        click.echo(f"  {restore_id}")
+
+
+@main.command()
+@click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP)
+@click.option(
+    "--ledger", envvar="RESTORE_LEDGER_URL", default="restore-ledger.sqlite3", show_default=True, help=LEDGER_HELP
+)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def status(target: str, ledger: str, as_json: bool) -> None:
+    """Show each restore of the target (planned, applied, failed, rolled back, interrupted)
+    and how far the target's projection is behind the ledger.
+
+    \b
+    Example:
+      restore-ledger status --target sqlite:///edms.sqlite3
+    """
+    from application.status import target_status
+
+    result = target_status(target, ledger)
+    if as_json:
+        _emit_json(dataclasses.asdict(result))
+        return
+    busy = " (locked by a running command)" if result.busy else ""
+    click.echo(f"target {result.target_id or '(no restore applied yet)'}{busy}")
+    behind = f"{len(result.pending)} intents pending"
+    click.echo(f"projection at ledger position {result.position} of {result.ledger_head}; {behind}")
+    for item in result.pending:
+        click.echo(f"  pending {item['action']} of restore {item['restore_id']} (position {item['notification_id']})")
+    for run in result.restores:
+        note = f"  ({run['note']})" if run["note"] else ""
+        click.echo(f"{run['restore_id']}  {run['started_at'][:19]}  {run['status']}{note}")
 
 
 @main.command()

@@ -13,7 +13,10 @@ from eventsourcing.domain import Aggregate, event
 
 RECORDING = "recording"
 PLANNED = "planned"
+APPLYING = "applying"
 APPLIED = "applied"
+ROLLING_BACK = "rolling back"
+ROLLED_BACK = "rolled back"
 FAILED = "failed"
 
 
@@ -106,6 +109,35 @@ class RestoreRun(Aggregate):
         reason: str
         record: str | None
 
+    class ApplyRequested(Aggregate.Event):
+        actor: str
+        reason: str
+        roll_forward: bool
+
+    class RollbackStarted(Aggregate.Event):
+        actor: str
+        reason: str
+
+    class RolledBack(Aggregate.Event):
+        position: int
+        duration: float
+
+    class RollbackRefused(Aggregate.Event):
+        reason: str
+
+    class ReplayRequested(Aggregate.Event):
+        target: dict[str, Any]
+        actor: str
+        reason: str
+
+    class Replayed(Aggregate.Event):
+        target_id: str
+        position: int
+
+    class ReplayRefused(Aggregate.Event):
+        target_id: str
+        reason: str
+
     @event(Started)
     def __init__(
         self,
@@ -131,6 +163,7 @@ class RestoreRun(Aggregate):
         self.failure: dict[str, Any] | None = None
         self.duration: float | None = None
         self.position: int | None = None
+        self.replays: dict[str, str] = {}
 
     def check_recording(self) -> None:
         if self.status != RECORDING:
@@ -259,10 +292,20 @@ class RestoreRun(Aggregate):
     def _recorded(self, counts: dict[str, int]) -> None:
         self.status = PLANNED
 
+    def request_apply(self, actor: str, reason: str) -> None:
+        """Ask the projection to write the recorded rows: after planning, or again after a rollback."""
+        if self.status not in (PLANNED, ROLLED_BACK):
+            raise ValueError(f"restore {self.id} is {self.status}; only a planned or rolled back restore is applied")
+        self._apply_requested(actor=actor, reason=reason, roll_forward=self.status == ROLLED_BACK)
+
+    @event(ApplyRequested)
+    def _apply_requested(self, actor: str, reason: str, roll_forward: bool) -> None:
+        self.status = APPLYING
+
     def complete(self, position: int, duration: float) -> None:
         """The projection committed the restore to the target at ledger ``position``."""
-        if self.status != PLANNED:
-            raise ValueError(f"restore {self.id} is {self.status}, not planned")
+        if self.status != APPLYING:
+            raise ValueError(f"restore {self.id} is {self.status}, not being applied")
         self._applied(position=position, duration=duration, counts=dict(self.recorded_rows))
 
     @event(Applied)
@@ -271,10 +314,68 @@ class RestoreRun(Aggregate):
         self.position = position
         self.duration = duration
 
+    def start_rollback(self, actor: str, reason: str) -> None:
+        """Ask the projection to remove exactly what this restore wrote."""
+        if self.status != APPLIED:
+            raise ValueError(f"restore {self.id} is {self.status}; only an applied restore can be rolled back")
+        self._rollback_started(actor=actor, reason=reason)
+
+    @event(RollbackStarted)
+    def _rollback_started(self, actor: str, reason: str) -> None:
+        self.status = ROLLING_BACK
+
+    def finish_rollback(self, position: int, duration: float) -> None:
+        if self.status != ROLLING_BACK:
+            raise ValueError(f"restore {self.id} is {self.status}, not rolling back")
+        self._rolled_back(position=position, duration=duration)
+
+    @event(RolledBack)
+    def _rolled_back(self, position: int, duration: float) -> None:
+        self.status = ROLLED_BACK
+        self.position = position
+
+    def refuse_rollback(self, reason: str) -> None:
+        """The rollback could not be done without losing something; the restore stays applied."""
+        if self.status != ROLLING_BACK:
+            raise ValueError(f"restore {self.id} is {self.status}, not rolling back")
+        self._rollback_refused(reason=reason)
+
+    @event(RollbackRefused)
+    def _rollback_refused(self, reason: str) -> None:
+        self.status = APPLIED
+
+    def request_replay(self, target: dict[str, Any], actor: str, reason: str) -> None:
+        """Ask the projection of another target to apply this restore's recorded decisions there."""
+        if self.status not in (APPLIED, PLANNED, ROLLED_BACK):
+            raise ValueError(f"restore {self.id} is {self.status}; it has no complete record to replay")
+        if target["id"] == self.target["id"]:
+            raise ValueError("a replay goes to another target than the restore's own")
+        if self.replays.get(target["id"]) in ("requested", "replayed"):
+            raise ValueError(f"restore {self.id} is replayed into target {target['id']} already")
+        self._replay_requested(target=target, actor=actor, reason=reason)
+
+    @event(ReplayRequested)
+    def _replay_requested(self, target: dict[str, Any], actor: str, reason: str) -> None:
+        self.replays[target["id"]] = "requested"
+
+    def finish_replay(self, target_id: str, position: int) -> None:
+        self._replayed(target_id=target_id, position=position)
+
+    @event(Replayed)
+    def _replayed(self, target_id: str, position: int) -> None:
+        self.replays[target_id] = "replayed"
+
+    def refuse_replay(self, target_id: str, reason: str) -> None:
+        self._replay_refused(target_id=target_id, reason=reason)
+
+    @event(ReplayRefused)
+    def _replay_refused(self, target_id: str, reason: str) -> None:
+        self.replays[target_id] = "refused"
+
     def fail(self, stage: str, reason: str, record: str | None) -> None:
         """The restore was refused or failed; the target is as it was before."""
-        if self.status in (APPLIED, FAILED):
-            raise ValueError(f"restore {self.id} is {self.status} already")
+        if self.status not in (RECORDING, PLANNED, APPLYING):
+            raise ValueError(f"restore {self.id} is {self.status}; it cannot fail now")
         self._failed(stage=stage, reason=reason, record=record)
 
     @event(Failed)

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from domain.errors import ApplyError
 
-LOCK_KEY = 0x5245_5354  # "REST": the advisory lock restores, rollbacks and replays take
+PROJECTION_LOCK = 0x5052_4A54  # held by a projection's transaction: two never write at once
 
 
 def quote(conn: Connection, name: str) -> str:
@@ -22,7 +22,7 @@ class SqliteWriter:
 
     mark = "?"
 
-    def lock(self, conn: Connection) -> None:
+    def lock_projection(self, conn: Connection) -> None:
         """The write lock is the database's own, taken by BEGIN IMMEDIATE."""
 
     def insert(self, conn: Connection, table: str, columns: list[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -49,8 +49,8 @@ class PostgresWriter:
 
     mark = "%s"
 
-    def lock(self, conn: Connection) -> None:
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_KEY})")
+    def lock_projection(self, conn: Connection) -> None:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PROJECTION_LOCK})")
 
     def insert(self, conn: Connection, table: str, columns: list[str], rows: Sequence[Sequence[Any]]) -> None:
         names = ", ".join(quote(conn, c) for c in columns)

@@ -1,181 +1,280 @@
 """The projection: the only writer of target tables.
 
-It pulls the ledger's notifications after its tracking position and applies each
-restore meant for this target in one target transaction, together with the new
-tracking position. A restore still being recorded is left for a later run; a
-failed one is passed over.
+It reads the ledger's intents after its tracking position (apply, roll back, replay a
+restore) and carries out each one meant for this target in one target transaction,
+together with the new tracking position and a row in the target's ``applied`` table.
+The rows themselves come from the restore's own events. An intent refused by a later
+event of its restore is passed over; one already carried out is never carried out twice.
 """
 
 from __future__ import annotations
 
 import hashlib
-import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from eventsourcing.application import Application
-from sqlalchemy.engine import Connection, Engine
+from eventsourcing.utils import get_topic
+from sqlalchemy.engine import Connection
 
-from domain.errors import ApplyError
+from domain.errors import ApplyError, RestoreError
 from domain.ledger import RestoreRun
+from domain.planning import same_value
 from domain.profile import Kind
+from infrastructure.backup import Backup, open_backup
+from infrastructure.checkpoints import checkpoint
 from infrastructure.dialects import execute_many, writer_for
-from infrastructure.storage import Converter, same, to_storage
-from infrastructure.target import TRACKING_TABLE, claim_identity, quote
+from infrastructure.storage import Converter, from_storage, same, to_storage
+from infrastructure.target import APPLIED_TABLE, TRACKING_TABLE, claim_identity, quote
 
-PAGE = 10  # notifications per read: each can hold hundreds of rows
-
-
-@dataclass(frozen=True, slots=True)
-class MediaTarget:
-    """Where media files go and where their bytes come from (the opened backup)."""
-
-    root: Path
-    source: Callable[[str], IO[bytes]]
+PAGE = 50
+CHUNK = 500
+APPLY, ROLLBACK, REPLAY = "apply", "rollback", "replay"
+INTENTS: dict[type[Any], str] = {
+    RestoreRun.ApplyRequested: APPLY,
+    RestoreRun.RollbackStarted: ROLLBACK,
+    RestoreRun.ReplayRequested: REPLAY,
+}
+REFUSALS: dict[str, type[Any]] = {
+    APPLY: RestoreRun.Failed,
+    ROLLBACK: RestoreRun.RollbackRefused,
+    REPLAY: RestoreRun.ReplayRefused,
+}
 
 
 @dataclass
-class AppliedRestore:
+class Done:
     restore_id: UUID
+    action: str
     position: int
     rows: int
 
 
+class IntentFailed(RestoreError):
+    """An intent of a restore could not be carried out; the target transaction was rolled back."""
+
+    def __init__(self, restore_id: UUID, action: str, cause: RestoreError) -> None:
+        self.restore_id = restore_id
+        self.action = action
+        self.stage = cause.stage
+        super().__init__(cause.problem, cause.record)
+
+
 @dataclass
-class _Open:
+class _Work:
+    """What one intent's transaction has written so far."""
+
     restore_id: UUID
-    conn: Connection
-    transaction: sa.Transaction
     tables: dict[str, str] = field(default_factory=dict)  # table -> pk column
     rows: int = 0
-    staged: list[tuple[Path, Path]] = field(default_factory=list)
+    staged: list[tuple[Path, Path]] = field(default_factory=list)  # (temporary, final) media
+    removed: list[tuple[Path, Path]] = field(default_factory=list)  # (final, set aside) media
 
 
 class Projection:
-    """Applies the ledger to one target. ``run()`` is idempotent."""
+    """Carries out the ledger's intents for one target. ``run()`` is idempotent.
+
+    ``conn`` is the target connection holding the target's lock. ``rebuild`` lists the
+    restores to apply when rebuilding a target from the ledger: rollbacks are passed over.
+    """
 
     def __init__(
         self,
-        engine: Engine,
+        conn: Connection,
         ledger: Application[UUID],
         target_id: str,
-        media: MediaTarget | None = None,
+        rebuild: set[UUID] | None = None,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
-        self.engine = engine
+        self.conn = conn
         self.ledger = ledger
         self.target_id = target_id
-        self.media = media
+        self.rebuild = rebuild
         self.on_batch = on_batch
         self.tracking_name = ledger.name
-        self.writer = writer_for(engine.dialect.name)
-        self._skip: set[UUID] = set()
-        self._open: _Open | None = None
+        self.writer = writer_for(conn.dialect.name)
+        self._started: dict[UUID, Any] = {}
         self._converters: dict[tuple[str, tuple[str, ...]], list[tuple[int, Converter]]] = {}
+        self._references: dict[str, list[tuple[str, str, str]]] | None = None
+
+    # -- reading the ledger -------------------------------------------------------------
 
     def position(self) -> int:
-        """The last notification id this target has applied."""
-        with self.engine.connect() as conn:
-            if not sa.inspect(conn).has_table(TRACKING_TABLE):
-                return 0
-            found = conn.exec_driver_sql(
-                f"SELECT notification_id FROM {quote(conn, TRACKING_TABLE)} WHERE application_name = "
-                f"{self.writer.mark}",
-                (self.tracking_name,),
-            ).scalar()
+        """The last notification id this target has carried out."""
+        if not sa.inspect(self.conn).has_table(TRACKING_TABLE):
+            return 0
+        found = self.conn.exec_driver_sql(
+            f"SELECT notification_id FROM {quote(self.conn, TRACKING_TABLE)} WHERE application_name = "
+            f"{self.writer.mark}",
+            (self.tracking_name,),
+        ).scalar()
         return int(found or 0)
 
-    def run(self) -> list[AppliedRestore]:
-        """Apply every complete restore for this target that comes after the tracking position."""
-        applied: list[AppliedRestore] = []
+    def pending(self) -> Iterator[tuple[int, Any, str]]:
+        """Intents after the tracking position that are meant for this target and not refused."""
+        topics = [get_topic(cls) for cls in INTENTS]
         position = self.position()
+        recorder = self.ledger.recorder
+        while page := recorder.select_notifications(position, PAGE, topics=topics, inclusive_of_start=False):
+            for notification in page:
+                position = notification.id
+                event = self.ledger.mapper.to_domain_event(notification)
+                action = INTENTS[type(event)]
+                if self._meant_for_us(event, action) and not self._refused_after(event, action):
+                    yield notification.id, event, action
+
+    def _started_event(self, restore_id: UUID) -> Any:
+        if restore_id not in self._started:
+            [first] = self.ledger.recorder.select_events(restore_id, limit=1)
+            self._started[restore_id] = self.ledger.mapper.to_domain_event(first)
+        return self._started[restore_id]
+
+    def _meant_for_us(self, event: Any, action: str) -> bool:
+        if action == REPLAY:
+            return bool(event.target["id"] == self.target_id) and self.rebuild is None
+        if self._started_event(event.originator_id).target["id"] != self.target_id:
+            return False
+        if self.rebuild is not None:
+            return action == APPLY and event.originator_id in self.rebuild
+        return True
+
+    def _refused_after(self, event: Any, action: str) -> bool:
+        for stored in self.ledger.recorder.select_events(event.originator_id, gt=event.originator_version):
+            later = self.ledger.mapper.to_domain_event(stored)
+            if isinstance(later, REFUSALS[action]) and (action != REPLAY or later.target_id == self.target_id):
+                return True
+            if action == APPLY and isinstance(later, RestoreRun.RollbackStarted | RestoreRun.ApplyRequested):
+                return False
+        return False
+
+    def _events(self, restore_id: UUID) -> Iterator[Any]:
+        """A restore's recording events, page by page, up to its Recorded event."""
+        version = 0
+        while stored := self.ledger.recorder.select_events(restore_id, gt=version, limit=PAGE):
+            for item in stored:
+                event = self.ledger.mapper.to_domain_event(item)
+                version = event.originator_version
+                yield event
+                if isinstance(event, RestoreRun.Recorded):
+                    return
+
+    # -- carrying out intents -----------------------------------------------------------
+
+    def run(self) -> list[Done]:
+        """Carry out every pending intent for this target, in ledger order."""
+        done: list[Done] = []
+        for notification_id, event, action in list(self.pending()):
+            try:
+                result = self._carry_out(notification_id, event, action)
+            except RestoreError as error:
+                raise IntentFailed(event.originator_id, action, error) from None
+            if result is not None:
+                done.append(result)
+        return done
+
+    def _carry_out(self, notification_id: int, event: Any, action: str) -> Done | None:
+        if not self.conn.in_transaction():
+            self.conn.begin()
+        self.writer.lock_projection(self.conn)
+        if self.position() >= notification_id:  # another projection got here first
+            self.conn.rollback()
+            return None
+        work = _Work(event.originator_id)
         try:
-            while page := self.ledger.recorder.select_notifications(position, PAGE, inclusive_of_start=False):
-                for notification in page:
-                    outcome = self._handle(self.ledger.mapper.to_domain_event(notification), notification.id)
-                    if outcome == "wait":
-                        return applied
-                    if isinstance(outcome, AppliedRestore):
-                        applied.append(outcome)
-                    position = notification.id
-        finally:
-            self._discard()
-        return applied
+            if action == ROLLBACK:
+                self._roll_back(work)
+            else:
+                media_root = event.target.get("media_root") if action == REPLAY else None
+                self._apply(work, check_identity=action == REPLAY, media_root=media_root)
+            self._bookkeeping(work, notification_id, action)
+            checkpoint(f"{action}-before-commit")
+            self.conn.commit()
+        except (RestoreError, sa.exc.DBAPIError, OSError) as error:
+            self.conn.rollback()
+            self._undo_media(work)
+            if isinstance(error, RestoreError):
+                raise
+            raise ApplyError(f"the target refused the restore: {error}") from None
+        self._finish_media(work)
+        checkpoint(f"{action}-committed")
+        return Done(work.restore_id, action, notification_id, work.rows)
 
-    def _handle(self, event: Any, notification_id: int) -> AppliedRestore | str | None:
-        restore_id = event.originator_id
-        if isinstance(event, RestoreRun.Started):
-            if event.target.get("id") != self.target_id or self._last_event_is(restore_id, "Failed"):
-                self._skip.add(restore_id)
-                return None
-            if not self._last_event_is(restore_id, "Recorded", "Applied"):
-                return "wait"  # still being recorded: apply it whole, later
-            conn = self.engine.connect()
-            self._open = _Open(restore_id, conn, conn.begin())
-            self.writer.lock(conn)
-            return None
-        current = self._open
-        if current is None or current.restore_id != restore_id:
-            return None
-        if isinstance(event, RestoreRun.RowsRecorded):
-            self._check_free(current, event)
-            self._insert(current, event)
-        elif isinstance(event, RestoreRun.RowsMapped):
-            self._check_present(current, event.table, event.mappings, "mapped onto")
-        elif isinstance(event, RestoreRun.RowsUpdated):
-            self._check_present(current, event.table, event.updates, "to be updated,")
-            self._apply_updates(current, event)
-        elif isinstance(event, RestoreRun.ReferencesDeferred):
-            self._update(current, event)
-        elif isinstance(event, RestoreRun.MediaRecorded):
-            self._stage_media(current, event.files)
-        elif isinstance(event, RestoreRun.Recorded):
-            return self._commit(current, notification_id)
-        return None
+    def _bookkeeping(self, work: _Work, notification_id: int, action: str) -> None:
+        conn, mark = self.conn, self.writer.mark
+        self.writer.check_references(conn, work.tables)
+        self.writer.advance_sequences(conn, work.tables)
+        claim_identity(conn, self.target_id)
+        tracking, applied = quote(conn, TRACKING_TABLE), quote(conn, APPLIED_TABLE)
+        conn.exec_driver_sql(
+            f"CREATE TABLE IF NOT EXISTS {tracking} (application_name varchar(100) NOT NULL PRIMARY KEY, "
+            "notification_id bigint NOT NULL)"
+        )
+        conn.exec_driver_sql(
+            f"CREATE TABLE IF NOT EXISTS {applied} (restore_id varchar(36) NOT NULL, action varchar(20) NOT NULL, "
+            "notification_id bigint NOT NULL PRIMARY KEY, applied_at varchar(40) NOT NULL)"
+        )
+        conn.exec_driver_sql(f"DELETE FROM {tracking} WHERE application_name = {mark}", (self.tracking_name,))
+        conn.exec_driver_sql(
+            f"INSERT INTO {tracking} (application_name, notification_id) VALUES ({mark}, {mark})",
+            (self.tracking_name, notification_id),
+        )
+        conn.exec_driver_sql(
+            f"INSERT INTO {applied} (restore_id, action, notification_id, applied_at) VALUES ({mark}, {mark}, "
+            f"{mark}, {mark})",
+            (str(work.restore_id), action, notification_id, datetime.now(UTC).isoformat()),
+        )
 
-    def _last_event_is(self, restore_id: UUID, *names: str) -> bool:
-        last = self.ledger.recorder.select_events(restore_id, desc=True, limit=1)
-        return bool(last) and last[0].topic.rsplit(".", 1)[-1] in names
+    # -- apply and replay ---------------------------------------------------------------
 
-    def _converters_for(self, table: str, kinds: list[str]) -> list[tuple[int, Converter]]:
-        """The columns whose logical form differs from the storage form, with their converter."""
-        key = (table, tuple(kinds))
-        if key not in self._converters:
-            dialect = self.engine.dialect.name
-            converters = [(i, to_storage(dialect, Kind(kind))) for i, kind in enumerate(kinds)]
-            self._converters[key] = [(i, c) for i, c in converters if c is not same]
-        return self._converters[key]
+    def _apply(self, work: _Work, check_identity: bool, media_root: str | None) -> None:
+        started = self._started_event(work.restore_id)
+        media_root = media_root or started.options.get("media_root")
+        for event in self._events(work.restore_id):
+            if isinstance(event, RestoreRun.RowsRecorded):
+                self._check_free(event)
+                self._insert(work, event)
+            elif isinstance(event, RestoreRun.ReferencesDeferred):
+                mark = self.writer.mark
+                sql = (
+                    f"UPDATE {quote(self.conn, event.table)} SET {quote(self.conn, event.column)} = {mark} "
+                    f"WHERE {quote(self.conn, event.pk_column)} = {mark}"
+                )
+                execute_many(self.conn, sql, [(value, pk) for pk, value in event.pairs])
+            elif isinstance(event, RestoreRun.RowsMapped):
+                self._check_present(event.table, event.mappings, "maps onto", check_identity)
+            elif isinstance(event, RestoreRun.RowsUpdated):
+                self._check_present(event.table, event.updates, "updates", False)
+                self._write_updates(work, event, "after")
+            elif isinstance(event, RestoreRun.MediaRecorded):
+                self._stage_media(work, started.backup["path"], media_root, event.files)
 
-    def _insert(self, current: _Open, event: Any) -> None:
-        rows = event.rows
-        for i, convert in self._converters_for(event.table, event.kinds):
-            for row in rows:
-                row[i] = convert(row[i])
-        self.writer.insert(current.conn, event.table, event.columns, rows)
-        current.tables.setdefault(event.table, event.columns[0])
-        current.rows += len(rows)
-        if self.on_batch:
-            self.on_batch(len(rows))
+    def _select(self, table: str, column: str, values: list[Any], extra: str = "") -> list[Any]:
+        found: list[Any] = []
+        for start in range(0, len(values), CHUNK):
+            chunk = values[start : start + CHUNK]
+            marks = ", ".join(self.writer.mark for _ in chunk)
+            sql = (
+                f"SELECT {quote(self.conn, column)}{extra} FROM {quote(self.conn, table)} "
+                f"WHERE {quote(self.conn, column)} IN ({marks})"
+            )
+            found += self.conn.exec_driver_sql(sql, tuple(chunk)).fetchall()
+        return found
 
-    def _select(self, conn: Connection, table: str, column: str, values: list[Any]) -> set[Any]:
-        marks = ", ".join(self.writer.mark for _ in values)
-        sql = f"SELECT {quote(conn, column)} FROM {quote(conn, table)} WHERE {quote(conn, column)} IN ({marks})"
-        return {row[0] for row in conn.exec_driver_sql(sql, tuple(values))}
-
-    def _check_free(self, current: _Open, event: Any) -> None:
+    def _check_free(self, event: Any) -> None:
         """The plan's new pks and UUIDs must still be free: the target may have changed since planning."""
         for position, column in enumerate(event.columns):
             if position != 0 and event.kinds[position] != Kind.UUID.value:
                 continue
             values = [row[position] for row in event.rows if row[position] is not None]
             if position != 0:
-                convert = to_storage(self.engine.dialect.name, Kind.UUID)
+                convert = to_storage(self.conn.dialect.name, Kind.UUID)
                 values = [convert(v) for v in values]
-            taken = self._select(current.conn, event.table, column, values) if values else set()
+            taken = {row[0] for row in self._select(event.table, column, values)} if values else set()
             if taken:
                 shown = ", ".join(str(v) for v in sorted(taken, key=str)[:5])
                 raise ApplyError(
@@ -183,96 +282,229 @@ class Projection:
                     f"({len(taken)} such rows); plan the restore again"
                 )
 
-    def _check_present(self, current: _Open, table: str, entries: list[dict[str, Any]], what: str) -> None:
-        """Rows the plan maps onto or updates must still exist."""
-        wanted = [entry["pk"] for entry in entries]
-        present = self._select(current.conn, table, current.tables.get(table) or self._pk_of(current, table), wanted)
-        gone = [entry for entry in entries if entry["pk"] not in present]
+    def _check_present(self, table: str, entries: list[dict[str, Any]], what: str, check_identity: bool) -> None:
+        """Rows the restore maps onto or updates must exist (for a replay: with the same UUID)."""
+        pk_column = self._pk_of(table)
+        uuid_column = "uuid" if check_identity and any("uuid" in e for e in entries) else None
+        extra = f", {quote(self.conn, uuid_column)}" if uuid_column else ""
+        present = {row[0]: row[1:] for row in self._select(table, pk_column, [e["pk"] for e in entries], extra)}
+        convert = from_storage(Kind.UUID)
+        gone = [
+            e
+            for e in entries
+            if e["pk"] not in present or (uuid_column and convert(present[e["pk"]][0]) != e.get("uuid"))
+        ]
         if gone:
             names = ", ".join(f"{e['record']} (target pk {e['pk']})" for e in gone[:5])
-            raise ApplyError(f"rows the plan {what} are gone from {table!r} since planning: {names}")
+            identity = " with the same pk and UUID" if check_identity else " since planning"
+            raise ApplyError(
+                f"rows the restore {what} are missing from {table!r}{identity}: {names}"
+                + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
+            )
 
-    def _pk_of(self, current: _Open, table: str) -> str:
-        constraint = sa.inspect(current.conn).get_pk_constraint(table)
-        return str(constraint["constrained_columns"][0])
+    def _pk_of(self, table: str) -> str:
+        return str(sa.inspect(self.conn).get_pk_constraint(table)["constrained_columns"][0])
 
-    def _apply_updates(self, current: _Open, event: Any) -> None:
-        """Existing rows take the backup's values; the event keeps their before images."""
-        conn, mark = current.conn, self.writer.mark
-        dialect = self.engine.dialect.name
+    def _converters_for(self, table: str, kinds: list[str]) -> list[tuple[int, Converter]]:
+        """The columns whose logical form differs from the storage form, with their converter."""
+        key = (table, tuple(kinds))
+        if key not in self._converters:
+            dialect = self.conn.dialect.name
+            converters = [(i, to_storage(dialect, Kind(kind))) for i, kind in enumerate(kinds)]
+            self._converters[key] = [(i, c) for i, c in converters if c is not same]
+        return self._converters[key]
+
+    def _insert(self, work: _Work, event: Any) -> None:
+        rows = event.rows
+        for i, convert in self._converters_for(event.table, event.kinds):
+            for row in rows:
+                row[i] = convert(row[i])
+        self.writer.insert(self.conn, event.table, event.columns, rows)
+        checkpoint("apply-writing")
+        work.tables.setdefault(event.table, event.columns[0])
+        work.rows += len(rows)
+        if self.on_batch:
+            self.on_batch(len(rows))
+
+    def _write_updates(self, work: _Work, event: Any, side: str) -> None:
+        """Existing rows take the ``after`` values (apply) or their ``before`` image (rollback)."""
+        dialect, mark = self.conn.dialect.name, self.writer.mark
         by_columns: dict[tuple[str, ...], list[list[Any]]] = {}
         for update in event.updates:
-            columns = tuple(sorted(update["after"]))
-            values = [to_storage(dialect, Kind(event.kinds[c]))(update["after"][c]) for c in columns]
+            columns = tuple(sorted(update[side]))
+            values = [to_storage(dialect, Kind(event.kinds[c]))(update[side][c]) for c in columns]
             by_columns.setdefault(columns, []).append([*values, update["pk"]])
         for columns, rows in by_columns.items():
-            assignments = ", ".join(f"{quote(conn, c)} = {mark}" for c in columns)
-            sql = f"UPDATE {quote(conn, event.table)} SET {assignments} WHERE {quote(conn, event.pk_column)} = {mark}"
-            execute_many(conn, sql, rows)
-        current.rows += len(event.updates)
+            assignments = ", ".join(f"{quote(self.conn, c)} = {mark}" for c in columns)
+            sql = (
+                f"UPDATE {quote(self.conn, event.table)} SET {assignments} "
+                f"WHERE {quote(self.conn, event.pk_column)} = {mark}"
+            )
+            execute_many(self.conn, sql, rows)
+        work.rows += len(event.updates)
 
-    def _update(self, current: _Open, event: Any) -> None:
-        conn, mark = current.conn, self.writer.mark
-        sql = (
-            f"UPDATE {quote(conn, event.table)} SET {quote(conn, event.column)} = {mark} "
-            f"WHERE {quote(conn, event.pk_column)} = {mark}"
-        )
-        execute_many(conn, sql, [(value, pk) for pk, value in event.pairs])
+    # -- media ----------------------------------------------------------------------------
 
-    def _stage_media(self, current: _Open, files: list[dict[str, Any]]) -> None:
+    def _stage_media(self, work: _Work, backup_path: str, media_root: str | None, files: list[dict[str, Any]]) -> None:
         """Copy media files beside their destination; they take their names only after the commit."""
-        if self.media is None:
+        if not media_root:
             raise ApplyError("the restore has media files but no media root was given (--media-root)")
-        root = self.media.root.resolve()
-        for entry in files:
-            destination = (root / entry["path"]).resolve()
-            if not destination.is_relative_to(root):
-                raise ApplyError(f"media file {entry['path']!r} would leave the media root")
-            if destination.exists():
-                raise ApplyError(f"media file {str(destination)!r} exists already; it is not overwritten")
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            staged = destination.with_name(f".{destination.name}.{current.restore_id}.part")
-            digest = hashlib.sha256()
-            with self.media.source(entry["path"]) as source, open(staged, "wb") as sink:
-                while chunk := source.read(1 << 20):
-                    digest.update(chunk)
-                    sink.write(chunk)
-            current.staged.append((staged, destination))
-            if digest.hexdigest() != entry["sha256"]:
-                raise ApplyError(f"media file {entry['path']!r} does not match its recorded sha256")
-
-    def _commit(self, current: _Open, notification_id: int) -> AppliedRestore:
-        conn = current.conn
-        self.writer.check_references(conn, current.tables)
-        self.writer.advance_sequences(conn, current.tables)
-        claim_identity(conn, self.target_id)
-        tracking, mark = quote(conn, TRACKING_TABLE), self.writer.mark
-        conn.exec_driver_sql(
-            f"CREATE TABLE IF NOT EXISTS {tracking} (application_name varchar(100) NOT NULL PRIMARY KEY, "
-            "notification_id bigint NOT NULL)"
-        )
-        conn.exec_driver_sql(f"DELETE FROM {tracking} WHERE application_name = {mark}", (self.tracking_name,))
-        conn.exec_driver_sql(
-            f"INSERT INTO {tracking} (application_name, notification_id) VALUES ({mark}, {mark})",
-            (self.tracking_name, notification_id),
-        )
+        root = Path(media_root).resolve()
         try:
-            current.transaction.commit()
-        except sa.exc.DBAPIError as error:
-            raise ApplyError(f"the target refused the commit: {error.orig}; nothing was written") from None
-        for staged, destination in current.staged:
-            shutil.move(staged, destination)
-        current.staged.clear()
-        conn.close()
-        self._open = None
-        return AppliedRestore(current.restore_id, notification_id, current.rows)
+            backup: Backup = open_backup(Path(backup_path))
+        except RestoreError as error:
+            raise ApplyError(
+                f"the media files come from the backup {backup_path!r}, which cannot be read: {error}"
+            ) from None
+        with backup:
+            for entry in files:
+                destination = (root / entry["path"]).resolve()
+                if not destination.is_relative_to(root):
+                    raise ApplyError(f"media file {entry['path']!r} would leave the media root")
+                if destination.exists():
+                    raise ApplyError(f"media file {str(destination)!r} exists already; it is not overwritten")
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                staged = destination.with_name(f".{destination.name}.{work.restore_id}.part")
+                work.staged.append((staged, destination))
+                digest = hashlib.sha256()
+                with backup.open_media(entry["path"]) as source, open(staged, "wb") as sink:
+                    while chunk := source.read(1 << 20):
+                        digest.update(chunk)
+                        sink.write(chunk)
+                if digest.hexdigest() != entry["sha256"]:
+                    raise ApplyError(f"media file {entry['path']!r} does not match its recorded sha256")
 
-    def _discard(self) -> None:
-        """Roll back whatever is open: an interrupted or refused restore leaves nothing behind."""
-        current, self._open = self._open, None
-        if current is None:
-            return
-        current.transaction.rollback()
-        current.conn.close()
-        for staged, _destination in current.staged:
+    def _finish_media(self, work: _Work) -> None:
+        for staged, destination in work.staged:
+            staged.replace(destination)
+        for _final, aside in work.removed:
+            aside.unlink(missing_ok=True)
+
+    def _undo_media(self, work: _Work) -> None:
+        for staged, _destination in work.staged:
             staged.unlink(missing_ok=True)
+        for final, aside in work.removed:
+            if aside.exists():
+                aside.replace(final)
+
+    # -- rollback -------------------------------------------------------------------------
+
+    def _roll_back(self, work: _Work) -> None:
+        """Remove exactly what the restore wrote, after checking that nothing else relies on it."""
+        started = self._started_event(work.restore_id)
+        inserted: dict[str, dict[Any, dict[str, Any]]] = {}
+        kinds: dict[str, dict[str, str]] = {}
+        pk_columns: dict[str, str] = {}
+        updates: list[Any] = []
+        media: list[dict[str, Any]] = []
+        for event in self._events(work.restore_id):
+            if isinstance(event, RestoreRun.RowsRecorded):
+                rows = inserted.setdefault(event.table, {})
+                kinds.setdefault(event.table, dict(zip(event.columns, event.kinds, strict=True)))
+                pk_columns[event.table] = event.columns[0]
+                for row in event.rows:
+                    rows[row[0]] = dict(zip(event.columns, row, strict=True))
+            elif isinstance(event, RestoreRun.ReferencesDeferred):
+                for pk, value in event.pairs:
+                    inserted[event.table][pk][event.column] = value
+            elif isinstance(event, RestoreRun.RowsUpdated):
+                updates.append(event)
+            elif isinstance(event, RestoreRun.MediaRecorded):
+                media += event.files
+        self._check_unchanged(inserted, kinds, pk_columns, updates)
+        self._check_no_dependents(inserted, pk_columns)
+        for table in reversed(list(inserted)):
+            pk = pk_columns[table]
+            sql = f"DELETE FROM {quote(self.conn, table)} WHERE {quote(self.conn, pk)} = {self.writer.mark}"
+            execute_many(self.conn, sql, [(value,) for value in inserted[table]])
+            work.rows += len(inserted[table])
+            work.tables.setdefault(table, pk)
+        for event in updates:
+            self._write_updates(work, event, "before")
+        self._set_media_aside(work, started.options.get("media_root"), media)
+
+    def _check_unchanged(
+        self,
+        inserted: dict[str, dict[Any, dict[str, Any]]],
+        kinds: dict[str, dict[str, str]],
+        pk_columns: dict[str, str],
+        updates: list[Any],
+    ) -> None:
+        """Every restored row must be as the restore wrote it: a later change would be lost."""
+        changed: list[str] = []
+        for table, rows in inserted.items():
+            columns = list(kinds[table])
+            converters = [from_storage(Kind(kinds[table][c])) for c in columns]
+            extra = ", " + ", ".join(quote(self.conn, c) for c in columns[1:]) if len(columns) > 1 else ""
+            found = {row[0]: row for row in self._select(table, pk_columns[table], list(rows), extra)}
+            for pk, expected in rows.items():
+                current = found.get(pk)
+                if current is None:
+                    changed.append(f"{table} pk {pk} was deleted")
+                    continue
+                for column, convert, value in zip(columns[1:], converters[1:], current[1:], strict=True):
+                    if not same_value(Kind(kinds[table][column]), convert(value), expected[column]):
+                        changed.append(f"{table} pk {pk} column {column}")
+                        break
+        for event in updates:
+            for update in event.updates:
+                columns = sorted(update["after"])
+                extra = ", " + ", ".join(quote(self.conn, c) for c in columns)
+                [row] = self._select(event.table, event.pk_column, [update["pk"]], extra) or [None]
+                if row is None or any(
+                    not same_value(Kind(event.kinds[c]), from_storage(Kind(event.kinds[c]))(v), update["after"][c])
+                    for c, v in zip(columns, row[1:], strict=True)
+                ):
+                    changed.append(f"{event.table} pk {update['pk']} (updated by the restore)")
+        if changed:
+            raise ApplyError(
+                f"{len(changed)} restored rows were changed after the restore; rolling back would lose the "
+                f"changes, so nothing was rolled back: {'; '.join(changed[:5])}"
+            )
+
+    def _check_no_dependents(self, inserted: dict[str, dict[Any, dict[str, Any]]], pk_columns: dict[str, str]) -> None:
+        """No row outside the restore may reference a row the rollback removes."""
+        blocking: list[str] = []
+        for table, rows in inserted.items():
+            for referencing, column, referencing_pk in self._referencing(table):
+                own = inserted.get(referencing, {})
+                extra = f", {quote(self.conn, referencing_pk)}"
+                for value, pk in self._select(referencing, column, list(rows), extra):
+                    if pk not in own:
+                        blocking.append(f"{referencing} pk {pk} references {table} pk {value}")
+        if blocking:
+            raise ApplyError(
+                f"{len(blocking)} rows added after the restore depend on its rows, so nothing was rolled back: "
+                f"{'; '.join(blocking[:5])}" + (f" and {len(blocking) - 5} more" if len(blocking) > 5 else "")
+            )
+
+    def _referencing(self, table: str) -> list[tuple[str, str, str]]:
+        """(table, column, that table's pk) of every single-column FK to ``table``."""
+        if self._references is None:
+            inspector = sa.inspect(self.conn)
+            self._references = {}
+            for name in inspector.get_table_names():
+                pk = inspector.get_pk_constraint(name)["constrained_columns"]
+                for fk in inspector.get_foreign_keys(name):
+                    if len(fk["constrained_columns"]) == 1 and len(pk) == 1:
+                        self._references.setdefault(fk["referred_table"], []).append(
+                            (name, fk["constrained_columns"][0], pk[0])
+                        )
+        return self._references.get(table, [])
+
+    def _set_media_aside(self, work: _Work, media_root: str | None, files: list[dict[str, Any]]) -> None:
+        if not files:
+            return
+        if not media_root:
+            raise ApplyError("the restore wrote media files but recorded no media root")
+        root = Path(media_root).resolve()
+        for entry in files:
+            final = root / entry["path"]
+            if final.exists() and hashlib.sha256(final.read_bytes()).hexdigest() != entry["sha256"]:
+                raise ApplyError(f"media file {str(final)!r} was changed after the restore; nothing was rolled back")
+        for entry in files:
+            final = root / entry["path"]
+            if final.exists():
+                aside = final.with_name(f".{final.name}.{work.restore_id}.rollback")
+                final.replace(aside)
+                work.removed.append((final, aside))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,10 @@ from infrastructure.storage import from_storage, uuid_from_storage
 
 IDENTITY_TABLE = "restore_ledger_target"
 TRACKING_TABLE = "restore_ledger_tracking"
-OWN_TABLES = {IDENTITY_TABLE, TRACKING_TABLE}
+APPLIED_TABLE = "restore_ledger_applied"
+OWN_TABLES = {IDENTITY_TABLE, TRACKING_TABLE, APPLIED_TABLE}
+RESTORE_LOCK = 0x5245_5354  # held by a restore, apply, rollback, replay or rebuild for its whole run
+LOCK_WAIT_SECONDS = 30
 
 
 class TargetError(RestoreError):
@@ -74,7 +79,78 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    """Readers begin deferred; the connection holding the target's lock takes the write lock at once."""
+    immediate = connection.get_execution_options().get("write_lock", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def locked(engine: Engine, wait_seconds: int = LOCK_WAIT_SECONDS) -> Iterator[Connection]:
+    """The target's write lock, for a whole restore, apply, rollback, replay or rebuild.
+
+    On PostgreSQL an advisory lock of the session; on SQLite the database's own write lock
+    (BEGIN IMMEDIATE), whose transaction the projection then writes in. A second command
+    waits up to ``wait_seconds`` for the first, then is refused: runs never interleave.
+    """
+    busy = "another restore, apply, rollback, replay or rebuild holds this target's lock"
+    conn = engine.connect().execution_options(write_lock=True)
+    try:
+        if engine.dialect.name == "sqlite":
+            _driver(conn).execute(f"PRAGMA busy_timeout = {wait_seconds * 1000}")
+            try:
+                conn.begin()
+            except sa.exc.OperationalError:
+                raise TargetError(f"{busy}; waited {wait_seconds}s, try again when it has finished") from None
+        else:
+            conn.exec_driver_sql(f"SET lock_timeout = '{wait_seconds}s'")
+            try:
+                conn.exec_driver_sql(f"SELECT pg_advisory_lock({RESTORE_LOCK})")
+            except sa.exc.OperationalError:
+                raise TargetError(f"{busy}; waited {wait_seconds}s, try again when it has finished") from None
+            conn.exec_driver_sql("SET lock_timeout = 0")
+            conn.commit()
+        yield conn
+    finally:
+        if conn.in_transaction():
+            conn.rollback()
+        if engine.dialect.name != "sqlite" and not conn.closed:
+            conn.exec_driver_sql(f"SELECT pg_advisory_unlock({RESTORE_LOCK})")
+            conn.commit()
+        conn.close()
+
+
+def _driver(conn: Connection) -> Any:
+    """The DBAPI connection: for settings that must not start a transaction."""
+    return conn.connection.dbapi_connection
+
+
+def is_locked(engine: Engine) -> bool:
+    """Whether a restore, apply, rollback, replay or rebuild holds the target's lock right now."""
+    with engine.connect().execution_options(write_lock=True) as conn:
+        if engine.dialect.name == "sqlite":
+            _driver(conn).execute("PRAGMA busy_timeout = 0")
+            try:
+                conn.begin()
+            except sa.exc.OperationalError:
+                return True
+            conn.rollback()
+            return False
+        if conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({RESTORE_LOCK})").scalar():
+            conn.exec_driver_sql(f"SELECT pg_advisory_unlock({RESTORE_LOCK})")
+            return False
+        return True
+
+
+def applied_in_target(engine: Engine) -> list[dict[str, Any]]:
+    """What the projection applied to this target, per restore and action, oldest first."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table(APPLIED_TABLE):
+            return []
+        rows = conn.exec_driver_sql(
+            f"SELECT restore_id, action, notification_id, applied_at FROM {quote(conn, APPLIED_TABLE)} "
+            "ORDER BY notification_id"
+        ).fetchall()
+    return [{"restore_id": r[0], "action": r[1], "notification_id": int(r[2]), "applied_at": r[3]} for r in rows]
 
 
 def same_database(first: str, second: str) -> bool:

@@ -235,7 +235,7 @@ def test_apply_refuses_when_a_mapped_row_is_gone(
     result = run(cli, "apply", planned, "--target", reinitialised.url, "--ledger", sqlite_ledger)
 
     assert result.exit_code == 1, result.output
-    assert "gone from 'accounts_role' since planning: record" in result.output
+    assert "missing from 'accounts_role' since planning: record" in result.output
     assert '(accounts.role "Author")' in result.output
     assert reinitialised.snapshot() == before
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from application.ledger import Ledger
 from infrastructure.projection import Projection
-from infrastructure.target import connect, identity
+from infrastructure.target import connect, identity, locked
 from tests.conftest import run
 from tests.edms import Source, digest, gzip_file, tar_package, zip_fixture, zip_package
 from tests.targets import Target
@@ -107,7 +107,8 @@ def test_running_the_projection_again_changes_nothing(
     target_id = identity(engine)
     assert target_id is not None
 
-    applied = Projection(engine, Ledger(ledger), target_id).run()
+    with locked(engine) as conn:
+        applied = Projection(conn, Ledger(ledger), target_id).run()
     engine.dispose()
 
     assert applied == []

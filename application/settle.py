@@ -1,0 +1,103 @@
+"""Bring a target and the ledger level: carry out pending intents, record what the target did.
+
+Every command that writes a target starts and ends here, under the target's lock. A run
+interrupted anywhere is thereby finished, or its failure recorded, by the next command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy.engine import Connection
+
+from application.ledger import Ledger
+from application.report import summaries
+from domain.ledger import APPLYING, RECORDING, ROLLING_BACK
+from infrastructure.projection import APPLY, REPLAY, ROLLBACK, IntentFailed, Projection
+from infrastructure.target import applied_in_target
+
+MAX_REFUSALS = 100
+
+
+def settle(
+    ledger: Ledger,
+    conn: Connection,
+    target_id: str,
+    rebuild: set[UUID] | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> list[IntentFailed]:
+    """Carry out every pending intent for the target; record refusals and outcomes in the ledger."""
+    failures: list[IntentFailed] = []
+    for _ in range(MAX_REFUSALS):
+        try:
+            Projection(conn, ledger, target_id, rebuild, on_batch).run()
+            break
+        except IntentFailed as failed:
+            _record_refusal(ledger, failed, target_id)
+            failures.append(failed)
+    if rebuild is None:
+        record_outcomes(ledger, conn, target_id)
+    return failures
+
+
+def _record_refusal(ledger: Ledger, failed: IntentFailed, target_id: str) -> None:
+    run = ledger.get_run(failed.restore_id)
+    if failed.action == APPLY:
+        run.fail(failed.stage, failed.problem, failed.record)
+    elif failed.action == ROLLBACK:
+        run.refuse_rollback(str(failed))
+    else:
+        run.refuse_replay(target_id, str(failed))
+    ledger.save(run)
+
+
+def record_outcomes(ledger: Ledger, conn: Connection, target_id: str) -> None:
+    """What the target says it carried out, the ledger records, also after a crash between the two."""
+    if conn.dialect.name != "sqlite" and conn.in_transaction():
+        conn.commit()
+    done = {(entry["restore_id"], entry["action"]): entry for entry in applied_in_target(conn.engine)}
+    now = datetime.now(UTC)
+    for summary in summaries(ledger):
+        restore_id, status = summary["restore_id"], summary["status"]
+        ours = summary["target"]["id"] == target_id
+        applied, rolled_back = done.get((restore_id, APPLY)), done.get((restore_id, ROLLBACK))
+        if (
+            ours
+            and status == APPLYING
+            and applied
+            and applied["notification_id"] >= summary["apply_requested_position"]
+        ):
+            run = ledger.get_run(restore_id)
+            run.complete(applied["notification_id"], _since(summary["apply_requested_at"], now))
+            ledger.save(run)
+        elif (
+            ours
+            and status == ROLLING_BACK
+            and rolled_back
+            and rolled_back["notification_id"] >= summary["rollback_started_position"]
+        ):
+            run = ledger.get_run(restore_id)
+            run.finish_rollback(rolled_back["notification_id"], _since(summary["rollback_started_at"], now))
+            ledger.save(run)
+        elif summary["replays"].get(target_id, {}).get("status") == "requested" and (restore_id, REPLAY) in done:
+            run = ledger.get_run(restore_id)
+            run.finish_replay(target_id, done[(restore_id, REPLAY)]["notification_id"])
+            ledger.save(run)
+
+
+def _since(moment: str, now: datetime) -> float:
+    return round((now - datetime.fromisoformat(moment)).total_seconds(), 3)
+
+
+def fail_interrupted(ledger: Ledger, target_id: str) -> list[str]:
+    """Runs of this target still recording while we hold its lock were interrupted: say so."""
+    interrupted = []
+    for summary in summaries(ledger):
+        if summary["target"]["id"] == target_id and summary["status"] == RECORDING:
+            run = ledger.get_run(summary["restore_id"])
+            run.fail("interrupted", "the process recording this restore stopped before it finished", None)
+            ledger.save(run)
+            interrupted.append(summary["restore_id"])
+    return interrupted
