@@ -9,7 +9,7 @@ from application.ledger import Ledger
 from application.settle import settle
 from domain.errors import RestoreError
 from domain.ledger import APPLIED, RestoreRun
-from infrastructure.projection import IntentFailed
+from infrastructure.projection import APPLY, IntentFailed
 from infrastructure.target import connect, identity, locked
 
 
@@ -47,14 +47,16 @@ def apply_restore(restore_id: str, target_url: str | None, ledger_url: str, acto
             target_id = identity(engine) or run.target["id"]
             if target_id != run.target["id"]:
                 raise Refused(f"restore {run.id} was planned for target {run.target['id']}, this is {target_id}")
-            settle(ledger, conn, target_id)
+            earlier = settle(ledger, conn, target_id)
             run = ledger.get_run(restore_id)
+            if (str(run.id), APPLY) in earlier.finished:  # an interrupted apply of it, finished now
+                return Outcome(str(run.id), run.status, sum(run.recorded_rows.values()), 0.0)
             try:
                 run.request_apply(actor, reason)
             except ValueError as error:
                 raise Refused(str(error)) from None
             ledger.save(run)
-            failures = settle(ledger, conn, target_id)
+            failures = settle(ledger, conn, target_id).failures
     finally:
         engine.dispose()
     run = ledger.get_run(restore_id)

@@ -39,7 +39,7 @@ def rebuild_target(target_url: str, ledger_url: str, of: str | None) -> RebuildO
         if existing is not None and existing != of:
             raise Refused(f"the target is {existing}; rebuilding {of} needs a target without restores of another")
         with locked(engine) as conn:
-            failures = settle(ledger, conn, of, rebuild=wanted)
+            failures = settle(ledger, conn, of, rebuild=wanted).failures
         if failures:
             raise failures[0]
         applied = [entry["restore_id"] for entry in applied_in_target(engine)]

@@ -33,7 +33,7 @@ def replay_restore(
             except ValueError as error:
                 raise Refused(str(error)) from None
             ledger.save(run)
-            failures = settle(ledger, conn, target_id)
+            failures = settle(ledger, conn, target_id).failures
     finally:
         engine.dispose()
     run = ledger.get_run(restore_id)

@@ -27,6 +27,7 @@ from domain.ledger import APPLIED, APPLYING, PLANNED, RECORDING, RestoreRun
 from domain.planning import Index, Options, Planner
 from domain.profile import Kind, Profile
 from infrastructure.backup import Backup, BackupInfo, file_digest, open_backup
+from infrastructure.checkpoints import checkpoint
 from infrastructure.profile_file import load_profile
 from infrastructure.spool import Spool
 from infrastructure.target import (
@@ -80,6 +81,7 @@ class RestoreOutcome:
     media_files: int = 0
     rows_written: int = 0
     seconds: float = 0.0
+    resumed: bool = False  # an interrupted run of the same backup was finished instead
 
 
 class RestoreFailed(RestoreError):
@@ -108,8 +110,11 @@ def restore(request: RestoreRequest, progress: Progress | None = None) -> Restor
         ledger = Ledger(request.ledger_url)
         with locked(engine) as conn:
             target_id = identity(engine) or str(uuid4())
-            settle(ledger, conn, target_id)
+            earlier = settle(ledger, conn, target_id)
             fail_interrupted(ledger, target_id)
+            finished = _finished_earlier(ledger, earlier.finished, request.backup)
+            if finished is not None:
+                return finished
             return _restore(ledger, conn, engine, profile, request, target_id, progress, started)
     finally:
         engine.dispose()
@@ -137,7 +142,7 @@ def _restore(
             run.request_apply(request.actor, request.reason)
             ledger.save(run)
             on_batch = (lambda count: progress("apply", count)) if progress else None
-            failures = settle(ledger, conn, target_id, on_batch=on_batch)
+            failures = settle(ledger, conn, target_id, on_batch=on_batch).failures
             run = ledger.get_run(run.id)
             if run.status != APPLIED:
                 raise failure_of(str(run.id), failures, f"restore {run.id} is {run.status}")
@@ -155,6 +160,26 @@ def _restore(
     outcome.status = run.status
     outcome.seconds = round(time.monotonic() - started, 3)
     return outcome
+
+
+def _finished_earlier(ledger: Ledger, finished: list[tuple[str, str]], backup: Path) -> RestoreOutcome | None:
+    """An interrupted restore of the same backup that settling just finished: running the same
+    command again finishes it, and says so, rather than restoring the backup twice."""
+    if not finished or not backup.exists():
+        return None
+    sha256, _size = file_digest(backup)
+    for restore_id, action in finished:
+        run = ledger.get_run(restore_id)
+        if action == "apply" and run.backup.get("sha256") == sha256:
+            return RestoreOutcome(
+                restore_id=str(run.id),
+                status=run.status,
+                backup=run.backup,
+                counts=run.counts,
+                rows_written=sum(run.recorded_rows.values()),
+                resumed=True,
+            )
+    return None
 
 
 def check_not_restored_before(ledger: Ledger, run: RestoreRun) -> None:
@@ -228,6 +253,8 @@ def _record(
     for record in opened.records():
         index.add(record)
         progress("read", 1)
+        if record.ordinal == 100:
+            checkpoint("read")
     planner = _planner(index, profile, engine, request, run)
     planner.identify()
     planner.existing = load_rows(engine, profile, planner.matched_pks())
@@ -346,6 +373,7 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
                 pending += 1
                 if pending == EVENTS_PER_SAVE:
                     ledger.save(run)
+                    checkpoint("record")
                     pending = 0
         if batch:
             run.record_rows(model, table, columns, kinds, batch)

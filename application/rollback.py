@@ -8,6 +8,7 @@ from application.apply import Outcome, Refused, failure_of, target_of
 from application.ledger import Ledger
 from application.settle import settle
 from domain.ledger import ROLLED_BACK
+from infrastructure.projection import ROLLBACK
 from infrastructure.target import connect, identity, locked
 
 
@@ -22,14 +23,16 @@ def rollback_restore(restore_id: str, target_url: str | None, ledger_url: str, a
         with locked(engine) as conn:
             if identity(engine) != run.target["id"]:
                 raise Refused(f"this is not the target restore {run.id} was applied to ({run.target['url']})")
-            settle(ledger, conn, run.target["id"])
+            earlier = settle(ledger, conn, run.target["id"])
             run = ledger.get_run(restore_id)
+            if (str(run.id), ROLLBACK) in earlier.finished:  # an interrupted rollback of it, finished now
+                return Outcome(str(run.id), run.status, sum(run.recorded_rows.values()), 0.0)
             try:
                 run.start_rollback(actor, reason)
             except ValueError as error:
                 raise Refused(str(error)) from None
             ledger.save(run)
-            failures = settle(ledger, conn, run.target["id"])
+            failures = settle(ledger, conn, run.target["id"]).failures
     finally:
         engine.dispose()
     run = ledger.get_run(restore_id)

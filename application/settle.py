@@ -7,6 +7,7 @@ interrupted anywhere is thereby finished, or its failure recorded, by the next c
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -21,15 +22,22 @@ from infrastructure.target import applied_in_target
 MAX_REFUSALS = 100
 
 
+@dataclass
+class Settled:
+    failures: list[IntentFailed] = field(default_factory=list)
+    finished: list[tuple[str, str]] = field(default_factory=list)  # (restore id, action) recorded now
+
+
 def settle(
     ledger: Ledger,
     conn: Connection,
     target_id: str,
     rebuild: set[UUID] | None = None,
     on_batch: Callable[[int], None] | None = None,
-) -> list[IntentFailed]:
+) -> Settled:
     """Carry out every pending intent for the target; record refusals and outcomes in the ledger."""
-    failures: list[IntentFailed] = []
+    settled = Settled()
+    failures = settled.failures
     for _ in range(MAX_REFUSALS):
         try:
             Projection(conn, ledger, target_id, rebuild, on_batch).run()
@@ -38,8 +46,8 @@ def settle(
             _record_refusal(ledger, failed, target_id)
             failures.append(failed)
     if rebuild is None:
-        record_outcomes(ledger, conn, target_id)
-    return failures
+        settled.finished = record_outcomes(ledger, conn, target_id)
+    return settled
 
 
 def _record_refusal(ledger: Ledger, failed: IntentFailed, target_id: str) -> None:
@@ -53,12 +61,13 @@ def _record_refusal(ledger: Ledger, failed: IntentFailed, target_id: str) -> Non
     ledger.save(run)
 
 
-def record_outcomes(ledger: Ledger, conn: Connection, target_id: str) -> None:
+def record_outcomes(ledger: Ledger, conn: Connection, target_id: str) -> list[tuple[str, str]]:
     """What the target says it carried out, the ledger records, also after a crash between the two."""
     if conn.dialect.name != "sqlite" and conn.in_transaction():
         conn.commit()
     done = {(entry["restore_id"], entry["action"]): entry for entry in applied_in_target(conn.engine)}
     now = datetime.now(UTC)
+    finished: list[tuple[str, str]] = []
     for summary in summaries(ledger):
         restore_id, status = summary["restore_id"], summary["status"]
         ours = summary["target"]["id"] == target_id
@@ -72,6 +81,7 @@ def record_outcomes(ledger: Ledger, conn: Connection, target_id: str) -> None:
             run = ledger.get_run(restore_id)
             run.complete(applied["notification_id"], _since(summary["apply_requested_at"], now))
             ledger.save(run)
+            finished.append((restore_id, APPLY))
         elif (
             ours
             and status == ROLLING_BACK
@@ -81,10 +91,13 @@ def record_outcomes(ledger: Ledger, conn: Connection, target_id: str) -> None:
             run = ledger.get_run(restore_id)
             run.finish_rollback(rolled_back["notification_id"], _since(summary["rollback_started_at"], now))
             ledger.save(run)
+            finished.append((restore_id, ROLLBACK))
         elif summary["replays"].get(target_id, {}).get("status") == "requested" and (restore_id, REPLAY) in done:
             run = ledger.get_run(restore_id)
             run.finish_replay(target_id, done[(restore_id, REPLAY)]["notification_id"])
             ledger.save(run)
+            finished.append((restore_id, REPLAY))
+    return finished
 
 
 def _since(moment: str, now: datetime) -> float:

@@ -169,6 +169,12 @@ def _run_restore(options: dict[str, Any], apply: bool, dry_run: bool = False) ->
     if options["as_json"]:
         _emit_json(dataclasses.asdict(outcome))
         return
+    if outcome.resumed:
+        click.echo(
+            f"restore {outcome.restore_id} of this backup had been interrupted; it is now finished and "
+            f"{outcome.status}: {outcome.rows_written} rows"
+        )
+        return
     verb = "planned (dry run, nothing written)" if dry_run else "applied" if apply else "planned (not applied)"
     click.echo(
         f"restore {outcome.restore_id} {verb}: {sum(outcome.counts.values())} records "

@@ -64,12 +64,12 @@ class Source:
             return db.execute(sql).fetchall()
 
 
-def build_source(work: Path, documents: int = 60) -> Source:
+def build_source(work: Path, documents: int = 60, seed: int = 42) -> Source:
     work.mkdir(parents=True, exist_ok=True)
     db, media = work / "source.sqlite3", work / "media"
     manage("migrate", "-v0", db=db, media=media)
     manage("seed_system", db=db, media=media)
-    manage("seed_demo", "--documents", str(documents), db=db, media=media)
+    manage("seed_demo", "--documents", str(documents), "--seed", str(seed), db=db, media=media)
     return Source(db, media, work)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sqlite3
 import uuid
 from dataclasses import dataclass
@@ -16,12 +17,17 @@ from tests.edms import EDMS, build_example_target, build_target
 
 PG_SERVER = os.environ.get("RESTORE_LEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 PG_SCHEMA = EDMS / "schema" / "postgresql.sql"
-OWN_TABLES = ("restore_ledger_target", "restore_ledger_tracking")
+OWN_TABLES = ("restore_ledger_target", "restore_ledger_tracking", "restore_ledger_applied")
+SKIP = {*OWN_TABLES, "sqlite_sequence"}
 
 
 class Target(Protocol):
     url: str
     dialect: str
+    django: str
+
+    def data(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every application table (not restore-ledger's own), sorted."""
 
     def snapshot(self) -> Any:
         """Everything the target holds: equal snapshots mean an untouched target."""
@@ -57,6 +63,14 @@ class SqliteTarget:
     def count(self, table: str) -> int:
         with sqlite3.connect(self.path) as db:
             return int(db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])
+
+    def data(self) -> dict[str, list[tuple[Any, ...]]]:
+        tables = [t for (t,) in self.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1")]
+        return {t: sorted(self.query(f'SELECT * FROM "{t}"'), key=repr) for t in tables if t not in SKIP}
+
+    def copy(self, path: Path) -> SqliteTarget:
+        shutil.copyfile(self.path, path)
+        return SqliteTarget(path)
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         with sqlite3.connect(self.path) as db:
@@ -94,6 +108,9 @@ def create_pg_template() -> str:
 class PostgresTarget:
     name: str
     dialect: str = "postgresql"
+
+    def copy(self) -> PostgresTarget:
+        return PostgresTarget.create(self.name)
 
     @classmethod
     def create(cls, template: str) -> PostgresTarget:
@@ -133,6 +150,15 @@ class PostgresTarget:
         with psycopg.connect(self.url) as conn:
             found = conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()  # type: ignore[arg-type]
             return int(found[0]) if found else 0
+
+    def data(self) -> dict[str, list[tuple[Any, ...]]]:
+        tables = [
+            t
+            for (t,) in self.query(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
+            )
+        ]
+        return {t: sorted(self.query(f'SELECT * FROM "{t}"'), key=repr) for t in tables if t not in SKIP}
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.url) as conn:

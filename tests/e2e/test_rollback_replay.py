@@ -1,0 +1,191 @@
+"""Roll back, replay and rebuild restores from the ledger, on SQLite and PostgreSQL targets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import run
+from tests.edms import EDMS, Source, build_source, digest
+from tests.targets import PostgresTarget, SqliteTarget, Target
+
+PROFILE = EDMS / "profile.toml"
+
+
+def clone(target: Target, tmp_path: Path, name: str) -> Target:
+    if isinstance(target, SqliteTarget):
+        return target.copy(tmp_path / f"{name}.sqlite3")
+    assert isinstance(target, PostgresTarget)
+    return target.copy()
+
+
+@pytest.fixture
+def copies() -> Iterator[list[Target]]:
+    made: list[Target] = []
+    yield made
+    for target in made:
+        if isinstance(target, PostgresTarget):
+            target.drop()
+
+
+def restore(cli: CliRunner, backup: Path, target: Target, ledger: str, *extra: object) -> str:
+    result = run(
+        cli, "restore", backup, "--target", target.url, "--ledger", ledger, "--profile", PROFILE, "--quiet", *extra
+    )
+    assert result.exit_code == 0, result.output
+    return result.output.split()[1]
+
+
+def media_files(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): digest(p) for p in root.rglob("*") if p.is_file()} if root.exists() else {}
+
+
+@pytest.mark.parametrize("on_conflict", ["keep-existing", "update"])
+def test_restore_then_rollback_leaves_every_table_and_media_file_as_before(
+    on_conflict: str, source: Source, reinitialised: Target, sqlite_ledger: str, tmp_path: Path, cli: CliRunner
+) -> None:
+    before = reinitialised.data()
+    media = tmp_path / "media"
+    restore_id = restore(cli, source.package(), reinitialised, sqlite_ledger, "--media-root", media,
+                         "--on-conflict", on_conflict)  # fmt: skip
+    assert reinitialised.data() != before and media_files(media)
+
+    result = run(cli, "rollback", restore_id, "--ledger", sqlite_ledger, "--reason", "wrong backup")
+
+    assert result.exit_code == 0, result.output
+    assert "rolled back" in result.output
+    assert reinitialised.data() == before
+    assert media_files(media) == {}
+    [entry] = json.loads(run(cli, "ledger", "list", "--ledger", sqlite_ledger, "--json").output)
+    assert entry["status"] == "rolled back"
+    assert [h["event"] for h in entry["history"]][-2:] == ["RollbackStarted", "RolledBack"]
+    assert entry["history"][-2]["reason"] == "wrong backup"
+
+
+def test_a_rolled_back_restore_can_be_rolled_forward(
+    source: Source, reinitialised: Target, sqlite_ledger: str, cli: CliRunner
+) -> None:
+    restore_id = restore(cli, source.fixture(), reinitialised, sqlite_ledger)
+    after = reinitialised.data()
+    assert run(cli, "rollback", restore_id, "--ledger", sqlite_ledger).exit_code == 0
+
+    result = run(cli, "apply", restore_id, "--ledger", sqlite_ledger, "--reason", "it was the right one")
+
+    assert result.exit_code == 0, result.output
+    assert reinitialised.data() == after
+    shown = run(cli, "ledger", "show", restore_id, "--ledger", sqlite_ledger, "--json")
+    events = [e["event"] for e in json.loads(shown.output)["events"]]
+    assert events[-6:] == ["ApplyRequested", "Applied", "RollbackStarted", "RolledBack", "ApplyRequested", "Applied"]
+
+
+def test_rollback_refuses_when_a_later_row_references_a_restored_row(
+    source: Source, reinitialised: Target, sqlite_ledger: str, cli: CliRunner
+) -> None:
+    restore_id = restore(cli, source.fixture(), reinitialised, sqlite_ledger)
+    [(user_id,)] = reinitialised.query("SELECT id FROM accounts_user WHERE username = 'user00003'")
+    [(role_id,)] = reinitialised.query("SELECT id FROM accounts_role WHERE name = 'Administrator'")
+    reinitialised.execute(
+        "INSERT INTO accounts_userrole (assigned_at, user_id, role_id) "
+        f"VALUES ('2026-01-01 00:00:00', {user_id}, {role_id})"
+    )
+    before = reinitialised.data()
+
+    result = run(cli, "rollback", restore_id, "--ledger", sqlite_ledger)
+
+    assert result.exit_code == 1, result.output
+    assert "rows added after the restore depend on its rows" in result.output
+    assert f"references accounts_user pk {user_id}" in result.output
+    assert reinitialised.data() == before
+    [entry] = json.loads(run(cli, "ledger", "list", "--ledger", sqlite_ledger, "--json").output)
+    assert entry["status"] == "applied"
+    assert entry["history"][-1]["event"] == "RollbackRefused"
+
+
+def test_rollback_refuses_when_a_restored_row_was_changed_after_the_restore(
+    source: Source, reinitialised: Target, sqlite_ledger: str, cli: CliRunner
+) -> None:
+    restore_id = restore(cli, source.fixture(), reinitialised, sqlite_ledger)
+    reinitialised.execute("UPDATE documents_document SET title = 'edited later' WHERE number LIKE '%-00007'")
+    before = reinitialised.data()
+
+    result = run(cli, "rollback", restore_id, "--ledger", sqlite_ledger)
+
+    assert result.exit_code == 1, result.output
+    assert "restored rows were changed after the restore" in result.output
+    assert "documents_document pk" in result.output and "column title" in result.output
+    assert reinitialised.data() == before
+
+
+def test_replay_into_a_copy_of_the_original_target_yields_the_same_rows(
+    source: Source, reinitialised: Target, sqlite_ledger: str, tmp_path: Path, cli: CliRunner, copies: list[Target]
+) -> None:
+    copy = clone(reinitialised, tmp_path, "copy")
+    copies.append(copy)
+    restore_id = restore(cli, source.fixture(), reinitialised, sqlite_ledger)
+
+    result = run(cli, "replay", restore_id, "--target", copy.url, "--ledger", sqlite_ledger, "--reason", "staging")
+
+    assert result.exit_code == 0, result.output
+    assert copy.data() == reinitialised.data()
+    [entry] = json.loads(run(cli, "ledger", "list", "--ledger", sqlite_ledger, "--json").output)
+    assert [replay["status"] for replay in entry["replays"].values()] == ["replayed"]
+
+
+def test_replay_refuses_naming_mapped_rows_missing_in_the_other_target(
+    source: Source, reinitialised: Target, target: Target, sqlite_ledger: str, cli: CliRunner
+) -> None:
+    restore_id = restore(cli, source.fixture(), reinitialised, sqlite_ledger)
+    before = target.data()
+
+    result = run(cli, "replay", restore_id, "--target", target.url, "--ledger", sqlite_ledger)
+
+    assert result.exit_code == 1, result.output
+    assert "are missing from 'accounts_role' with the same pk and UUID" in result.output
+    assert '(accounts.role "Administrator")' in result.output
+    assert target.data() == before
+
+
+@pytest.fixture(scope="module")
+def second_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Another EDMS's backup: other documents, some users and documents shared with the first."""
+    return build_source(tmp_path_factory.mktemp("second-source"), documents=12, seed=7).fixture()
+
+
+def test_rebuild_after_two_restores_and_one_rollback_equals_the_original_target(
+    source: Source,
+    second_source: Path,
+    reinitialised: Target,
+    sqlite_ledger: str,
+    tmp_path: Path,
+    cli: CliRunner,
+    copies: list[Target],
+) -> None:
+    fresh = clone(reinitialised, tmp_path, "fresh")
+    copies.append(fresh)
+    restore(cli, source.fixture(), reinitialised, sqlite_ledger)
+    second = restore(cli, second_source, reinitialised, sqlite_ledger)
+    assert run(cli, "rollback", second, "--ledger", sqlite_ledger).exit_code == 0
+
+    result = run(cli, "rebuild", "--target", fresh.url, "--ledger", sqlite_ledger)
+
+    assert result.exit_code == 0, result.output
+    assert "1 restores" in result.output
+    assert fresh.data() == reinitialised.data()
+
+
+def test_status_shows_each_restore_and_what_is_pending(
+    source: Source, reinitialised: Target, sqlite_ledger: str, cli: CliRunner
+) -> None:
+    applied = restore(cli, source.fixture(), reinitialised, sqlite_ledger)
+
+    result = run(cli, "status", "--target", reinitialised.url, "--ledger", sqlite_ledger, "--json")
+
+    assert result.exit_code == 0, result.output
+    state = json.loads(result.output)
+    assert [(r["restore_id"], r["status"]) for r in state["restores"]] == [(applied, "applied")]
+    assert state["pending"] == [] and state["busy"] is False
+    assert 0 < state["position"] <= state["ledger_head"]
