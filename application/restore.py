@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from application.apply import failure_of
 from application.ledger import Ledger, tool_version
 from application.report import summaries
-from application.settle import fail_interrupted, settle
+from application.settle import fail_interrupted, settle, target_id_for
 from domain.errors import BackupError, PlanError, RestoreError
 from domain.ledger import APPLIED, APPLYING, PLANNED, RECORDING, RestoreRun
 from domain.planning import Index, Options, Planner
@@ -109,7 +109,7 @@ def restore(request: RestoreRequest, progress: Progress | None = None) -> Restor
             return _restore(Ledger("memory:"), None, engine, profile, request, target_id, progress, started)
         ledger = Ledger(request.ledger_url)
         with locked(engine) as conn:
-            target_id = identity(engine) or str(uuid4())
+            target_id = target_id_for(ledger, engine) or str(uuid4())
             earlier = settle(ledger, conn, target_id)
             fail_interrupted(ledger, target_id)
             finished = _finished_earlier(ledger, earlier.finished, request.backup)
@@ -373,7 +373,6 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
                 pending += 1
                 if pending == EVENTS_PER_SAVE:
                     ledger.save(run)
-                    checkpoint("record")
                     pending = 0
         if batch:
             run.record_rows(model, table, columns, kinds, batch)
@@ -388,6 +387,8 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
             for fk in model.foreign_keys.values()
         ]
         batches(label, model.table, planner.columns(label), kinds, spool.read(("rows", label)))
+    ledger.save(run)
+    checkpoint("record")
     for label in sorted(profile.models):
         for m2m in profile.models[label].many_to_many.values():
             if m2m.table not in link_first:

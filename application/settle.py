@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from application.ledger import Ledger
 from application.report import summaries
-from domain.ledger import APPLYING, RECORDING, ROLLING_BACK
+from domain.ledger import APPLYING, PLANNED, RECORDING, ROLLING_BACK
 from infrastructure.projection import APPLY, REPLAY, ROLLBACK, IntentFailed, Projection
-from infrastructure.target import applied_in_target
+from infrastructure.target import applied_in_target, identity, redact
 
 MAX_REFUSALS = 100
 
@@ -102,6 +102,21 @@ def record_outcomes(ledger: Ledger, conn: Connection, target_id: str) -> list[tu
 
 def _since(moment: str, now: datetime) -> float:
     return round((now - datetime.fromisoformat(moment)).total_seconds(), 3)
+
+
+def target_id_for(ledger: Ledger, engine: Engine) -> str | None:
+    """The target's id: its own once a restore was applied to it; before that, the id an unfinished
+    run recorded for the same URL, so that the next command on it finds that run."""
+    found = identity(engine)
+    if found is not None:
+        return found
+    url = redact(engine.url)
+    unfinished = [
+        run["target"]["id"]
+        for run in summaries(ledger)
+        if run["target"]["url"] == url and run["status"] in (RECORDING, PLANNED, APPLYING)
+    ]
+    return unfinished[-1] if unfinished else None
 
 
 def fail_interrupted(ledger: Ledger, target_id: str) -> list[str]:

@@ -7,9 +7,10 @@ from typing import Any
 
 from application.ledger import Ledger
 from application.report import summaries
+from application.settle import target_id_for
 from domain.ledger import APPLYING, RECORDING, ROLLING_BACK
 from infrastructure.projection import Projection
-from infrastructure.target import applied_in_target, connect, identity, is_locked
+from infrastructure.target import applied_in_target, connect, is_locked
 
 
 @dataclass
@@ -26,7 +27,7 @@ def target_status(target_url: str, ledger_url: str) -> TargetStatus:
     ledger = Ledger(ledger_url)
     engine = connect(target_url)
     try:
-        target_id = identity(engine)
+        target_id = target_id_for(ledger, engine)
         busy = is_locked(engine)
         done = {(e["restore_id"], e["action"]) for e in applied_in_target(engine)}
         with engine.connect() as conn:

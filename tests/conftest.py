@@ -29,6 +29,12 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Source:
 
 
 @pytest.fixture(scope="session")
+def second_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Another EDMS's backup: other documents, some users and documents shared with the first."""
+    return build_source(tmp_path_factory.mktemp("second-source"), documents=12, seed=7).fixture()
+
+
+@pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     """A database with the example schema, copied for each test. In CI it must exist: never skipped."""
     if not pg_available():

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import run
-from tests.edms import EDMS, Source, build_source, digest
+from tests.edms import EDMS, Source, digest
 from tests.targets import PostgresTarget, SqliteTarget, Target
 
 PROFILE = EDMS / "profile.toml"
@@ -147,12 +147,6 @@ def test_replay_refuses_naming_mapped_rows_missing_in_the_other_target(
     assert "are missing from 'accounts_role' with the same pk and UUID" in result.output
     assert '(accounts.role "Administrator")' in result.output
     assert target.data() == before
-
-
-@pytest.fixture(scope="module")
-def second_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Another EDMS's backup: other documents, some users and documents shared with the first."""
-    return build_source(tmp_path_factory.mktemp("second-source"), documents=12, seed=7).fixture()
 
 
 def test_rebuild_after_two_restores_and_one_rollback_equals_the_original_target(
