@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
 from sqlalchemy.engine import Connection, Engine
 
 from application.ledger import Ledger
 from application.report import summaries
-from domain.ledger import APPLYING, PLANNED, RECORDING, ROLLING_BACK
+from domain.ledger import APPLYING, PLANNED, RECORDING, ROLLING_BACK, RestoreRun
 from infrastructure.projection import APPLY, REPLAY, ROLLBACK, IntentFailed, Projection
 from infrastructure.target import applied_in_target, identity, redact
 
@@ -78,26 +80,40 @@ def record_outcomes(ledger: Ledger, conn: Connection, target_id: str) -> list[tu
             and applied
             and applied["notification_id"] >= summary["apply_requested_position"]
         ):
-            run = ledger.get_run(restore_id)
-            run.complete(applied["notification_id"], _since(summary["apply_requested_at"], now))
-            ledger.save(run)
-            finished.append((restore_id, APPLY))
+            duration = _since(summary["apply_requested_at"], now)
+            outcome = partial(RestoreRun.complete, position=applied["notification_id"], duration=duration)
+            if _record(ledger, restore_id, APPLYING, outcome):
+                finished.append((restore_id, APPLY))
         elif (
             ours
             and status == ROLLING_BACK
             and rolled_back
             and rolled_back["notification_id"] >= summary["rollback_started_position"]
         ):
-            run = ledger.get_run(restore_id)
-            run.finish_rollback(rolled_back["notification_id"], _since(summary["rollback_started_at"], now))
-            ledger.save(run)
-            finished.append((restore_id, ROLLBACK))
+            duration = _since(summary["rollback_started_at"], now)
+            position = rolled_back["notification_id"]
+            outcome = partial(RestoreRun.finish_rollback, position=position, duration=duration)
+            if _record(ledger, restore_id, ROLLING_BACK, outcome):
+                finished.append((restore_id, ROLLBACK))
         elif summary["replays"].get(target_id, {}).get("status") == "requested" and (restore_id, REPLAY) in done:
-            run = ledger.get_run(restore_id)
-            run.finish_replay(target_id, done[(restore_id, REPLAY)]["notification_id"])
-            ledger.save(run)
-            finished.append((restore_id, REPLAY))
+            position = done[(restore_id, REPLAY)]["notification_id"]
+            outcome = partial(RestoreRun.finish_replay, target_id=target_id, position=position)
+            if _record(ledger, restore_id, None, outcome):
+                finished.append((restore_id, REPLAY))
     return finished
+
+
+def _record(ledger: Ledger, restore_id: str, expected: str | None, outcome: Callable[[RestoreRun], None]) -> bool:
+    """Record an outcome unless another process recorded it first (it may, between our reads)."""
+    run = ledger.get_run(restore_id)
+    if expected is not None and run.status != expected:
+        return False
+    outcome(run)
+    try:
+        ledger.save(run)
+    except IntegrityError:  # the other process's event took this version
+        return False
+    return True
 
 
 def _since(moment: str, now: datetime) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -31,6 +32,7 @@ def ledger_env(url: str) -> dict[str, str]:
         if not parsed.database or parsed.database == ":memory:":
             raise LedgerSettingsError("a SQLite ledger needs a file path: sqlite:///path/to/ledger.sqlite3")
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        _write_ahead_log(parsed.database)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": parsed.database,
@@ -73,3 +75,15 @@ def _create_schema(env: dict[str, str]) -> None:
     except psycopg.Error as error:
         where = f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
         raise LedgerSettingsError(f"the PostgreSQL ledger at {where} cannot be opened: {error}") from None
+
+
+def _write_ahead_log(path: str) -> None:
+    """Put a SQLite ledger in WAL mode once, waiting for other processes: two commands opening a new
+    ledger at the same moment must not fail on eventsourcing's own, unwaiting, switch to WAL."""
+    connection = sqlite3.connect(path, timeout=30)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError as error:
+        raise LedgerSettingsError(f"the SQLite ledger {path!r} cannot be opened: {error}") from None
+    finally:
+        connection.close()
