@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from uuid import UUID
 
-from application.apply import Refused
+from application.intents import Refused
 from application.ledger import Ledger
 from application.report import summaries
 from application.settle import settle

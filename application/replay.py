@@ -6,10 +6,11 @@ import time
 from pathlib import Path
 from uuid import uuid4
 
-from application.apply import Outcome, Refused, failure_of
+from application.apply import Outcome
+from application.intents import carry_out
 from application.ledger import Ledger
-from application.settle import settle
-from infrastructure.target import connect, identity, locked, redact
+from infrastructure.projection import REPLAY
+from infrastructure.target import connect, identity, redact
 
 
 def replay_restore(
@@ -21,22 +22,19 @@ def replay_restore(
     ledger = Ledger(ledger_url)
     engine = connect(target_url)
     try:
-        with locked(engine) as conn:
-            target_id = identity(engine) or str(uuid4())
-            settle(ledger, conn, target_id)
-            run = ledger.get_run(restore_id)
-            target = {"id": target_id, "url": redact(engine.url), "dialect": engine.dialect.name}
-            if media_root is not None:
-                target["media_root"] = str(media_root)
-            try:
-                run.request_replay(target, actor, reason)
-            except ValueError as error:
-                raise Refused(str(error)) from None
-            ledger.save(run)
-            failures = settle(ledger, conn, target_id).failures
+        target_id = identity(engine) or str(uuid4())
+        target = {"id": target_id, "url": redact(engine.url), "dialect": engine.dialect.name}
+        if media_root is not None:
+            target["media_root"] = str(media_root)
+        run = carry_out(
+            ledger,
+            engine,
+            target_id,
+            restore_id,
+            REPLAY,
+            lambda r: r.request_replay(target, actor, reason),
+            lambda r: r.replays.get(target_id) == "replayed",
+        )
     finally:
         engine.dispose()
-    run = ledger.get_run(restore_id)
-    if run.replays.get(target_id) != "replayed":
-        raise failure_of(str(run.id), failures, f"the replay of {run.id} was {run.replays.get(target_id)}")
-    return Outcome(str(run.id), "replayed", sum(run.recorded_rows.values()), round(time.monotonic() - started, 3))
+    return Outcome.of(run, "replayed", started)

@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from application.apply import failure_of
+from application.intents import failure_of
 from application.ledger import Ledger, tool_version
 from application.report import summaries
 from application.settle import fail_interrupted, settle, target_id_for
@@ -33,6 +33,7 @@ from infrastructure.spool import Spool
 from infrastructure.target import (
     connect,
     existing_keys,
+    hold,
     identity,
     link_max_ids,
     load_rows,
@@ -111,6 +112,7 @@ def restore(request: RestoreRequest, progress: Progress | None = None) -> Restor
         with locked(engine) as conn:
             target_id = target_id_for(ledger, engine) or str(uuid4())
             earlier = settle(ledger, conn, target_id)
+            hold(conn)
             fail_interrupted(ledger, target_id)
             finished = _finished_earlier(ledger, earlier.finished, request.backup)
             if finished is not None:
@@ -142,7 +144,7 @@ def _restore(
             run.request_apply(request.actor, request.reason)
             ledger.save(run)
             on_batch = (lambda count: progress("apply", count)) if progress else None
-            failures = settle(ledger, conn, target_id, on_batch=on_batch).failures
+            failures = settle(ledger, conn, target_id, on_batch=on_batch, planned_under_lock=run.id).failures
             run = ledger.get_run(run.id)
             if run.status != APPLIED:
                 raise failure_of(str(run.id), failures, f"restore {run.id} is {run.status}")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
-from application.apply import Outcome, Refused, failure_of, target_of
+from application.apply import Outcome, target_of
+from application.intents import Refused, carry_out
 from application.ledger import Ledger
-from application.settle import settle
 from domain.ledger import ROLLED_BACK
 from infrastructure.projection import ROLLBACK
-from infrastructure.target import connect, identity, locked
+from infrastructure.target import connect, identity
 
 
 def rollback_restore(restore_id: str, target_url: str | None, ledger_url: str, actor: str, reason: str) -> Outcome:
@@ -20,22 +20,17 @@ def rollback_restore(restore_id: str, target_url: str | None, ledger_url: str, a
     run = ledger.get_run(restore_id)
     engine = connect(target_of(run, target_url))
     try:
-        with locked(engine) as conn:
-            if identity(engine) != run.target["id"]:
-                raise Refused(f"this is not the target restore {run.id} was applied to ({run.target['url']})")
-            earlier = settle(ledger, conn, run.target["id"])
-            run = ledger.get_run(restore_id)
-            if (str(run.id), ROLLBACK) in earlier.finished:  # an interrupted rollback of it, finished now
-                return Outcome(str(run.id), run.status, sum(run.recorded_rows.values()), 0.0)
-            try:
-                run.start_rollback(actor, reason)
-            except ValueError as error:
-                raise Refused(str(error)) from None
-            ledger.save(run)
-            failures = settle(ledger, conn, run.target["id"]).failures
+        if identity(engine) != run.target["id"]:
+            raise Refused(f"this is not the target restore {run.id} was applied to ({run.target['url']})")
+        run = carry_out(
+            ledger,
+            engine,
+            run.target["id"],
+            restore_id,
+            ROLLBACK,
+            lambda r: r.start_rollback(actor, reason),
+            lambda r: r.status == ROLLED_BACK,
+        )
     finally:
         engine.dispose()
-    run = ledger.get_run(restore_id)
-    if run.status != ROLLED_BACK:
-        raise failure_of(str(run.id), failures, f"restore {run.id} is {run.status}")
-    return Outcome(str(run.id), run.status, sum(run.recorded_rows.values()), round(time.monotonic() - started, 3))
+    return Outcome.of(run, run.status, started)

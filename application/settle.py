@@ -36,13 +36,14 @@ def settle(
     target_id: str,
     rebuild: set[UUID] | None = None,
     on_batch: Callable[[int], None] | None = None,
+    planned_under_lock: UUID | None = None,
 ) -> Settled:
     """Carry out every pending intent for the target; record refusals and outcomes in the ledger."""
     settled = Settled()
     failures = settled.failures
     for _ in range(MAX_REFUSALS):
         try:
-            Projection(conn, ledger, target_id, rebuild, on_batch).run()
+            Projection(conn, ledger, target_id, rebuild, on_batch, planned_under_lock).run()
             break
         except IntentFailed as failed:
             _record_refusal(ledger, failed, target_id)

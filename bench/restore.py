@@ -27,9 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.edms import EDMS, build_example_target, build_source, build_target, manage
+from infrastructure.target import OWN_TABLES
+from tests.edms import EDMS, Source, build_example_target, build_source, build_target, manage
 
-OWN_TABLES = {"restore_ledger_target", "restore_ledger_tracking", "sqlite_sequence", "django_migrations"}
+SKIPPED = {*OWN_TABLES, "sqlite_sequence", "django_migrations"}
 
 
 def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
@@ -54,7 +55,7 @@ def raw_executemany(restored: Path, fresh: Path) -> tuple[float, int]:
         tables = [
             name
             for (name,) in source.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            if name not in OWN_TABLES
+            if name not in SKIPPED
         ]
         data = {table: source.execute(f'SELECT * FROM "{table}"').fetchall() for table in tables}
     source.close()
@@ -84,7 +85,7 @@ def raw_copy(restored: str, fresh: str) -> tuple[float, int]:
             for (name,) in source.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
             )
-            if name not in OWN_TABLES
+            if name not in SKIPPED
         ]
         data = {table: source.execute(f'SELECT * FROM "{table}"').fetchall() for table in tables}  # type: ignore[arg-type]
     with psycopg.connect(fresh) as target:
@@ -153,9 +154,11 @@ def main() -> None:
 
 
 def measure(args: argparse.Namespace, work: Path, targets: Targets) -> dict[str, Any]:
-    source = build_source(work / "source", args.documents)
     backup = work / "backup.json"
-    if not backup.exists():
+    if backup.exists():  # a work folder of an earlier run: the same source and backup again
+        source = Source(work / "source" / "source.sqlite3", work / "source" / "media", work / "source")
+    else:
+        source = build_source(work / "source", args.documents)
         manage("make_backup", str(backup), db=source.db, media=source.media)
     objects = sum(1 for _ in json.loads(backup.read_text()))
     bin_dir = Path(sys.executable).parent

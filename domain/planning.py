@@ -255,6 +255,10 @@ class Planner:
             label: frozenset(model.fields) | frozenset(model.foreign_keys) | frozenset(model.many_to_many)
             for label, model in self.profile.models.items()
         }
+        self._uuid_positions = {
+            label: [(name, list(self.profile.models[label].fields).index(name) + 1) for name in model.uuid_fields]
+            for label, model in ((label, self.profile.models[label]) for label in labels)
+        }
 
     def _creatable(self, labels: set[str]) -> set[str]:
         return {
@@ -461,19 +465,17 @@ class Planner:
 
     def _decide_uuids(self, model: ModelProfile, ordinal: int, values: list[Any]) -> None:
         """Keep a backup UUID that is free; reassign one taken in the target or repeated in the backup."""
-        names = list(model.fields)
-        for name in model.uuid_fields:
-            position = names.index(name) + 1
+        for name, position in self._uuid_positions[model.label]:
             old = values[position]
             if old is None:
                 continue
             seen = self._seen_uuids[(model.label, name)]
             if self.options.uuids == "regenerate":
                 reason = "--uuids regenerate: no backup UUID reappears"
-            elif old in self.taken_uuids.get((model.label, name), ()):
-                reason = f"{name} {old} is used by another row of the target"
             elif old in seen:
                 reason = f"{name} {old} appears twice in the backup"
+            elif old in self.taken_uuids.get((model.label, name), ()):
+                reason = f"{name} {old} is used by another row of the target"
             else:
                 seen.add(old)
                 continue

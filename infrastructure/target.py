@@ -124,6 +124,12 @@ def _driver(conn: Connection) -> Any:
     return conn.connection.dbapi_connection
 
 
+def hold(conn: Connection) -> None:
+    """Take the lock again where committing released it (SQLite's lock is its write transaction)."""
+    if conn.dialect.name == "sqlite" and not conn.in_transaction():
+        conn.begin()
+
+
 def is_locked(engine: Engine) -> bool:
     """Whether a restore, apply, rollback, replay or rebuild holds the target's lock right now."""
     with engine.connect().execution_options(write_lock=True) as conn:

@@ -146,6 +146,24 @@ class PostgresTarget:
         """PostgreSQL enforces FKs; a deferred one left broken could not have committed."""
         return []
 
+    def sequences_behind(self) -> list[str]:
+        """Tables whose next generated pk would collide with a row: none may be, ever."""
+        behind = []
+        with psycopg.connect(self.url) as conn:
+            tables = conn.execute(
+                "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' "
+                "AND column_name = 'id' AND is_identity = 'YES'"
+            ).fetchall()
+            for (table,) in tables:
+                quoted = f'"{table}"'
+                [(sequence,)] = conn.execute("SELECT pg_get_serial_sequence(%s, 'id')", (quoted,)).fetchall()
+                [(maximum,)] = conn.execute(f"SELECT MAX(id) FROM {quoted}").fetchall()  # type: ignore[arg-type]
+                [(position, called)] = conn.execute(f"SELECT last_value, is_called FROM {sequence}").fetchall()  # type: ignore[arg-type]
+                next_id = position + 1 if called else position
+                if maximum is not None and next_id <= maximum:
+                    behind.append(f"{table}: next id {next_id}, max id {maximum}")
+        return behind
+
     def count(self, table: str) -> int:
         with psycopg.connect(self.url) as conn:
             found = conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()  # type: ignore[arg-type]

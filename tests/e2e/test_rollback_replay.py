@@ -40,52 +40,58 @@ def restore(cli: CliRunner, backup: Path, target: Target, ledger: str, *extra: o
     return result.output.split()[1]
 
 
+def sequences_ahead(*targets: Target) -> bool:
+    """On PostgreSQL every sequence is at or past MAX(pk): the application's next insert never collides."""
+    return all(not t.sequences_behind() for t in targets if isinstance(t, PostgresTarget))
+
+
 def media_files(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): digest(p) for p in root.rglob("*") if p.is_file()} if root.exists() else {}
 
 
 @pytest.mark.parametrize("on_conflict", ["keep-existing", "update"])
 def test_restore_then_rollback_leaves_every_table_and_media_file_as_before(
-    on_conflict: str, source: Source, reinitialised: Target, sqlite_ledger: str, tmp_path: Path, cli: CliRunner
+    on_conflict: str, source: Source, reinitialised: Target, ledger: str, tmp_path: Path, cli: CliRunner
 ) -> None:
     before = reinitialised.data()
     media = tmp_path / "media"
-    restore_id = restore(cli, source.package(), reinitialised, sqlite_ledger, "--media-root", media,
+    restore_id = restore(cli, source.package(), reinitialised, ledger, "--media-root", media,
                          "--on-conflict", on_conflict)  # fmt: skip
     assert reinitialised.data() != before and media_files(media)
 
-    result = run(cli, "rollback", restore_id, "--ledger", sqlite_ledger, "--reason", "wrong backup")
+    result = run(cli, "rollback", restore_id, "--ledger", ledger, "--reason", "wrong backup")
 
     assert result.exit_code == 0, result.output
     assert "rolled back" in result.output
     assert reinitialised.data() == before
     assert media_files(media) == {}
-    [entry] = json.loads(run(cli, "ledger", "list", "--ledger", sqlite_ledger, "--json").output)
+    assert sequences_ahead(reinitialised)
+    [entry] = json.loads(run(cli, "ledger", "list", "--ledger", ledger, "--json").output)
     assert entry["status"] == "rolled back"
     assert [h["event"] for h in entry["history"]][-2:] == ["RollbackStarted", "RolledBack"]
     assert entry["history"][-2]["reason"] == "wrong backup"
 
 
 def test_a_rolled_back_restore_can_be_rolled_forward(
-    source: Source, reinitialised: Target, sqlite_ledger: str, cli: CliRunner
+    source: Source, reinitialised: Target, ledger: str, cli: CliRunner
 ) -> None:
-    restore_id = restore(cli, source.fixture(), reinitialised, sqlite_ledger)
+    restore_id = restore(cli, source.fixture(), reinitialised, ledger)
     after = reinitialised.data()
-    assert run(cli, "rollback", restore_id, "--ledger", sqlite_ledger).exit_code == 0
+    assert run(cli, "rollback", restore_id, "--ledger", ledger).exit_code == 0
 
-    result = run(cli, "apply", restore_id, "--ledger", sqlite_ledger, "--reason", "it was the right one")
+    result = run(cli, "apply", restore_id, "--ledger", ledger, "--reason", "it was the right one")
 
     assert result.exit_code == 0, result.output
     assert reinitialised.data() == after
-    shown = run(cli, "ledger", "show", restore_id, "--ledger", sqlite_ledger, "--json")
+    shown = run(cli, "ledger", "show", restore_id, "--ledger", ledger, "--json")
     events = [e["event"] for e in json.loads(shown.output)["events"]]
     assert events[-6:] == ["ApplyRequested", "Applied", "RollbackStarted", "RolledBack", "ApplyRequested", "Applied"]
 
 
 def test_rollback_refuses_when_a_later_row_references_a_restored_row(
-    source: Source, reinitialised: Target, sqlite_ledger: str, cli: CliRunner
+    source: Source, reinitialised: Target, ledger: str, cli: CliRunner
 ) -> None:
-    restore_id = restore(cli, source.fixture(), reinitialised, sqlite_ledger)
+    restore_id = restore(cli, source.fixture(), reinitialised, ledger)
     [(user_id,)] = reinitialised.query("SELECT id FROM accounts_user WHERE username = 'user00003'")
     [(role_id,)] = reinitialised.query("SELECT id FROM accounts_role WHERE name = 'Administrator'")
     reinitialised.execute(
@@ -94,25 +100,25 @@ def test_rollback_refuses_when_a_later_row_references_a_restored_row(
     )
     before = reinitialised.data()
 
-    result = run(cli, "rollback", restore_id, "--ledger", sqlite_ledger)
+    result = run(cli, "rollback", restore_id, "--ledger", ledger)
 
     assert result.exit_code == 1, result.output
     assert "rows added after the restore depend on its rows" in result.output
     assert f"references accounts_user pk {user_id}" in result.output
     assert reinitialised.data() == before
-    [entry] = json.loads(run(cli, "ledger", "list", "--ledger", sqlite_ledger, "--json").output)
+    [entry] = json.loads(run(cli, "ledger", "list", "--ledger", ledger, "--json").output)
     assert entry["status"] == "applied"
     assert entry["history"][-1]["event"] == "RollbackRefused"
 
 
 def test_rollback_refuses_when_a_restored_row_was_changed_after_the_restore(
-    source: Source, reinitialised: Target, sqlite_ledger: str, cli: CliRunner
+    source: Source, reinitialised: Target, ledger: str, cli: CliRunner
 ) -> None:
-    restore_id = restore(cli, source.fixture(), reinitialised, sqlite_ledger)
+    restore_id = restore(cli, source.fixture(), reinitialised, ledger)
     reinitialised.execute("UPDATE documents_document SET title = 'edited later' WHERE number LIKE '%-00007'")
     before = reinitialised.data()
 
-    result = run(cli, "rollback", restore_id, "--ledger", sqlite_ledger)
+    result = run(cli, "rollback", restore_id, "--ledger", ledger)
 
     assert result.exit_code == 1, result.output
     assert "restored rows were changed after the restore" in result.output
@@ -121,27 +127,28 @@ def test_rollback_refuses_when_a_restored_row_was_changed_after_the_restore(
 
 
 def test_replay_into_a_copy_of_the_original_target_yields_the_same_rows(
-    source: Source, reinitialised: Target, sqlite_ledger: str, tmp_path: Path, cli: CliRunner, copies: list[Target]
+    source: Source, reinitialised: Target, ledger: str, tmp_path: Path, cli: CliRunner, copies: list[Target]
 ) -> None:
     copy = clone(reinitialised, tmp_path, "copy")
     copies.append(copy)
-    restore_id = restore(cli, source.fixture(), reinitialised, sqlite_ledger)
+    restore_id = restore(cli, source.fixture(), reinitialised, ledger)
 
-    result = run(cli, "replay", restore_id, "--target", copy.url, "--ledger", sqlite_ledger, "--reason", "staging")
+    result = run(cli, "replay", restore_id, "--target", copy.url, "--ledger", ledger, "--reason", "staging")
 
     assert result.exit_code == 0, result.output
     assert copy.data() == reinitialised.data()
-    [entry] = json.loads(run(cli, "ledger", "list", "--ledger", sqlite_ledger, "--json").output)
+    assert sequences_ahead(copy)
+    [entry] = json.loads(run(cli, "ledger", "list", "--ledger", ledger, "--json").output)
     assert [replay["status"] for replay in entry["replays"].values()] == ["replayed"]
 
 
 def test_replay_refuses_naming_mapped_rows_missing_in_the_other_target(
-    source: Source, reinitialised: Target, target: Target, sqlite_ledger: str, cli: CliRunner
+    source: Source, reinitialised: Target, target: Target, ledger: str, cli: CliRunner
 ) -> None:
-    restore_id = restore(cli, source.fixture(), reinitialised, sqlite_ledger)
+    restore_id = restore(cli, source.fixture(), reinitialised, ledger)
     before = target.data()
 
-    result = run(cli, "replay", restore_id, "--target", target.url, "--ledger", sqlite_ledger)
+    result = run(cli, "replay", restore_id, "--target", target.url, "--ledger", ledger)
 
     assert result.exit_code == 1, result.output
     assert "are missing from 'accounts_role' with the same pk and UUID" in result.output
@@ -153,30 +160,31 @@ def test_rebuild_after_two_restores_and_one_rollback_equals_the_original_target(
     source: Source,
     second_source: Path,
     reinitialised: Target,
-    sqlite_ledger: str,
+    ledger: str,
     tmp_path: Path,
     cli: CliRunner,
     copies: list[Target],
 ) -> None:
     fresh = clone(reinitialised, tmp_path, "fresh")
     copies.append(fresh)
-    restore(cli, source.fixture(), reinitialised, sqlite_ledger)
-    second = restore(cli, second_source, reinitialised, sqlite_ledger)
-    assert run(cli, "rollback", second, "--ledger", sqlite_ledger).exit_code == 0
+    restore(cli, source.fixture(), reinitialised, ledger)
+    second = restore(cli, second_source, reinitialised, ledger)
+    assert run(cli, "rollback", second, "--ledger", ledger).exit_code == 0
 
-    result = run(cli, "rebuild", "--target", fresh.url, "--ledger", sqlite_ledger)
+    result = run(cli, "rebuild", "--target", fresh.url, "--ledger", ledger)
 
     assert result.exit_code == 0, result.output
     assert "1 restores" in result.output
     assert fresh.data() == reinitialised.data()
+    assert sequences_ahead(fresh, reinitialised)
 
 
 def test_status_shows_each_restore_and_what_is_pending(
-    source: Source, reinitialised: Target, sqlite_ledger: str, cli: CliRunner
+    source: Source, reinitialised: Target, ledger: str, cli: CliRunner
 ) -> None:
-    applied = restore(cli, source.fixture(), reinitialised, sqlite_ledger)
+    applied = restore(cli, source.fixture(), reinitialised, ledger)
 
-    result = run(cli, "status", "--target", reinitialised.url, "--ledger", sqlite_ledger, "--json")
+    result = run(cli, "status", "--target", reinitialised.url, "--ledger", ledger, "--json")
 
     assert result.exit_code == 0, result.output
     state = json.loads(result.output)

@@ -1,0 +1,55 @@
+"""The shape every command on a recorded restore shares: under the target's lock, settle what is
+pending, record the intent, let the projection carry it out, and report how it ended."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.engine import Engine
+
+from application.ledger import Ledger
+from application.settle import settle
+from domain.errors import RestoreError
+from domain.ledger import RestoreRun
+from infrastructure.projection import IntentFailed
+from infrastructure.target import locked
+
+
+class Refused(RestoreError):
+    stage = "apply"
+
+
+def failure_of(restore_id: str, failures: list[IntentFailed], fallback: str) -> RestoreError:
+    """The projection's reason for not carrying out this restore's intent, else ``fallback``."""
+    mine = [f for f in failures if str(f.restore_id) == restore_id]
+    return mine[-1] if mine else Refused(fallback)
+
+
+def carry_out(
+    ledger: Ledger,
+    engine: Engine,
+    target_id: str,
+    restore_id: str,
+    action: str,
+    intend: Callable[[RestoreRun], None],
+    achieved: Callable[[RestoreRun], bool],
+) -> RestoreRun:
+    """Record ``intend`` on the restore and have it carried out; the run as it ended, or its refusal.
+
+    An interrupted run of the same action on the same restore is finished instead of started again.
+    """
+    with locked(engine) as conn:
+        earlier = settle(ledger, conn, target_id)
+        run = ledger.get_run(restore_id)
+        if (str(run.id), action) in earlier.finished:
+            return run
+        try:
+            intend(run)
+        except ValueError as error:
+            raise Refused(str(error)) from None
+        ledger.save(run)
+        failures = settle(ledger, conn, target_id).failures
+    run = ledger.get_run(restore_id)
+    if not achieved(run):
+        raise failure_of(str(run.id), failures, f"restore {run.id} is {run.status}")
+    return run

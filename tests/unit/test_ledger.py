@@ -1,0 +1,57 @@
+"""The restore run aggregate, on the library's in-memory persistence."""
+
+from __future__ import annotations
+
+import pytest
+
+from application.ledger import Ledger, RestoreNotFoundError
+from domain.ledger import APPLIED, FAILED, PLANNED, ROLLED_BACK, RestoreRun
+
+
+def started() -> RestoreRun:
+    return RestoreRun(
+        backup={"sha256": "0" * 64},
+        target={"id": "t1", "url": "sqlite:///x"},
+        options={},
+        actor="qa",
+        reason="test",
+        tool_version="0",
+        profile_digest="d",
+    )
+
+
+def test_a_run_goes_from_recording_to_applied_and_back_and_forth() -> None:
+    ledger = Ledger("memory:")
+    run = started()
+    run.record_rows("app.user", "app_user", ["id"], ["integer"], [[1], [2]])
+    run.finish_recording()
+    assert run.status == PLANNED
+    run.request_apply("qa", "go")
+    run.complete(position=5, duration=0.1)
+    run.start_rollback("qa", "wrong one")
+    run.finish_rollback(position=7, duration=0.1)
+    assert run.status == ROLLED_BACK
+    run.request_apply("qa", "after all")
+    run.complete(position=9, duration=0.1)
+    ledger.save(run)
+
+    copy = ledger.get_run(str(run.id))
+
+    assert copy.status == APPLIED and copy.recorded_rows == {"app.user": 2}
+    assert not hasattr(copy, "rows")  # row data stays in the events, never in the state
+
+
+def test_commands_out_of_order_are_refused_before_any_event() -> None:
+    run = started()
+    with pytest.raises(ValueError, match="only an applied restore can be rolled back"):
+        run.start_rollback("qa", "too early")
+    run.fail("plan", "bad reference", "record 3")
+    assert run.status == FAILED
+    with pytest.raises(ValueError, match="not recording"):
+        run.record_rows("a", "a", [], [], [])
+    assert [type(e).__name__ for e in run.collect_events()] == ["Started", "Failed"]
+
+
+def test_an_unknown_restore_is_named() -> None:
+    with pytest.raises(RestoreNotFoundError, match="no restore nonsense in this ledger"):
+        Ledger("memory:").get_run("nonsense")
