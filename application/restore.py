@@ -7,8 +7,10 @@ ledger; the projection then applies the whole run in one target transaction.
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,6 +105,13 @@ def restore(request: RestoreRequest, progress: Progress | None = None) -> Restor
         raise ConfigurationError("the ledger must not live in the target database: give another --ledger")
     started = time.monotonic()
     engine = connect(request.target_url)
+    with _fewer_collections():
+        return _locked_restore(request, engine, started, progress)
+
+
+def _locked_restore(
+    request: RestoreRequest, engine: Engine, started: float, progress: Progress | None
+) -> RestoreOutcome:
     try:
         profile = load_profile(engine, request.profile_file)
         if request.dry_run:
@@ -120,6 +129,19 @@ def restore(request: RestoreRequest, progress: Progress | None = None) -> Restor
             return _restore(ledger, conn, engine, profile, request, target_id, progress, started)
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """A restore keeps one small index entry per record alive to its end: the garbage collector's
+    young generations would scan them again and again for nothing (7 % of a 100,000-object
+    restore). Collect far less often meanwhile."""
+    previous = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 50)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 def _restore(

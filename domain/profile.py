@@ -131,6 +131,3 @@ class Profile:
     def digest(self) -> str:
         canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
-
-    def by_table(self) -> dict[str, str]:
-        return {model.table: label for label, model in self.models.items()}
