@@ -16,7 +16,7 @@ from domain.errors import ProfileError
 from domain.profile import ModelProfile, Profile
 from infrastructure.schema import infer_profile
 
-_MERGED = ("fields", "foreign_keys", "many_to_many")
+_MERGED = ("fields", "foreign_keys", "many_to_many", "create_values")
 
 
 def load_profile(engine: Engine, path: Path | None) -> Profile:
@@ -50,7 +50,7 @@ def load_profile(engine: Engine, path: Path | None) -> Profile:
 
 
 def _complete(model: dict[str, Any]) -> dict[str, Any]:
-    for key in _MERGED:
+    for key in ("fields", "foreign_keys", "many_to_many"):
         for name, entry in model.get(key, {}).items():
             entry.setdefault("field" if key != "fields" else "name", name)
     ModelProfile.from_dict(model)
@@ -80,9 +80,11 @@ def to_toml(profile: Profile, source: str) -> str:
     ]
     for label, model in profile.to_dict().items():
         lines.append(f'[models."{label}"]')
-        for key in ("table", "pk", "natural_key", "uuid_fields"):
+        for key in ("table", "pk", "natural_key", "uuid_fields", "policy", "seeded", "missing"):
             lines.append(f"{key} = {_value(model[key])}")
-        for key in _MERGED:
+        if model["create_values"]:
+            lines.append(f"create_values = {_value(model['create_values'])}")
+        for key in ("fields", "foreign_keys", "many_to_many"):
             if model[key]:
                 lines.append(f'[models."{label}".{key}]')
                 lines += [f"{name} = {_value(entry)}" for name, entry in model[key].items()]
