@@ -23,6 +23,9 @@ from application.report import KINDS
 from domain.errors import RestoreError
 
 LEDGER_HELP = "Ledger database URL or SQLite path [env RESTORE_LEDGER_URL; default restore-ledger.sqlite3]."
+ledger_option = click.option(
+    "--ledger", envvar="RESTORE_LEDGER_URL", default="restore-ledger.sqlite3", show_default=True, help=LEDGER_HELP
+)
 TARGET_HELP = "Target database URL (sqlite:///file or postgresql://...) [env RESTORE_LEDGER_TARGET]."
 
 
@@ -95,13 +98,7 @@ def restore_options(command: Callable[..., None]) -> Callable[..., None]:
     options = [
         click.argument("backup", type=click.Path(exists=True, path_type=Path)),
         click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP),
-        click.option(
-            "--ledger",
-            envvar="RESTORE_LEDGER_URL",
-            default="restore-ledger.sqlite3",
-            show_default=True,
-            help=LEDGER_HELP,
-        ),
+        ledger_option,
         click.option(
             "--profile",
             "profile_file",
@@ -246,13 +243,7 @@ def on_restore(command: Callable[..., None]) -> Callable[..., None]:
             envvar="RESTORE_LEDGER_TARGET",
             help="Target database URL [env RESTORE_LEDGER_TARGET; default: the one the ledger recorded].",
         ),
-        click.option(
-            "--ledger",
-            envvar="RESTORE_LEDGER_URL",
-            default="restore-ledger.sqlite3",
-            show_default=True,
-            help=LEDGER_HELP,
-        ),
+        ledger_option,
         click.option("--actor", help="Who does it [default: the OS user]."),
         click.option("--reason", default="", help="Why, for the ledger."),
         click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON."),
@@ -313,9 +304,7 @@ def rollback(restore_id: str, target: str | None, ledger: str, actor: str | None
 @main.command()
 @click.argument("restore_id")
 @click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help="The other target to replay into.")
-@click.option(
-    "--ledger", envvar="RESTORE_LEDGER_URL", default="restore-ledger.sqlite3", show_default=True, help=LEDGER_HELP
-)
+@ledger_option
 @click.option("--media-root", type=click.Path(file_okay=False, path_type=Path), help="Media root of that target.")
 @click.option("--actor", help="Who does it [default: the OS user].")
 @click.option("--reason", default="", help="Why, for the ledger.")
@@ -342,9 +331,7 @@ def replay(
 
 @main.command()
 @click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP)
-@click.option(
-    "--ledger", envvar="RESTORE_LEDGER_URL", default="restore-ledger.sqlite3", show_default=True, help=LEDGER_HELP
-)
+@ledger_option
 @click.option("--of", "of", help="The original target's id, when the ledger holds restores of several.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def rebuild(target: str, ledger: str, of: str | None, as_json: bool) -> None:
@@ -370,9 +357,7 @@ def rebuild(target: str, ledger: str, of: str | None, as_json: bool) -> None:
 
 @main.command()
 @click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP)
-@click.option(
-    "--ledger", envvar="RESTORE_LEDGER_URL", default="restore-ledger.sqlite3", show_default=True, help=LEDGER_HELP
-)
+@ledger_option
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def status(target: str, ledger: str, as_json: bool) -> None:
     """Show each restore of the target (planned, applied, failed, rolled back, interrupted)
@@ -445,16 +430,9 @@ def ledger() -> None:
 
 
 @ledger.command("list")
-@click.option(
-    "--ledger",
-    "ledger_url",
-    envvar="RESTORE_LEDGER_URL",
-    default="restore-ledger.sqlite3",
-    show_default=True,
-    help=LEDGER_HELP,
-)
+@ledger_option
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def ledger_list(ledger_url: str, as_json: bool) -> None:
+def ledger_list(ledger: str, as_json: bool) -> None:
     """List every restore of the ledger, oldest first.
 
     \b
@@ -463,7 +441,7 @@ def ledger_list(ledger_url: str, as_json: bool) -> None:
     """
     from application.report import list_restores
 
-    runs = list_restores(ledger_url)
+    runs = list_restores(ledger)
     if as_json:
         _emit_json(runs)
         return
@@ -476,14 +454,7 @@ def ledger_list(ledger_url: str, as_json: bool) -> None:
 
 @ledger.command("show")
 @click.argument("restore_id")
-@click.option(
-    "--ledger",
-    "ledger_url",
-    envvar="RESTORE_LEDGER_URL",
-    default="restore-ledger.sqlite3",
-    show_default=True,
-    help=LEDGER_HELP,
-)
+@ledger_option
 @click.option("--decisions", is_flag=True, help="Every decision on one line, grouped by kind, with counts.")
 @click.option("--kind", type=click.Choice(KINDS), help="With --decisions: only this kind.")
 @click.option("--model", help="With --decisions: only this model label.")
@@ -491,7 +462,7 @@ def ledger_list(ledger_url: str, as_json: bool) -> None:
 @click.option("--csv", "as_csv", is_flag=True, help="With --decisions: print as CSV.")
 def ledger_show(
     restore_id: str,
-    ledger_url: str,
+    ledger: str,
     decisions: bool,
     kind: str | None,
     model: str | None,
@@ -510,9 +481,9 @@ def ledger_show(
     from application.report import restore_decisions, show_restore
 
     if decisions:
-        _show_decisions(restore_decisions(ledger_url, restore_id, kind, model), as_json, as_csv)
+        _show_decisions(restore_decisions(ledger, restore_id, kind, model), as_json, as_csv)
         return
-    run = show_restore(ledger_url, restore_id)
+    run = show_restore(ledger, restore_id)
     if as_json:
         _emit_json(run)
         return
