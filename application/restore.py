@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
@@ -48,7 +48,11 @@ from infrastructure.target import (
 BATCH_ROWS = 500
 EVENTS_PER_SAVE = 8
 
-Progress = Callable[[str, int], None]
+
+class Progress(Protocol):
+    """Told how far each stage (read, plan, apply) got, and its total where known."""
+
+    def __call__(self, stage: str, count: int, total: int | None = None) -> None: ...
 
 
 class ConfigurationError(RestoreError):
@@ -165,7 +169,8 @@ def _restore(
         if request.apply and conn is not None:
             run.request_apply(request.actor, request.reason)
             ledger.save(run)
-            on_batch = (lambda count: progress("apply", count)) if progress else None
+            rows = sum(run.recorded_rows.values())
+            on_batch = (lambda count: progress("apply", count, rows)) if progress else None
             failures = settle(ledger, conn, target_id, on_batch=on_batch, planned_under_lock=run.id).failures
             run = ledger.get_run(run.id)
             if run.status != APPLIED:
@@ -220,8 +225,8 @@ def check_not_restored_before(ledger: Ledger, run: RestoreRun) -> None:
             )
 
 
-def _quiet(_stage: str, _count: int) -> None:
-    return None
+def _quiet(stage: str, count: int, total: int | None = None) -> None:
+    """No progress shown."""
 
 
 def _open(path: Path) -> tuple[Backup | None, BackupError | None]:
@@ -286,7 +291,7 @@ def _record(
     with Spool() as spool:
         for record in opened.records():  # the second streaming pass: no record is held in memory
             built = planner.build(record)
-            progress("plan", 1)
+            progress("plan", 1, len(index.model_of))
             if built is None:
                 continue
             spool.append(("rows", built.model), built.values)
