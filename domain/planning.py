@@ -502,6 +502,7 @@ class Planner:
         if model.uuid_fields:
             uuid_field = model.uuid_fields[0]
             entry["backup_uuid"] = backup[columns.index(model.fields[uuid_field].name)]
+            entry["uuid_column"] = model.fields[uuid_field].name
             entry["uuid"] = existing.get(model.fields[uuid_field].name)
         if model.policy == MAP:
             self.decisions.mapped[model.label].append(entry)

@@ -295,7 +295,7 @@ class Projection:
     def _check_present(self, table: str, entries: list[dict[str, Any]], what: str, check_identity: bool) -> None:
         """Rows the restore maps onto or updates must exist (for a replay: with the same UUID)."""
         pk_column = self._pk_of(table)
-        uuid_column = "uuid" if check_identity and any("uuid" in e for e in entries) else None
+        uuid_column = entries[0].get("uuid_column") if check_identity and entries else None
         extra = f", {quote(self.conn, uuid_column)}" if uuid_column else ""
         present = {row[0]: row[1:] for row in self._select(table, pk_column, [e["pk"] for e in entries], extra)}
         convert = from_storage(Kind.UUID)
