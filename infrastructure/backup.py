@@ -16,15 +16,14 @@ import lzma
 import tarfile
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import ijson
-
 from domain.errors import BackupError
 from domain.records import Record
+from infrastructure.reading import Budget, Digesting, Limits, array_items, exceeded, line_items
 
 SUPPORTED = (
     "supported: a dumpdata JSON array or JSON Lines file, plain or compressed with gzip, bzip2 "
@@ -117,14 +116,18 @@ class Backup:
     def __init__(
         self,
         info: BackupInfo,
-        open_fixture: Callable[[str], AbstractContextManager[Stream]],
+        open_fixture: Callable[[str], Stream],
         open_member: Callable[[str], Stream],
         archive: Stream | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.info = info
         self._open_fixture = open_fixture
         self._open_member = open_member
         self._archive = archive
+        self.limits = limits or Limits()
+        # the sha256 each fixture must have in every pass: the file's own, the manifest's, or the first pass's
+        self._expected: dict[str, str] = _expected_digests(info)
 
     def __enter__(self) -> Backup:
         return self
@@ -137,32 +140,58 @@ class Backup:
             self._archive.close()
 
     def records(self) -> Iterator[Record]:
-        """Every record in backup order, read as a stream; ordinals count from 1."""
+        """Every record in backup order, read as a stream within the limits; ordinals count from 1.
+
+        Each pass hashes the bytes it reads: a backup that changed since it was opened is refused.
+        """
         ordinal = 0
+        size = sum(m.size for m in self.info.media) + self.info.size if self.info.manifest else self.info.size
+        budget = Budget(self.limits, size)
         for name in self.info.fixtures:
-            with self._open_fixture(name) as stream:
-                for record in _read_fixture(stream, name, ordinal):
+            digesting = Digesting(self._open_fixture(name))
+            with _fixture_stream(digesting) as stream:
+                for record in _read_fixture(stream, name, ordinal, self.limits, budget):
                     ordinal = record.ordinal
+                    if ordinal > self.limits.max_records:
+                        raise exceeded(
+                            "max_records", "the number of records", self.limits.max_records, f"record {ordinal}"
+                        )
                     yield record
+                seen = digesting.finish()
+            expected = self._expected.setdefault(name, seen)
+            if seen != expected:
+                raise BackupError(
+                    f"the backup changed while it was read: {name!r} now has sha256 {seen}, "
+                    f"not {expected} as when the restore started; nothing was written"
+                )
 
     def open_media(self, path: str) -> Stream:
         """The bytes of a media file, by its path relative to the media root."""
         return self._open_member(f"media/{path}")
 
 
-def open_backup(path: Path) -> Backup:
+def _expected_digests(info: BackupInfo) -> dict[str, str]:
+    if info.manifest is not None:
+        return {str(e["path"]): str(e["sha256"]) for e in info.manifest["files"] if str(e["path"]) in info.fixtures}
+    if "zip" in info.format:
+        return {}  # the zip's member: the first pass's digest
+    return {name: info.sha256 for name in info.fixtures}
+
+
+def open_backup(path: Path, limits: Limits | None = None) -> Backup:
     """Detect the format of ``path`` from its content and open it; ``BackupError`` if unsupported."""
+    limits = limits or Limits()
     if not path.exists():
         raise BackupError(f"backup {str(path)!r} does not exist")
     sha256, size = file_digest(path) if not path.is_dir() or (path / "manifest.json").exists() else ("", 0)
     if path.is_dir():
         if not (path / "manifest.json").exists():
             raise BackupError(f"directory {str(path)!r} holds no manifest.json; {SUPPORTED}")
-        return _directory_package(path, sha256, size)
+        return _directory_package(path, sha256, size, limits)
     with open(path, "rb") as stream:
         head = stream.read(512)
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return _zip(path, sha256, size)
+        return _zip(path, sha256, size, limits)
     for magic, (name, opener) in _COMPRESSIONS.items():
         if head.startswith(magic):
             with open(path, "rb") as raw, opener(raw) as inner:
@@ -171,19 +200,19 @@ def open_backup(path: Path) -> Backup:
                 except (OSError, EOFError, lzma.LZMAError) as error:
                     raise BackupError(f"{name} data that cannot be decompressed ({error}); {SUPPORTED}") from None
             if _is_tar(inner_head):
-                return _tar_package(path, f"package (tar+{name})", sha256, size)
+                return _tar_package(path, f"package (tar+{name})", sha256, size, limits)
             kind = _fixture_kind(inner_head)
             if kind is None:
                 raise BackupError(f"found {name} holding {_describe_bytes(inner_head)}; {SUPPORTED}")
             info = BackupInfo(str(path), f"{kind}+{name}", sha256, size, fixtures=[path.name])
-            return Backup(info, lambda _n: _fixture_stream(open(path, "rb")), _no_member)
+            return Backup(info, lambda _n: open(path, "rb"), _no_member, limits=limits)
     if _is_tar(head):
-        return _tar_package(path, "package (tar)", sha256, size)
+        return _tar_package(path, "package (tar)", sha256, size, limits)
     kind = _fixture_kind(head)
     if kind is None:
         raise BackupError(f"found {_describe_bytes(head)}; {SUPPORTED}")
     info = BackupInfo(str(path), kind, sha256, size, fixtures=[path.name])
-    return Backup(info, lambda _n: _fixture_stream(open(path, "rb")), _no_member)
+    return Backup(info, lambda _n: open(path, "rb"), _no_member, limits=limits)
 
 
 def _no_member(name: str) -> Stream:
@@ -206,25 +235,30 @@ def _fixture_stream(raw: Stream) -> Iterator[Stream]:
         raw.close()
 
 
-def _zip(path: Path, sha256: str, size: int) -> Backup:
+def _zip(path: Path, sha256: str, size: int, limits: Limits) -> Backup:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as error:
         raise BackupError(f"found a damaged zip archive ({error}); {SUPPORTED}") from None
     try:
-        return _zip_backup(path, sha256, size, archive)
+        return _zip_backup(path, sha256, size, archive, limits)
     except (BackupError, OSError, zipfile.BadZipFile):
         archive.close()
         raise
 
 
-def _zip_backup(path: Path, sha256: str, size: int, archive: zipfile.ZipFile) -> Backup:
+def _zip_backup(path: Path, sha256: str, size: int, archive: zipfile.ZipFile, limits: Limits) -> Backup:
+    if len(archive.infolist()) > limits.max_files:
+        raise exceeded(
+            "max_files", f"the number of files in the zip archive ({len(archive.infolist()):,})", limits.max_files
+        )
     names = [_safe(info.filename) for info in archive.infolist() if not info.is_dir()]
     if "manifest.json" in names:
+        _check_manifest_size(archive.getinfo("manifest.json").file_size, limits)
         manifest = _manifest(archive.read("manifest.json"))
         members = set(names)
-        info = _package_info(path, "package (zip)", sha256, size, manifest, members, lambda n: archive.open(n))
-        return Backup(info, lambda n: _fixture_stream(archive.open(n)), archive.open, archive)
+        info = _package_info(path, "package (zip)", sha256, size, manifest, members, archive.open, limits)
+        return Backup(info, archive.open, archive.open, archive, limits)
     if len(names) != 1:
         raise BackupError(
             f"found a zip archive with {len(names)} files and no manifest.json ({', '.join(names[:5])}); {SUPPORTED}"
@@ -235,29 +269,36 @@ def _zip_backup(path: Path, sha256: str, size: int, archive: zipfile.ZipFile) ->
     if kind is None:
         raise BackupError(f"found a zip archive whose file {names[0]!r} holds {_describe_bytes(head)}; {SUPPORTED}")
     info = BackupInfo(str(path), f"{kind}+zip", sha256, size, fixtures=[names[0]])
-    return Backup(info, lambda n: _fixture_stream(archive.open(n)), _no_member, archive)
+    return Backup(info, archive.open, _no_member, archive, limits)
 
 
-def _tar_package(path: Path, fmt: str, sha256: str, size: int) -> Backup:
+def _tar_package(path: Path, fmt: str, sha256: str, size: int, limits: Limits) -> Backup:
     try:
         archive = tarfile.open(path)
     except tarfile.TarError as error:
         raise BackupError(f"found a damaged tar archive ({error}); {SUPPORTED}") from None
     try:
-        return _tar_backup(path, fmt, sha256, size, archive)
+        return _tar_backup(path, fmt, sha256, size, archive, limits)
     except (BackupError, OSError, tarfile.TarError):
         archive.close()
         raise
 
 
-def _tar_backup(path: Path, fmt: str, sha256: str, size: int, archive: tarfile.TarFile) -> Backup:
+def _tar_backup(path: Path, fmt: str, sha256: str, size: int, archive: tarfile.TarFile, limits: Limits) -> Backup:
     entries = {}
-    for member in archive.getmembers():
+    for number, member in enumerate(archive, start=1):
+        if number > limits.max_files:
+            raise exceeded("max_files", "the number of entries in the tar archive", limits.max_files)
         name = _safe(member.name)
         if member.issym() or member.islnk():
             raise BackupError(f"package entry {member.name!r} is a link; links are not allowed in a package")
         if member.isfile():
             entries[name.removeprefix("./")] = member
+        elif not member.isdir():
+            raise BackupError(
+                f"package entry {member.name!r} is a {_TAR_KINDS.get(member.type, 'special file')}; "
+                "a package holds only regular files and directories"
+            )
 
     def member_stream(name: str) -> Stream:
         stream = archive.extractfile(entries[name]) if name in entries else None
@@ -267,15 +308,39 @@ def _tar_backup(path: Path, fmt: str, sha256: str, size: int, archive: tarfile.T
 
     if "manifest.json" not in entries:
         raise BackupError(f"found a tar archive without manifest.json; {SUPPORTED}")
+    _check_manifest_size(entries["manifest.json"].size, limits)
     with member_stream("manifest.json") as stream:
         manifest = _manifest(stream.read())
-    info = _package_info(path, fmt, sha256, size, manifest, set(entries), member_stream)
-    return Backup(info, lambda n: _fixture_stream(member_stream(n)), member_stream, archive)
+    info = _package_info(path, fmt, sha256, size, manifest, set(entries), member_stream, limits)
+    return Backup(info, member_stream, member_stream, archive, limits)
 
 
-def _directory_package(path: Path, sha256: str, size: int) -> Backup:
+_TAR_KINDS = {
+    tarfile.FIFOTYPE: "FIFO",
+    tarfile.CHRTYPE: "character device",
+    tarfile.BLKTYPE: "block device",
+    tarfile.CONTTYPE: "contiguous file",
+}
+
+
+def _check_manifest_size(size: int, limits: Limits) -> None:
+    if size > limits.max_record_bytes:
+        raise exceeded("max_record_bytes", f"manifest.json ({size:,} bytes)", limits.max_record_bytes)
+
+
+def _directory_package(path: Path, sha256: str, size: int, limits: Limits) -> Backup:
     root = path.resolve()
-    members = {str(file.relative_to(path)).replace("\\", "/") for file in path.rglob("*") if file.is_file()}
+    members = set()
+    for number, file in enumerate(path.rglob("*"), start=1):
+        if number > limits.max_files:
+            raise exceeded("max_files", "the number of files in the package directory", limits.max_files)
+        if file.is_file():
+            members.add(str(file.relative_to(path)).replace("\\", "/"))
+        elif not file.is_dir():
+            raise BackupError(
+                f"package entry {str(file.relative_to(path))!r} is not a regular file; "
+                "a package holds only regular files and directories"
+            )
 
     def member_stream(name: str) -> Stream:
         target = (root / _safe(name)).resolve()
@@ -283,15 +348,16 @@ def _directory_package(path: Path, sha256: str, size: int) -> Backup:
             raise BackupError(f"package entry {name!r} leaves the package; nothing was written")
         return open(target, "rb")
 
+    _check_manifest_size((path / "manifest.json").stat().st_size, limits)
     manifest = _manifest((path / "manifest.json").read_bytes())
-    info = _package_info(path, "package (directory)", sha256, size, manifest, members, member_stream)
-    return Backup(info, lambda n: _fixture_stream(member_stream(n)), member_stream)
+    info = _package_info(path, "package (directory)", sha256, size, manifest, members, member_stream, limits)
+    return Backup(info, member_stream, member_stream, limits=limits)
 
 
 def _manifest(raw: bytes) -> dict[str, Any]:
     try:
         manifest = json.loads(raw)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise BackupError(f"manifest.json is not valid JSON ({error})") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
         raise BackupError("manifest.json must be an object with a list 'files' of {path, sha256, size}")
@@ -308,33 +374,34 @@ def _package_info(
     manifest: dict[str, Any],
     members: set[str],
     open_member: Callable[[str], Stream],
+    limits: Limits,
 ) -> BackupInfo:
     """Check every file of the manifest (path, size, sha256) before anything is written."""
+    entries = _manifest_entries(manifest, members, limits)
+    declared = sum(entry["size"] for entry in entries.values())
+    if declared > limits.max_total_bytes:
+        raise exceeded("max_total_bytes", f"the files manifest.json lists ({declared:,} bytes)", limits.max_total_bytes)
     fixtures: list[str] = []
     media: list[MediaFile] = []
-    for number, entry in enumerate(manifest["files"], start=1):
-        if not isinstance(entry, dict) or not {"path", "sha256", "size"} <= entry.keys():
-            raise BackupError(f"manifest.json file entry {number} needs path, sha256 and size")
-        name = _safe(str(entry["path"]))
-        if name not in members:
-            raise BackupError(f"manifest.json lists {name!r}, which the package does not hold")
+    for name, entry in entries.items():
         digest = hashlib.sha256()
         actual = 0
         with open_member(name) as stream:
-            while chunk := stream.read(_CHUNK):
+            while actual <= entry["size"] and (chunk := stream.read(_CHUNK)):
                 digest.update(chunk)
                 actual += len(chunk)
         if actual != entry["size"] or digest.hexdigest() != entry["sha256"]:
+            shown = f"size {actual}" if actual <= entry["size"] else f"more than {entry['size']} bytes"
             raise BackupError(
                 f"package file {name!r} does not match manifest.json: sha256 {digest.hexdigest()} "
-                f"size {actual}, manifest says sha256 {entry['sha256']} size {entry['size']}; "
+                f"{shown}, manifest says sha256 {entry['sha256']} size {entry['size']}; "
                 "nothing was written"
             )
         if name.startswith("media/"):
             media.append(MediaFile(name.removeprefix("media/"), entry["sha256"], actual))
         else:
             fixtures.append(name)
-    unlisted = sorted(members - {str(e["path"]) for e in manifest["files"]} - {"manifest.json"})
+    unlisted = sorted(members - set(entries) - {"manifest.json"})
     if unlisted:
         raise BackupError(f"package holds files that manifest.json does not list: {', '.join(unlisted[:5])}")
     if not fixtures:
@@ -342,41 +409,43 @@ def _package_info(
     return BackupInfo(str(path), fmt, sha256, size, manifest, fixtures, media)
 
 
-def _read_fixture(stream: Stream, name: str, ordinal: int) -> Iterator[Record]:
+def _manifest_entries(manifest: dict[str, Any], members: set[str], limits: Limits) -> dict[str, dict[str, Any]]:
+    """The manifest's files by path, each listed once, with a sha256 and a size; nothing is read yet."""
+    if len(manifest["files"]) > limits.max_files:
+        raise exceeded("max_files", f"the files manifest.json lists ({len(manifest['files']):,})", limits.max_files)
+    entries: dict[str, dict[str, Any]] = {}
+    numbers: dict[str, int] = {}
+    for number, entry in enumerate(manifest["files"], start=1):
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("path"), str)
+            or not isinstance(entry.get("sha256"), str)
+            or type(entry.get("size")) is not int
+            or entry["size"] < 0
+        ):
+            raise BackupError(
+                f"manifest.json file entry {number} needs path (text), sha256 (text) and size (a whole number)"
+            )
+        name = _safe(entry["path"])
+        if name in entries:
+            raise BackupError(
+                f"manifest.json lists {name!r} twice (file entries {numbers[name]} and {number}); nothing was written"
+            )
+        if name not in members:
+            raise BackupError(f"manifest.json lists {name!r}, which the package does not hold")
+        entries[name], numbers[name] = entry, number
+    return entries
+
+
+def _read_fixture(stream: Stream, name: str, ordinal: int, limits: Limits, budget: Budget) -> Iterator[Record]:
     buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)
     kind = _fixture_kind(buffered.peek(512)[:512])
     if kind is None:
         raise BackupError(f"fixture {name!r} holds {_describe_bytes(buffered.peek(64)[:64])}; {SUPPORTED}")
-    if kind == "jsonl":
-        for line_number, line in enumerate(buffered, start=1):
-            if not line.strip():
-                continue
-            ordinal += 1
-            try:
-                item = json.loads(line)
-            except ValueError as error:
-                raise BackupError(
-                    f"line {line_number} of {name!r} is not valid JSON ({error})", f"record {ordinal}"
-                ) from None
-            yield _record(item, ordinal)
-        return
-    items = ijson.items(buffered, "item", use_float=True)
-    while True:
-        try:
-            item = next(items)
-        except StopIteration:
-            return
-        except ijson.JSONError as error:
-            raise BackupError(
-                f"{name!r} is not valid JSON after record {ordinal} ({_first_line(error)}): truncated or damaged",
-                f"record {ordinal + 1}",
-            ) from None
+    read = line_items if kind == "jsonl" else array_items
+    for item in read(buffered, name, ordinal, limits, budget):
         ordinal += 1
         yield _record(item, ordinal)
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _record(item: Any, ordinal: int) -> Record:
