@@ -9,6 +9,7 @@ from typing import Any
 
 from domain.errors import BackupError
 from infrastructure.backup import Backup, open_backup
+from infrastructure.reading import Limits
 
 
 @dataclass
@@ -19,9 +20,9 @@ class Inspection:
     problems: list[str] = field(default_factory=list)
 
 
-def inspect_backup(path: Path) -> Inspection:
+def inspect_backup(path: Path, limits: Limits | None = None) -> Inspection:
     """What the backup holds and every problem found in it alone; raises only if unreadable."""
-    with open_backup(path) as opened:
+    with open_backup(path, limits) as opened:
         return _inspect(opened)
 
 

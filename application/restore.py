@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
+from eventsourcing.persistence import PersistenceError
 from sqlalchemy.engine import Connection, Engine
 
 from application.intents import failure_of
@@ -30,6 +31,7 @@ from domain.planning import Index, Options, Planner
 from domain.profile import Kind, Profile
 from infrastructure.backup import Backup, BackupInfo, file_digest, open_backup
 from infrastructure.checkpoints import checkpoint
+from infrastructure.reading import Limits
 from infrastructure.profile_file import load_profile
 from infrastructure.spool import Spool
 from infrastructure.target import (
@@ -73,6 +75,7 @@ class RestoreRequest:
     on_conflict: str = "keep-existing"
     missing_users: str = "create"
     uuids: str = "keep"
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass
@@ -105,7 +108,7 @@ def restore(request: RestoreRequest, progress: Progress | None = None) -> Restor
 
     Under the target's lock: first finish or record what earlier runs left unfinished.
     """
-    if not request.dry_run and "://" in request.ledger_url and same_database(request.ledger_url, request.target_url):
+    if not request.dry_run and same_database(request.ledger_url, request.target_url):
         raise ConfigurationError("the ledger must not live in the target database: give another --ledger")
     started = time.monotonic()
     engine = connect(request.target_url)
@@ -158,7 +161,7 @@ def _restore(
     progress: Progress | None,
     started: float,
 ) -> RestoreOutcome:
-    opened, problem = _open(request.backup)
+    opened, problem = _open(request.backup, request.limits)
     run = _start(ledger, request, engine, profile, opened, target_id)
     try:
         if problem is not None:
@@ -176,19 +179,45 @@ def _restore(
             if run.status != APPLIED:
                 raise failure_of(str(run.id), failures, f"restore {run.id} is {run.status}")
             outcome.rows_written = sum(run.recorded_rows.values())
-    except (RestoreError, OSError, sa.exc.SQLAlchemyError) as error:
+    except UNEXPECTED as error:
         cause = error if isinstance(error, RestoreError) else RestoreError(f"{type(error).__name__}: {error}")
-        run = ledger.get_run(run.id)
-        if run.status in (RECORDING, PLANNED, APPLYING):
-            run.fail(cause.stage, cause.problem, cause.record)
-            ledger.save(run)
-        raise RestoreFailed(run.id, cause) from error
+        raise RestoreFailed(run.id, _record_failure(ledger, run.id, cause)) from error
     finally:
         if opened is not None:
             opened.close()
     outcome.status = run.status
     outcome.seconds = round(time.monotonic() - started, 3)
     return outcome
+
+
+# what may stop a restore midway; each is recorded as the run's failure
+UNEXPECTED = (
+    RestoreError,
+    OSError,
+    sa.exc.SQLAlchemyError,
+    PersistenceError,
+    MemoryError,
+    RecursionError,
+    UnicodeError,
+)
+
+
+def _record_failure(ledger: Ledger, restore_id: UUID, cause: RestoreError) -> RestoreError:
+    """Record the run failed, with stage and reason; a ledger that cannot be written says so in the message."""
+    try:
+        run = ledger.get_run(restore_id)
+        if run.status in (RECORDING, PLANNED, APPLYING):
+            run.fail(cause.stage, cause.problem, cause.record)
+            ledger.save(run)
+    except PersistenceError as error:
+        unrecorded = RestoreError(
+            f"{cause.problem}; the ledger could not record this failure ({error}): the next command on this "
+            "target records the run as interrupted",
+            cause.record,
+        )
+        unrecorded.stage = cause.stage
+        return unrecorded
+    return cause
 
 
 def _finished_earlier(ledger: Ledger, finished: list[tuple[str, str]], backup: Path) -> RestoreOutcome | None:
@@ -229,10 +258,10 @@ def _quiet(stage: str, count: int, total: int | None = None) -> None:
     """No progress shown."""
 
 
-def _open(path: Path) -> tuple[Backup | None, BackupError | None]:
+def _open(path: Path, limits: Limits) -> tuple[Backup | None, BackupError | None]:
     """Open the backup; a backup that cannot be read is still recorded, as a failed run."""
     try:
-        return open_backup(path), None
+        return open_backup(path, limits), None
     except BackupError as error:
         return None, error
 
@@ -257,6 +286,7 @@ def _start(
             "on_conflict": request.on_conflict,
             "missing_users": request.missing_users,
             "uuids": request.uuids,
+            "limits": request.limits.to_dict(),
         },
         actor=request.actor,
         reason=request.reason,

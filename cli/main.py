@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from application.report import KINDS
+from cli.options import free_text, limit_options, limits_from
 from domain.errors import RestoreError
 
 LEDGER_HELP = "Ledger database URL or SQLite path [env RESTORE_LEDGER_URL; default restore-ledger.sqlite3]."
@@ -40,12 +41,17 @@ class Refused(click.ClickException):
 
 class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
+        from eventsourcing.persistence import PersistenceError
+
         from application.restore import ConfigurationError
+        from infrastructure.urls import BadUrl
 
         try:
             return super().invoke(ctx)
-        except ConfigurationError as error:
+        except (ConfigurationError, BadUrl) as error:
             raise click.UsageError(str(error)) from None
+        except PersistenceError as error:
+            raise Refused(f"the ledger cannot be read or written: {type(error).__name__}: {error}") from None
         except RestoreError as error:
             restore_id = getattr(error, "restore_id", None)
             prefix = f"restore {restore_id} failed at {error.stage}: " if restore_id else ""
@@ -148,11 +154,12 @@ def restore_options(command: Callable[..., None]) -> Callable[..., None]:
             show_default=True,
             help="Keep backup UUIDs that are free (taken ones are reassigned), or give every row a new one.",
         ),
-        click.option("--actor", help="Who runs the restore [default: the OS user]."),
-        click.option("--reason", default="", help="Why the restore is run, for the ledger."),
+        click.option("--actor", callback=free_text, help="Who runs the restore [default: the OS user]."),
+        click.option("--reason", default="", callback=free_text, help="Why the restore is run, for the ledger."),
         click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON."),
         click.option("--quiet", is_flag=True, help="No progress on stderr."),
     ]
+    command = limit_options(command)
     for option in reversed(options):
         command = option(command)
     return command
@@ -175,6 +182,7 @@ def _run_restore(options: dict[str, Any], apply: bool, dry_run: bool = False) ->
         on_conflict=options["on_conflict"],
         missing_users=options["missing_users"],
         uuids=options["uuids"],
+        limits=limits_from(options),
     )
     progress = Progress(not options["quiet"])
     try:
@@ -262,8 +270,8 @@ def on_restore(command: Callable[..., None]) -> Callable[..., None]:
             help="Target database URL [env RESTORE_LEDGER_TARGET; default: the one the ledger recorded].",
         ),
         ledger_option,
-        click.option("--actor", help="Who does it [default: the OS user]."),
-        click.option("--reason", default="", help="Why, for the ledger."),
+        click.option("--actor", callback=free_text, help="Who does it [default: the OS user]."),
+        click.option("--reason", default="", callback=free_text, help="Why, for the ledger."),
         click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON."),
     ]
     for option in reversed(options):
@@ -324,8 +332,8 @@ def rollback(restore_id: str, target: str | None, ledger: str, actor: str | None
 @click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help="The other target to replay into.")
 @ledger_option
 @click.option("--media-root", type=click.Path(file_okay=False, path_type=Path), help="Media root of that target.")
-@click.option("--actor", help="Who does it [default: the OS user].")
-@click.option("--reason", default="", help="Why, for the ledger.")
+@click.option("--actor", callback=free_text, help="Who does it [default: the OS user].")
+@click.option("--reason", default="", callback=free_text, help="Why, for the ledger.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def replay(
     restore_id: str, target: str, ledger: str, media_root: Path | None, actor: str | None, reason: str, as_json: bool
@@ -405,7 +413,8 @@ def status(target: str, ledger: str, as_json: bool) -> None:
 @main.command()
 @click.argument("backup", type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the inspection as JSON.")
-def inspect(backup: Path, as_json: bool) -> None:
+@limit_options
+def inspect(backup: Path, as_json: bool, **limits: Any) -> None:
     """Inspect BACKUP without a target: format, manifest check, counts per model, problems.
 
     \b
@@ -416,7 +425,7 @@ def inspect(backup: Path, as_json: bool) -> None:
     """
     from application.inspect import inspect_backup
 
-    result = inspect_backup(backup)
+    result = inspect_backup(backup, limits_from(limits))
     if as_json:
         _emit_json(dataclasses.asdict(result))
     else:

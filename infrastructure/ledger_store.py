@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
 
 from domain.errors import RestoreError
+from infrastructure.urls import parse_url
 
 DEFAULT_LEDGER = "restore-ledger.sqlite3"
 COMPRESSOR = "eventsourcing.compressor:ZlibCompressor"
@@ -27,7 +27,7 @@ def ledger_env(url: str) -> dict[str, str]:
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if "://" not in url:
         url = f"sqlite:///{url}"
-    parsed = make_url(url)
+    parsed = parse_url(url, "ledger")
     if parsed.drivername == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
             raise LedgerSettingsError("a SQLite ledger needs a file path: sqlite:///path/to/ledger.sqlite3")
@@ -83,7 +83,7 @@ def _write_ahead_log(path: str) -> None:
     connection = sqlite3.connect(path, timeout=30)
     try:
         connection.execute("PRAGMA journal_mode=WAL")
-    except sqlite3.OperationalError as error:
+    except sqlite3.DatabaseError as error:  # locked, or a file that is no SQLite database
         raise LedgerSettingsError(f"the SQLite ledger {path!r} cannot be opened: {error}") from None
     finally:
         connection.close()

@@ -26,7 +26,7 @@ def load_profile(engine: Engine, path: Path | None) -> Profile:
         return inferred
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ProfileError(f"profile file {str(path)!r} cannot be read: {error}") from None
     overrides = data.get("models", {})
     if not isinstance(overrides, dict):
@@ -34,15 +34,16 @@ def load_profile(engine: Engine, path: Path | None) -> Profile:
     models = {label: model.to_dict() for label, model in inferred.models.items()}
     for label, override in overrides.items():
         merged = models.get(label, {"label": label, "pk": {"name": "id", "kind": "integer", "nullable": False}})
-        for key, value in override.items():
-            if key in _MERGED:
-                merged[key] = {**merged.get(key, {}), **value}
-            else:
-                merged[key] = value
-        merged["label"] = label
         try:
+            if not isinstance(override, dict):
+                raise TypeError(f"expected a table, got {override!r}")
+            for key, value in override.items():
+                if key in _MERGED and not isinstance(value, dict):
+                    raise TypeError(f"{key!r} must be a table, got {value!r}")
+                merged[key] = {**merged.get(key, {}), **value} if key in _MERGED else value
+            merged["label"] = label
             models[label] = _complete(merged)
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ProfileError(
                 f"profile file {str(path)!r}: model {label!r} is incomplete or wrong ({error})"
             ) from None

@@ -27,6 +27,7 @@ from domain.ledger import RestoreRun
 from domain.planning import same_value
 from domain.profile import Kind
 from infrastructure.backup import Backup, open_backup
+from infrastructure.reading import Limits
 from infrastructure.checkpoints import checkpoint
 from infrastructure.dialects import execute_many, writer_for
 from infrastructure.storage import Converter, from_storage, same, to_storage
@@ -261,7 +262,8 @@ class Projection:
                 self._check_present(event.table, event.updates, "updates", False)
                 self._write_updates(work, event, "after")
             elif isinstance(event, RestoreRun.MediaRecorded):
-                self._stage_media(work, started.backup["path"], media_root, event.files)
+                limits = Limits.from_dict(started.options.get("limits"))
+                self._stage_media(work, started.backup["path"], media_root, event.files, limits)
 
     def _select(self, table: str, column: str, values: list[Any], extra: str = "") -> list[Any]:
         found: list[Any] = []
@@ -355,13 +357,15 @@ class Projection:
 
     # -- media ----------------------------------------------------------------------------
 
-    def _stage_media(self, work: _Work, backup_path: str, media_root: str | None, files: list[dict[str, Any]]) -> None:
+    def _stage_media(
+        self, work: _Work, backup_path: str, media_root: str | None, files: list[dict[str, Any]], limits: Limits
+    ) -> None:
         """Copy media files beside their destination; they take their names only after the commit."""
         if not media_root:
             raise ApplyError("the restore has media files but no media root was given (--media-root)")
         root = Path(media_root).resolve()
         try:
-            backup: Backup = open_backup(Path(backup_path))
+            backup: Backup = open_backup(Path(backup_path), limits)
         except RestoreError as error:
             raise ApplyError(
                 f"the media files come from the backup {backup_path!r}, which cannot be read: {error}"

@@ -14,6 +14,7 @@ from domain.errors import RestoreError
 from domain.planning import TargetKeys, flatten_target_keys
 from domain.profile import Kind, Profile
 from infrastructure.storage import from_storage, uuid_from_storage
+from infrastructure.urls import parse_url
 
 IDENTITY_TABLE = "restore_ledger_target"
 TRACKING_TABLE = "restore_ledger_tracking"
@@ -39,10 +40,7 @@ def sqlalchemy_url(url: str) -> URL:
     """``sqlite:///file`` or a plain path for SQLite; ``postgresql://`` with psycopg 3."""
     if "://" not in url:
         url = f"sqlite:///{url}"
-    try:
-        parsed = make_url(url)
-    except sa.exc.ArgumentError:
-        raise TargetError(f"target URL {url!r} is not a database URL") from None
+    parsed = parse_url(url, "target")
     if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
         return parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername != "sqlite":
@@ -92,7 +90,6 @@ def locked(engine: Engine, wait_seconds: int = LOCK_WAIT_SECONDS) -> Iterator[Co
     (BEGIN IMMEDIATE), whose transaction the projection then writes in. A second command
     waits up to ``wait_seconds`` for the first, then is refused: runs never interleave.
     """
-    busy = "another restore, apply, rollback, replay or rebuild holds this target's lock"
     conn = engine.connect().execution_options(write_lock=True)
     try:
         if engine.dialect.name == "sqlite":
@@ -100,13 +97,14 @@ def locked(engine: Engine, wait_seconds: int = LOCK_WAIT_SECONDS) -> Iterator[Co
             try:
                 conn.begin()
             except sa.exc.OperationalError:
-                raise TargetError(f"{busy}; waited {wait_seconds}s, try again when it has finished") from None
+                raise TargetError(busy_message(conn, wait_seconds)) from None
         else:
             conn.exec_driver_sql(f"SET lock_timeout = '{wait_seconds}s'")
             try:
                 conn.exec_driver_sql(f"SELECT pg_advisory_lock({RESTORE_LOCK})")
             except sa.exc.OperationalError:
-                raise TargetError(f"{busy}; waited {wait_seconds}s, try again when it has finished") from None
+                conn.rollback()
+                raise TargetError(busy_message(conn, wait_seconds)) from None
             conn.exec_driver_sql("SET lock_timeout = 0")
             conn.commit()
         yield conn
@@ -127,7 +125,28 @@ def _driver(conn: Connection) -> Any:
 def hold(conn: Connection) -> None:
     """Take the lock again where committing released it (SQLite's lock is its write transaction)."""
     if conn.dialect.name == "sqlite" and not conn.in_transaction():
-        conn.begin()
+        try:
+            conn.begin()
+        except sa.exc.OperationalError:
+            raise TargetError(busy_message(conn, LOCK_WAIT_SECONDS)) from None
+
+
+def busy_message(conn: Connection, wait_seconds: int) -> str:
+    """Who holds the target, as far as the database can tell: the same words wherever a lock is refused."""
+    waited = f"waited {wait_seconds}s, try again when it has finished"
+    if conn.dialect.name == "sqlite":
+        return (
+            "another writer holds this target's lock: a restore-ledger command (restore, apply, rollback, "
+            f"replay, rebuild) or the application using the database (SQLite cannot tell which); {waited}"
+        )
+    holder = conn.exec_driver_sql(
+        "SELECT a.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = %s",
+        (RESTORE_LOCK,),
+    ).first()
+    conn.rollback()
+    who = f"process {holder[0]} ({holder[1] or 'no application name'})" if holder else "another session"
+    return f"another restore-ledger command holds this target's lock: {who}; {waited}"
 
 
 def is_locked(engine: Engine) -> bool:
