@@ -31,8 +31,8 @@ from domain.planning import Index, Options, Planner
 from domain.profile import Kind, Profile
 from infrastructure.backup import Backup, BackupInfo, file_digest, open_backup
 from infrastructure.checkpoints import checkpoint
-from infrastructure.reading import Limits
 from infrastructure.profile_file import load_profile
+from infrastructure.reading import Limits
 from infrastructure.spool import Spool
 from infrastructure.target import (
     connect,
@@ -368,6 +368,7 @@ def _planner(index: Index, profile: Profile, engine: Engine, request: RestoreReq
         missing="fail" if request.missing_users == "fail" else "profile",
         uuids=request.uuids,
         now=datetime.now(UTC).isoformat(),
+        text_allows_nul=engine.dialect.name != "postgresql",
     )
     targets = existing_keys(engine, profile, labels)
     return Planner(index, targets, link_max_ids(engine, profile, labels), options)

@@ -95,6 +95,7 @@ class Options:
     missing: str = "profile"  # "profile": create where the profile says so; "fail": never create
     uuids: str = "keep"  # or "regenerate": every restored row gets a new UUID
     now: str = "1970-01-01T00:00:00+00:00"  # the restore's time, for rows it creates
+    text_allows_nul: bool = True  # False for PostgreSQL: text with NUL is refused, never changed
 
 
 @dataclass
@@ -248,7 +249,10 @@ class Planner:
         self._seen_uuids: dict[tuple[str, str], set[str]] = defaultdict(set)
         self._columns = {label: columns_of(self.profile.models[label]) for label in labels}
         self._checks = {
-            label: [(name, checker(column)) for name, column in self.profile.models[label].fields.items()]
+            label: [
+                (name, checker(column, self.options.text_allows_nul))
+                for name, column in self.profile.models[label].fields.items()
+            ]
             for label in labels
         }
         self._allowed = {

@@ -186,8 +186,33 @@ def normalise(column: Column, value: Any) -> Any:
     return result
 
 
-def checker(column: Column) -> Callable[[Any], Any]:
-    """``normalise`` for one column, with a fast path for the values that need no change."""
+_NUL = "holds a NUL character (\\x00), which a PostgreSQL text or JSON column cannot store"
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+def checker(column: Column, allows_nul: bool = True) -> Callable[[Any], Any]:
+    """``normalise`` for one column, with a fast path for the values that need no change.
+
+    ``allows_nul`` False (PostgreSQL): text and JSON holding NUL is refused, never stored changed.
+    """
+    if not allows_nul and column.kind in (Kind.TEXT, Kind.JSON):
+        check_value = checker(column)
+
+        def check_nul(value: Any) -> Any:
+            if _holds_nul(value):
+                raise ValueProblem(_NUL)
+            return check_value(value)
+
+        return check_nul
     if column.kind is Kind.TEXT:
         limit = column.max_length
 

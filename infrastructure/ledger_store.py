@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-
 from domain.errors import RestoreError
 from infrastructure.urls import parse_url
 

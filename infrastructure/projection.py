@@ -27,9 +27,9 @@ from domain.ledger import RestoreRun
 from domain.planning import same_value
 from domain.profile import Kind
 from infrastructure.backup import Backup, open_backup
-from infrastructure.reading import Limits
 from infrastructure.checkpoints import checkpoint
 from infrastructure.dialects import execute_many, writer_for
+from infrastructure.reading import Limits
 from infrastructure.storage import Converter, from_storage, same, to_storage
 from infrastructure.target import APPLIED_TABLE, TRACKING_TABLE, claim_identity, quote
 
