@@ -15,6 +15,7 @@ import json
 import lzma
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -148,16 +149,19 @@ class Backup:
         size = sum(m.size for m in self.info.media) + self.info.size if self.info.manifest else self.info.size
         budget = Budget(self.limits, size)
         for name in self.info.fixtures:
-            digesting = Digesting(self._open_fixture(name))
-            with _fixture_stream(digesting) as stream:
-                for record in _read_fixture(stream, name, ordinal, self.limits, budget):
-                    ordinal = record.ordinal
-                    if ordinal > self.limits.max_records:
-                        raise exceeded(
-                            "max_records", "the number of records", self.limits.max_records, f"record {ordinal}"
-                        )
-                    yield record
-                seen = digesting.finish()
+            try:
+                digesting = Digesting(self._open_fixture(name))
+                with _fixture_stream(digesting) as stream:
+                    for record in _read_fixture(stream, name, ordinal, self.limits, budget):
+                        ordinal = record.ordinal
+                        if ordinal > self.limits.max_records:
+                            raise exceeded(
+                                "max_records", "the number of records", self.limits.max_records, f"record {ordinal}"
+                            )
+                        yield record
+                    seen = digesting.finish()
+            except DAMAGED as error:
+                raise damaged(error, f"record {ordinal + 1}") from None
             expected = self._expected.setdefault(name, seen)
             if seen != expected:
                 raise BackupError(
@@ -178,9 +182,24 @@ def _expected_digests(info: BackupInfo) -> dict[str, str]:
     return {name: info.sha256 for name in info.fixtures}
 
 
+# what damaged compressed data or archives raise while they are read
+DAMAGED = (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile, tarfile.TarError, NotImplementedError,
+           RuntimeError)  # fmt: skip
+
+
+def damaged(error: Exception, record: str | None = None) -> BackupError:
+    return BackupError(f"the backup is damaged and cannot be read ({type(error).__name__}: {error})", record)
+
+
 def open_backup(path: Path, limits: Limits | None = None) -> Backup:
     """Detect the format of ``path`` from its content and open it; ``BackupError`` if unsupported."""
-    limits = limits or Limits()
+    try:
+        return _open_backup(path, limits or Limits())
+    except DAMAGED as error:
+        raise damaged(error) from None
+
+
+def _open_backup(path: Path, limits: Limits) -> Backup:
     if not path.exists():
         raise BackupError(f"backup {str(path)!r} does not exist")
     sha256, size = file_digest(path) if not path.is_dir() or (path / "manifest.json").exists() else ("", 0)
@@ -252,6 +271,8 @@ def _zip_backup(path: Path, sha256: str, size: int, archive: zipfile.ZipFile, li
         raise exceeded(
             "max_files", f"the number of files in the zip archive ({len(archive.infolist()):,})", limits.max_files
         )
+    if any(not info.filename for info in archive.infolist()):
+        raise BackupError("found a zip archive with an entry without a name; a package entry needs a path")
     names = [_safe(info.filename) for info in archive.infolist() if not info.is_dir()]
     if "manifest.json" in names:
         _check_manifest_size(archive.getinfo("manifest.json").file_size, limits)
