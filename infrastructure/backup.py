@@ -184,7 +184,7 @@ def _expected_digests(info: BackupInfo) -> dict[str, str]:
 
 # what damaged compressed data or archives raise while they are read
 DAMAGED = (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile, tarfile.TarError, NotImplementedError,
-           RuntimeError)  # fmt: skip
+           RuntimeError, UnicodeDecodeError)  # fmt: skip
 
 
 def damaged(error: Exception, record: str | None = None) -> BackupError:
@@ -257,7 +257,7 @@ def _fixture_stream(raw: Stream) -> Iterator[Stream]:
 def _zip(path: Path, sha256: str, size: int, limits: Limits) -> Backup:
     try:
         archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as error:
+    except (zipfile.BadZipFile, UnicodeDecodeError) as error:
         raise BackupError(f"found a damaged zip archive ({error}); {SUPPORTED}") from None
     try:
         return _zip_backup(path, sha256, size, archive, limits)

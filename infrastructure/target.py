@@ -146,7 +146,7 @@ def busy_message(conn: Connection, wait_seconds: int) -> str:
     ).first()
     conn.rollback()
     who = f"process {holder[0]} ({holder[1] or 'no application name'})" if holder else "another session"
-    return f"another restore-ledger command holds this target's lock: {who}; {waited}"
+    return f"{who} holds this target's lock (a restore-ledger command takes it for its whole run); {waited}"
 
 
 def is_locked(engine: Engine) -> bool:
