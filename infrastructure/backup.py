@@ -273,24 +273,35 @@ def _zip_backup(path: Path, sha256: str, size: int, archive: zipfile.ZipFile, li
         )
     if any(not info.filename for info in archive.infolist()):
         raise BackupError("found a zip archive with an entry without a name; a package entry needs a path")
-    names = [_safe(info.filename) for info in archive.infolist() if not info.is_dir()]
-    if "manifest.json" in names:
-        _check_manifest_size(archive.getinfo("manifest.json").file_size, limits)
-        manifest = _manifest(archive.read("manifest.json"))
-        members = set(names)
-        info = _package_info(path, "package (zip)", sha256, size, manifest, members, archive.open, limits)
-        return Backup(info, archive.open, archive.open, archive, limits)
+    entries: dict[str, zipfile.ZipInfo] = {}
+    for entry in archive.infolist():
+        name = _safe(entry.filename)
+        if not entry.is_dir() and entries.setdefault(name, entry) is not entry:
+            raise BackupError(f"found a zip archive holding two entries named {name!r}")
+    names = list(entries)
+
+    def member_stream(name: str) -> Stream:
+        if name not in entries:
+            raise BackupError(f"package entry {name!r} is missing")
+        return archive.open(entries[name])
+
+    if "manifest.json" in entries:
+        _check_manifest_size(entries["manifest.json"].file_size, limits)
+        with member_stream("manifest.json") as stream:
+            manifest = _manifest(stream.read())
+        info = _package_info(path, "package (zip)", sha256, size, manifest, set(names), member_stream, limits)
+        return Backup(info, member_stream, member_stream, archive, limits)
     if len(names) != 1:
         raise BackupError(
             f"found a zip archive with {len(names)} files and no manifest.json ({', '.join(names[:5])}); {SUPPORTED}"
         )
-    with _fixture_stream(archive.open(names[0])) as member:
+    with _fixture_stream(member_stream(names[0])) as member:
         head = member.read(512)
     kind = _fixture_kind(head)
     if kind is None:
         raise BackupError(f"found a zip archive whose file {names[0]!r} holds {_describe_bytes(head)}; {SUPPORTED}")
     info = BackupInfo(str(path), f"{kind}+zip", sha256, size, fixtures=[names[0]])
-    return Backup(info, archive.open, _no_member, archive, limits)
+    return Backup(info, member_stream, _no_member, archive, limits)
 
 
 def _tar_package(path: Path, fmt: str, sha256: str, size: int, limits: Limits) -> Backup:
