@@ -12,6 +12,9 @@ from infrastructure.backup import Backup, open_backup
 from infrastructure.reading import Limits
 
 
+MAX_PROBLEMS = 100  # the first ones; the rest of a hostile backup's would only fill memory
+
+
 @dataclass
 class Inspection:
     backup: dict[str, Any]
@@ -36,7 +39,7 @@ def _inspect(opened: Backup) -> Inspection:
             result.records += 1
             if record.pk is not None:
                 other = seen.setdefault((record.model, _hashable(record.pk)), record.ordinal)
-                if other != record.ordinal:
+                if other != record.ordinal and len(result.problems) < MAX_PROBLEMS:
                     result.problems.append(
                         f"record {record.ordinal} ({record.model} pk={record.pk}): "
                         f"pk appears twice (also record {other})"

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from application.intents import failure_of
 from application.ledger import Ledger, tool_version
 from application.report import summaries
-from application.settle import fail_interrupted, settle, target_id_for
+from application.settle import fail_interrupted, record_outcomes, settle, target_id_for
 from domain.errors import BackupError, PlanError, RestoreError
 from domain.ledger import APPLIED, APPLYING, PLANNED, RECORDING, RestoreRun
 from domain.planning import Index, Options, Planner
@@ -181,6 +181,10 @@ def _restore(
             outcome.rows_written = sum(run.recorded_rows.values())
     except UNEXPECTED as error:
         cause = error if isinstance(error, RestoreError) else RestoreError(f"{type(error).__name__}: {error}")
+        if conn is not None and _applied_anyway(ledger, conn, target_id, run.id):
+            after = RestoreError(f"the restore was applied to the target, but then: {cause.problem}", cause.record)
+            after.stage = "after apply"
+            raise RestoreFailed(run.id, after) from error
         raise RestoreFailed(run.id, _record_failure(ledger, run.id, cause)) from error
     finally:
         if opened is not None:
@@ -200,6 +204,16 @@ UNEXPECTED = (
     RecursionError,
     UnicodeError,
 )
+
+
+def _applied_anyway(ledger: Ledger, conn: Connection, target_id: str, restore_id: UUID) -> bool:
+    """A failure after the target's commit (a media file's rename, say): the ledger records what the
+    target did, applied, rather than a failure the target contradicts."""
+    try:
+        record_outcomes(ledger, conn, target_id)
+        return ledger.get_run(restore_id).status == APPLIED
+    except (PersistenceError, sa.exc.SQLAlchemyError, RestoreError):
+        return False
 
 
 def _record_failure(ledger: Ledger, restore_id: UUID, cause: RestoreError) -> RestoreError:

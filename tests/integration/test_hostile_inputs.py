@@ -228,3 +228,23 @@ def test_inputs_atheris_crashed_on_are_refused_with_a_message(name: str, cli: Cl
 
     assert result.exit_code == 1
     assert "damaged" in result.output or "zip" in result.output
+
+
+def test_a_failure_after_the_targets_commit_is_recorded_as_applied(
+    source: Source, target: Target, sqlite_ledger: str, tmp_path: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infrastructure.projection import Projection
+
+    def rename_fails(_self: Projection, _work: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Projection, "_finish_media", rename_fails)
+
+    result = run(cli, "restore", source.package(), "--target", target.url, "--ledger", sqlite_ledger,
+                 "--media-root", tmp_path / "media", "--quiet")  # fmt: skip
+
+    assert result.exit_code == 1, result.output
+    assert "the restore was applied to the target, but then: OSError" in result.output
+    [entry] = json.loads(run(cli, "ledger", "list", "--ledger", sqlite_ledger, "--json").output)
+    assert entry["status"] == "applied"
+    assert target.count("documents_document") == 60
