@@ -11,7 +11,6 @@ from domain.errors import BackupError
 from infrastructure.backup import Backup, open_backup
 from infrastructure.reading import Limits
 
-
 MAX_PROBLEMS = 100  # the first ones; the rest of a hostile backup's would only fill memory
 
 

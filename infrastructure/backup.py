@@ -146,8 +146,9 @@ class Backup:
         Each pass hashes the bytes it reads: a backup that changed since it was opened is refused.
         """
         ordinal = 0
-        size = sum(m.size for m in self.info.media) + self.info.size if self.info.manifest else self.info.size
-        budget = Budget(self.limits, size)
+        # a package's files were checked against manifest.json (size and sha256) when it was opened
+        listed = sum(int(e["size"]) for e in self.info.manifest["files"]) if self.info.manifest else 0
+        budget = Budget(self.limits, self.info.size + listed)
         for name in self.info.fixtures:
             try:
                 digesting = Digesting(self._open_fixture(name))
