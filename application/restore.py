@@ -11,7 +11,7 @@ import gc
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +20,7 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from application.guard import guard
 from application.intents import failure_of
 from application.ledger import Ledger, tool_version
 from application.report import summaries
@@ -105,12 +106,24 @@ def restore(request: RestoreRequest, progress: Progress | None = None) -> Restor
 
     Under the target's lock: first finish or record what earlier runs left unfinished.
     """
-    if not request.dry_run and "://" in request.ledger_url and same_database(request.ledger_url, request.target_url):
-        raise ConfigurationError("the ledger must not live in the target database: give another --ledger")
+    request = absolute(request)
     started = time.monotonic()
     engine = connect(request.target_url)
+    if not request.dry_run and same_database(request.ledger_url, engine):
+        engine.dispose()
+        raise ConfigurationError("the ledger must not live in the target database: give another --ledger")
     with _fewer_collections():
         return _locked_restore(request, engine, started, progress)
+
+
+def absolute(request: RestoreRequest) -> RestoreRequest:
+    """Paths are recorded absolute: a later command from another directory finds the same files."""
+    return replace(
+        request,
+        backup=request.backup.absolute(),
+        media_root=request.media_root.resolve() if request.media_root else None,
+        profile_file=request.profile_file.resolve() if request.profile_file else None,
+    )
 
 
 def _locked_restore(
@@ -121,9 +134,10 @@ def _locked_restore(
         if request.dry_run:
             target_id = identity(engine) or "dry run"
             return _restore(Ledger("memory:"), None, engine, profile, request, target_id, progress, started)
-        ledger = Ledger(request.ledger_url)
+        ledger = Ledger(request.ledger_url, create=True)
         with locked(engine) as conn:
             target_id = target_id_for(ledger, engine) or str(uuid4())
+            guard(ledger, conn, target_id, request.actor, request.reason)
             earlier = settle(ledger, conn, target_id)
             hold(conn)
             fail_interrupted(ledger, target_id)

@@ -41,14 +41,18 @@ class Refused(click.ClickException):
 class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         from application.restore import ConfigurationError
+        from infrastructure.ledger_store import LedgerUsageError
 
         try:
             return super().invoke(ctx)
-        except ConfigurationError as error:
+        except (ConfigurationError, LedgerUsageError) as error:
             raise click.UsageError(str(error)) from None
         except RestoreError as error:
             restore_id = getattr(error, "restore_id", None)
+            action = getattr(error, "action", "apply")
             prefix = f"restore {restore_id} failed at {error.stage}: " if restore_id else ""
+            if restore_id and action in ("rollback", "replay"):
+                prefix = f"{action} of restore {restore_id} refused: "
             raise Refused(f"{prefix}{error}") from None
 
 

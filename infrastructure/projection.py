@@ -41,8 +41,8 @@ INTENTS: dict[type[Any], str] = {
     RestoreRun.RollbackStarted: ROLLBACK,
     RestoreRun.ReplayRequested: REPLAY,
 }
-REFUSALS: dict[str, type[Any]] = {
-    APPLY: RestoreRun.Failed,
+REFUSALS: dict[str, type[Any] | tuple[type[Any], ...]] = {
+    APPLY: (RestoreRun.Failed, RestoreRun.RollForwardRefused),
     ROLLBACK: RestoreRun.RollbackRefused,
     REPLAY: RestoreRun.ReplayRefused,
 }
@@ -96,8 +96,10 @@ class Projection:
         rebuild: set[UUID] | None = None,
         on_batch: Callable[[int], None] | None = None,
         planned_under_lock: UUID | None = None,
+        owner: tuple[str, str] | None = None,
     ) -> None:
         self.conn = conn
+        self.owner = owner  # (ledger id, ledger URL) the target is recorded as belonging to
         self.planned_under_lock = planned_under_lock
         self.ledger = ledger
         self.target_id = target_id
@@ -215,7 +217,7 @@ class Projection:
         conn, mark = self.conn, self.writer.mark
         self.writer.check_references(conn, work.tables)
         self.writer.advance_sequences(conn, work.tables)
-        claim_identity(conn, self.target_id)
+        claim_identity(conn, self.target_id, self.owner)
         tracking, applied = quote(conn, TRACKING_TABLE), quote(conn, APPLIED_TABLE)
         conn.exec_driver_sql(
             f"CREATE TABLE IF NOT EXISTS {tracking} (application_name varchar(100) NOT NULL PRIMARY KEY, "
@@ -261,7 +263,11 @@ class Projection:
                 self._check_present(event.table, event.updates, "updates", False)
                 self._write_updates(work, event, "after")
             elif isinstance(event, RestoreRun.MediaRecorded):
-                self._stage_media(work, started.backup["path"], media_root, event.files)
+                self._stage_media(work, self.backup_path(started.backup), media_root, event.files)
+
+    def backup_path(self, backup: dict[str, Any]) -> str:
+        """Where the restore's backup is read from for its media files: where it was restored from."""
+        return str(backup["path"])
 
     def _select(self, table: str, column: str, values: list[Any], extra: str = "") -> list[Any]:
         found: list[Any] = []
