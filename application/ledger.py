@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from importlib.metadata import PackageNotFoundError, version
 from uuid import UUID
 
@@ -39,10 +40,8 @@ class Ledger(Application[UUID]):
         found = self.known_ledger_id()
         if found is not None:
             return found
-        try:
+        with suppress(IntegrityError):  # another process may make it first
             self.save(LedgerIdentity.new())
-        except IntegrityError:  # another process made it first
-            pass
         identity: LedgerIdentity = self.repository.get(LEDGER_IDENTITY)
         return identity.ledger_id
 

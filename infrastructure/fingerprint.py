@@ -67,7 +67,7 @@ def of_url(url: str) -> dict[str, Any] | None:
         ) as conn:
 
             def execute(sql: str, many: bool = False) -> Any:
-                row = conn.execute(sql).fetchone()  # type: ignore[arg-type]
+                row = conn.execute(sql).fetchone()
                 assert row is not None
                 return tuple(row) if many else row[0]
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-
 from sqlalchemy.engine import make_url
 
 from domain.errors import RestoreError

@@ -242,7 +242,8 @@ class Projection:
 
     def _apply(self, work: _Work, check_identity: bool, media_root: str | None) -> None:
         started = self._started_event(work.restore_id)
-        media_root = media_root or started.options.get("media_root")
+        if not check_identity:  # a replay writes to its own target's media root, never to the original's
+            media_root = started.options.get("media_root")
         trusted = work.restore_id == self.planned_under_lock and self.conn.dialect.name == "sqlite"
         verify = check_identity or not trusted
         for event in self._events(work.restore_id):

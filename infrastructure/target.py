@@ -309,3 +309,14 @@ def link_max_ids(engine: Engine, profile: Profile, labels: set[str]) -> dict[str
             found = conn.exec_driver_sql(f"SELECT MAX(id) FROM {quote(conn, table)}").scalar()
             result[table] = max(int(found or 0), sequence_position(conn, table, "id"))
     return result
+
+
+def reassign_identity(conn: Connection, target_id: str, ledger: tuple[str, str]) -> None:
+    """Give a copy of a target its own id (``target adopt``), in one transaction of its own."""
+    hold(conn)
+    table, mark = quote(conn, IDENTITY_TABLE), "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    claim_identity(conn, owner(conn)[0] or target_id, None)
+    conn.exec_driver_sql(
+        f"UPDATE {table} SET id = {mark}, ledger_id = {mark}, ledger_url = {mark}", (target_id, *ledger)
+    )
+    conn.commit()
