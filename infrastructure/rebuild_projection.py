@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from domain.errors import ApplyError, RestoreError
+from infrastructure.backup import file_digest
 from infrastructure.checkpoints import checkpoint
 from infrastructure.projection import REPLAY, Done, IntentFailed, Projection, _Work
 
@@ -78,18 +79,14 @@ class AtomicProjection(Projection):
             return ""  # the files come from the store
         if self.backup_dir is None:
             recorded = Path(backup["path"])
-            if recorded.is_file() and file_sha256(recorded) == wanted:
+            if recorded.exists() and _digest(recorded) == wanted:
                 return str(recorded)
             raise ApplyError(
                 f"the backup {backup['path']!r} (sha256 {wanted[:12]}...) holding the media files is not there "
                 "or was changed: give --backup-dir or --media-store"
             )
-        for candidate in sorted(self.backup_dir.rglob("*")):
-            if (
-                candidate.is_file()
-                and candidate.stat().st_size == backup.get("size")
-                and file_sha256(candidate) == wanted
-            ):
+        for candidate in sorted(self.backup_dir.iterdir()):
+            if _digest(candidate) == wanted:
                 return str(candidate)
         raise ApplyError(f"no backup with sha256 {wanted[:12]}... in {str(self.backup_dir)!r} for the media files")
 
@@ -115,3 +112,10 @@ class AtomicProjection(Projection):
             shutil.copyfile(source, staged)
             if file_sha256(staged) != entry["sha256"]:
                 raise ApplyError(f"media file {entry['path']!r} in the store does not match its recorded sha256")
+
+
+def _digest(path: Path) -> str:
+    """A backup's sha256 as the ledger records it (a package directory: its manifest's)."""
+    if path.is_dir() and not (path / "manifest.json").is_file():
+        return ""
+    return file_digest(path)[0]
