@@ -213,10 +213,11 @@ class Projection:
         checkpoint(f"{action}-committed")
         return Done(work.restore_id, action, notification_id, work.rows)
 
-    def _bookkeeping(self, work: _Work, notification_id: int, action: str) -> None:
+    def _bookkeeping(self, work: _Work, notification_id: int, action: str, sequences: bool = True) -> None:
         conn, mark = self.conn, self.writer.mark
         self.writer.check_references(conn, work.tables)
-        self.writer.advance_sequences(conn, work.tables)
+        if sequences:  # PostgreSQL's setval is not undone by a rollback: the caller may do it last
+            self.writer.advance_sequences(conn, work.tables)
         claim_identity(conn, self.target_id, self.owner)
         tracking, applied = quote(conn, TRACKING_TABLE), quote(conn, APPLIED_TABLE)
         conn.exec_driver_sql(

@@ -54,13 +54,15 @@ class AtomicProjection(Projection):
                 works.append(work)
                 try:
                     self._apply(work, check_identity=True, media_root=event.target.get("media_root"))
-                    self._bookkeeping(work, notification_id, action)
+                    self._bookkeeping(work, notification_id, action, sequences=False)
                 except RestoreError as error:
                     raise IntentFailed(event.originator_id, action, error) from None
                 except (sa.exc.DBAPIError, OSError) as error:
                     cause = ApplyError(f"the target refused the restore: {error}")
                     raise IntentFailed(event.originator_id, action, cause) from None
                 done.append(Done(work.restore_id, action, notification_id, work.rows))
+            tables = {table: pk for work in works for table, pk in work.tables.items()}
+            self.writer.advance_sequences(self.conn, tables)  # last: a rollback does not undo it
             checkpoint("rebuild-before-commit")
             self.conn.commit()
         except BaseException:
