@@ -167,3 +167,27 @@ def target_adopt(target: str, ledger: str, actor: str | None, reason: str, as_js
         f"target {outcome.url} is now target {outcome.target_id}, "
         f"a copy of target {outcome.original_id} ({outcome.original_url})"
     )
+
+
+@main.command("store-media")
+@click.argument("backup", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--media-store",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The store's directory, e.g. next to the ledger.",
+)
+def store_media(backup: Path, media_store: Path) -> None:
+    """Keep the media files of BACKUP in a content-addressed store (SHA[:2]/SHA), each verified
+    against its manifest's sha256, for `rebuild --media-store` when the backup is gone.
+
+    \b
+    Example:
+      restore-ledger store-media edms-backup.zip --media-store ./restore-ledger-media
+
+    Exit codes: 0 stored, 1 unreadable backup or a file that does not match its sha256, 2 usage error.
+    """
+    from application.media_store import store_media as store
+
+    outcome = store(backup, media_store)
+    click.echo(f"{outcome.files} media files of {outcome.backup} in {media_store} ({outcome.added} new)")

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from tests.conftest import run
 from tests.e2e.test_rollback_replay import clone, copies, media_files, restore, sequences_ahead
 from tests.edms import Source
-from tests.targets import Target
+from tests.targets import Target, sqlite_target
 
 __all__ = ["copies"]
 
@@ -87,3 +87,27 @@ def test_a_rebuild_that_must_refuse_leaves_the_new_target_and_media_root_as_they
 
     into_original = run(cli, "rebuild", "--target", reinitialised.url, "--ledger", sqlite_ledger)
     assert into_original.exit_code == 1 and "a rebuild goes into a fresh database" in into_original.output
+
+
+def test_a_rebuild_takes_media_from_the_media_store_when_the_backup_is_gone(
+    source: Source, sqlite_ledger: str, tmp_path: Path, cli: CliRunner
+) -> None:
+    reinitialised = sqlite_target(tmp_path / "reinitialised.sqlite3", reinitialised=True)  # the store is backend-free
+    fresh = clone(reinitialised, tmp_path, "fresh")
+    backup = tmp_path / "package"
+    shutil.copytree(source.package(), backup)
+    media = tmp_path / "media"
+    restore(cli, backup, reinitialised, sqlite_ledger, "--media-root", media)
+    store = tmp_path / "media-store"
+    stored = run(cli, "store-media", backup, "--media-store", store)
+    assert stored.exit_code == 0, stored.output
+    shutil.rmtree(backup)
+    gone = run(cli, "rebuild", "--target", fresh.url, "--ledger", sqlite_ledger, "--media-root", tmp_path / "m1")
+    assert gone.exit_code == 1 and "is not there or was changed" in gone.output
+
+    result = run(cli, "rebuild", "--target", fresh.url, "--ledger", sqlite_ledger, "--media-root", tmp_path / "m2",
+                 "--media-store", store)  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert media_files(tmp_path / "m2") == media_files(media) != {}
+    assert fresh.data() == reinitialised.data()
