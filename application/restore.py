@@ -34,6 +34,7 @@ from infrastructure.checkpoints import checkpoint
 from infrastructure.profile_file import load_profile
 from infrastructure.spool import Spool
 from infrastructure.target import (
+    applied_in_target,
     connect,
     existing_keys,
     hold,
@@ -178,7 +179,7 @@ def _restore(
         if problem is not None:
             raise problem
         assert opened is not None
-        check_not_restored_before(ledger, run)
+        check_not_restored_before(ledger, run, held_restores(engine))
         outcome = _record(ledger, run, opened, profile, engine, request, progress or _quiet)
         if request.apply and conn is not None:
             run.request_apply(request.actor, request.reason)
@@ -225,13 +226,19 @@ def _finished_earlier(ledger: Ledger, finished: list[tuple[str, str]], backup: P
     return None
 
 
-def check_not_restored_before(ledger: Ledger, run: RestoreRun) -> None:
+def held_restores(engine: Engine) -> set[str]:
+    """Restores this database holds by its own record (also those it holds as a copy of another target)."""
+    last = {entry["restore_id"]: entry["action"] for entry in applied_in_target(engine)}
+    return {restore_id for restore_id, action in last.items() if action != "rollback"}
+
+
+def check_not_restored_before(ledger: Ledger, run: RestoreRun, held: set[str] | None = None) -> None:
     """The same backup applied to the same target once already: a second run would only duplicate rows."""
+    held = held or set()
     for earlier in summaries(ledger):
-        if (
-            earlier["status"] == "applied"
-            and earlier["backup"].get("sha256") == run.backup.get("sha256")
-            and earlier["target"].get("id") == run.target["id"]
+        if earlier["backup"].get("sha256") == run.backup.get("sha256") and (
+            (earlier["status"] == "applied" and earlier["target"].get("id") == run.target["id"])
+            or earlier["restore_id"] in held
         ):
             raise PlanError(
                 f"this backup (sha256 {run.backup['sha256'][:12]}...) was restored into this target already "

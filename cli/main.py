@@ -447,6 +447,10 @@ def ledger_show(
     """
     from application.report import restore_decisions, show_restore
 
+    if as_json and as_csv:
+        raise click.UsageError("give --json or --csv, not both")
+    if not decisions and (kind or model or as_csv):
+        raise click.UsageError("--kind, --model and --csv go with --decisions")
     if decisions:
         _show_decisions(restore_decisions(ledger, restore_id, kind, model), as_json, as_csv)
         return

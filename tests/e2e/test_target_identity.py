@@ -75,6 +75,9 @@ def test_a_copy_of_a_restored_target_is_refused_naming_the_original_until_it_is_
     again = run(cli, "target", "adopt", "--target", reinitialised.url, "--ledger", sqlite_ledger, "--reason", "x")
     assert again.exit_code == 1 and "itself, not a copy" in again.output
 
+    same_again = run(cli, "restore", source.package(), "--target", copy.url, "--ledger", sqlite_ledger,
+                     "--profile", PROFILE, "--media-root", tmp_path / "copy-media", "--quiet")  # fmt: skip
+    assert same_again.exit_code == 1 and "was restored into this target already" in same_again.output
     second = restore(cli, second_source, copy, sqlite_ledger, "--media-root", tmp_path / "copy-media")
     assert run(cli, "rollback", second, "--ledger", sqlite_ledger).exit_code == 0
     assert copy.data() == copied
@@ -271,3 +274,12 @@ def test_a_ledger_in_the_target_is_refused_whatever_the_url_says(
     assert result.exit_code == 2, result.output
     assert "the ledger must not live in the target database" in result.output
     assert target.snapshot() == before
+
+
+def test_ledger_show_options_that_do_nothing_without_decisions_are_a_usage_error(
+    tmp_path: Path, cli: CliRunner
+) -> None:
+    for extra in (("--kind", "mapped"), ("--model", "documents.document"), ("--csv",)):
+        result = run(cli, "ledger", "show", "0b6f3c1e-0000-0000-0000-000000000000", "--ledger", tmp_path / "l", *extra)
+        assert result.exit_code == 2, result.output
+        assert "go with --decisions" in result.output
