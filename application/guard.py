@@ -7,14 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from application.ledger import Ledger
 from application.report import summaries
 from domain.errors import RestoreError
 from domain.targets import TargetRegistration
 from infrastructure.fingerprint import fingerprint
-from infrastructure.ledger_store import LedgerUsageError
+from infrastructure.ledger_store import LedgerUsageError, ledger_exists, ledger_location
 from infrastructure.target import owner, redact, same_database
 
 
@@ -70,6 +70,17 @@ def identify(ledger: Ledger, conn: Connection, target_id: str | None = None) -> 
 def knows(ledger: Ledger, target_id: str) -> bool:
     """Whether the ledger has any restore or replay of ``target_id`` (ledgers older than registrations)."""
     return any(run["target"]["id"] == target_id or target_id in run["replays"] for run in summaries(ledger))
+
+
+def refuse_for_a_new_ledger(ledger_url: str, engine: Engine) -> None:
+    """A target that belongs to a ledger is refused before a new ledger is even created for it."""
+    with engine.connect() as conn:
+        _found, ledger_id, owner_url = owner(conn)
+    if ledger_id is not None and not ledger_exists(ledger_url):
+        raise TargetRefused(
+            f"target {redact(engine.url)} belongs to ledger {ledger_id} ({owner_url}), not to a new ledger at "
+            f"{ledger_location(ledger_url)}; nothing was written: give --ledger {owner_url}"
+        )
 
 
 def guard(ledger: Ledger, conn: Connection, target_id: str, actor: str = "", reason: str = "") -> None:

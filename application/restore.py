@@ -20,7 +20,7 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from application.guard import guard
+from application.guard import guard, refuse_for_a_new_ledger
 from application.intents import failure_of
 from application.ledger import Ledger, tool_version
 from application.report import summaries
@@ -135,6 +135,7 @@ def _locked_restore(
         if request.dry_run:
             target_id = identity(engine) or "dry run"
             return _restore(Ledger("memory:"), None, engine, profile, request, target_id, progress, started)
+        refuse_for_a_new_ledger(request.ledger_url, engine)
         ledger = Ledger(request.ledger_url, create=True)
         with locked(engine) as conn:
             target_id = target_id_for(ledger, engine) or str(uuid4())

@@ -29,6 +29,14 @@ class LedgerMissingError(LedgerUsageError):
     """No ledger where one is named; nothing was created."""
 
 
+def ledger_exists(url: str) -> bool:
+    try:
+        ledger_env(url, create=False)
+    except LedgerMissingError:
+        return False
+    return True
+
+
 def ledger_location(url: str) -> str:
     """The ledger's URL as recorded: a SQLite path made absolute, a password hidden."""
     if url == "memory:":

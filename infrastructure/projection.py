@@ -529,6 +529,11 @@ class Projection:
             return
         if not media_root:
             raise ApplyError("the restore wrote media files but recorded no media root")
+        if not Path(media_root).is_absolute():  # recorded by a version that kept paths as given
+            raise ApplyError(
+                f"the restore recorded its media root as the relative path {media_root!r}, whose directory is "
+                "not known; nothing was rolled back, no file deleted"
+            )
         root = Path(media_root).resolve()
         for entry in files:
             final = root / entry["path"]

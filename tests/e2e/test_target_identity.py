@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from tests.conftest import run
 from tests.e2e.test_rollback_replay import clone, media_files, restore
 from tests.edms import EDMS, Source
-from tests.targets import PostgresTarget, Target
+from tests.targets import PostgresTarget, Target, sqlite_target
 
 PROFILE = EDMS / "profile.toml"
 CLI = str(Path(sys.executable).parent / "restore-ledger")
@@ -68,6 +68,8 @@ def test_a_copy_of_a_restored_target_is_refused_naming_the_original_until_it_is_
     assert reinitialised.data() == original and media_files(media) == original_media
     assert copy.data() == copied
     assert history(cli, sqlite_ledger) == recorded
+    shown = json.loads(run(cli, "status", "--target", copy.url, "--ledger", sqlite_ledger, "--json").output)
+    assert shown["pending"] == [] and "is a copy of target" in shown["warnings"][0]
 
     adopted = run(cli, "target", "adopt", "--target", copy.url, "--ledger", sqlite_ledger, "--reason", "staging")
     assert adopted.exit_code == 0, adopted.output
@@ -115,13 +117,21 @@ def test_a_second_ledger_on_a_restored_target_is_refused_before_writing(
         assert "belongs to ledger" in result.output and str(first / "restore-ledger.sqlite3") in result.output
         assert str(other / "restore-ledger.sqlite3") in result.output
 
-    for attempt in [("apply", restore_id), ("rollback", restore_id)]:
+    assert not (other / "restore-ledger.sqlite3").exists()
+
+    elsewhere = sqlite_target(tmp_path / "elsewhere.sqlite3", reinitialised=True)
+    planned = run(cli, "plan", second_source, "--target", elsewhere.url, "--profile", PROFILE, "--quiet")
+    assert planned.exit_code == 0, planned.output
+    theirs = planned.output.split()[1]
+    result = run(cli, "restore", second_source, "--target", reinitialised.url, "--profile", PROFILE, "--quiet")
+    assert result.exit_code == 1 and "belongs to ledger" in result.output, result.output
+    for attempt in [("apply", theirs), ("rollback", theirs), ("apply", restore_id)]:
         result = run(cli, *attempt, "--target", reinitialised.url)
         assert result.exit_code == 1, result.output
-        assert f"no restore {restore_id} in this ledger" in result.output
+        assert "Traceback" not in result.output
 
     assert reinitialised.data() == before
-    assert history(cli, "restore-ledger.sqlite3") == []
+    assert [status for _, status, _ in history(cli, "restore-ledger.sqlite3")] == ["planned"]
     monkeypatch.chdir(first)
     assert run(cli, "rollback", restore_id).exit_code == 0
 
@@ -244,10 +254,9 @@ def test_status_shows_a_failed_restore_with_its_reason_and_the_next_step(
      ("apply", "0b6f3c1e-0000-0000-0000-000000000000"), ("rollback", "0b6f3c1e-0000-0000-0000-000000000000")],
 )  # fmt: skip
 def test_a_mistyped_ledger_is_a_usage_error_and_creates_no_file(
-    command: tuple[str, ...], target: Target, tmp_path: Path, cli: CliRunner
+    command: tuple[str, ...], tmp_path: Path, cli: CliRunner
 ) -> None:
-    if target.dialect != "sqlite":
-        pytest.skip("the ledger is the subject; one target backend is enough")
+    target = sqlite_target(tmp_path / "target.sqlite3")  # the ledger is the subject: one backend is enough
     typo = tmp_path / "legder.sqlite3"
     args = [target.url if a == "T" else a for a in command]
 
