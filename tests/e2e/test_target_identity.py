@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from tests.conftest import run
-from tests.e2e.test_rollback_replay import clone, media_files, restore
+from tests.e2e.test_rollback_replay import clone, copies, media_files, restore
 from tests.edms import EDMS, Source
 from tests.targets import PostgresTarget, Target, sqlite_target
 
@@ -21,13 +20,7 @@ PROFILE = EDMS / "profile.toml"
 CLI = str(Path(sys.executable).parent / "restore-ledger")
 
 
-@pytest.fixture
-def copies() -> Iterator[list[Target]]:
-    made: list[Target] = []
-    yield made
-    for target in made:
-        if isinstance(target, PostgresTarget):
-            target.drop()
+__all__ = ["copies"]
 
 
 def history(cli: CliRunner, ledger: str) -> list[tuple[str, str, list[str]]]:
