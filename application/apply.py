@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from application.intents import Refused, carry_out
 from application.ledger import Ledger
-from domain.ledger import APPLIED, RestoreRun
-from infrastructure.projection import APPLY
+from domain.ledger import APPLIED, ROLLED_BACK, RestoreRun
+from infrastructure.projection import APPLY, IntentFailed
 from infrastructure.target import connect, identity
 
 
@@ -40,6 +40,7 @@ def apply_restore(restore_id: str, target_url: str | None, ledger_url: str, acto
         target_id = identity(engine) or run.target["id"]
         if target_id != run.target["id"]:
             raise Refused(f"restore {run.id} was planned for target {run.target['id']}, this is {target_id}")
+        rolling_forward = run.status == ROLLED_BACK
         run = carry_out(
             ledger,
             engine,
@@ -48,7 +49,13 @@ def apply_restore(restore_id: str, target_url: str | None, ledger_url: str, acto
             APPLY,
             lambda r: r.request_apply(actor, reason),
             lambda r: r.status == APPLIED,
+            actor,
+            reason,
         )
+    except IntentFailed as failed:
+        if not rolling_forward:
+            raise
+        raise Refused(f"roll forward of restore {run.id} refused; it stays rolled back: {failed}") from None
     finally:
         engine.dispose()
     return Outcome.of(run, run.status, started)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 
+from application.guard import guard
 from application.ledger import Ledger
 from application.settle import settle
 from domain.errors import RestoreError
@@ -33,12 +34,15 @@ def carry_out(
     action: str,
     intend: Callable[[RestoreRun], None],
     achieved: Callable[[RestoreRun], bool],
+    actor: str = "",
+    reason: str = "",
 ) -> RestoreRun:
     """Record ``intend`` on the restore and have it carried out; the run as it ended, or its refusal.
 
     An interrupted run of the same action on the same restore is finished instead of started again.
     """
     with locked(engine) as conn:
+        guard(ledger, conn, target_id, actor, reason)
         earlier = settle(ledger, conn, target_id)
         run = ledger.get_run(restore_id)
         if (str(run.id), action) in earlier.finished:

@@ -25,7 +25,7 @@ def replay_restore(
         target_id = identity(engine) or str(uuid4())
         target = {"id": target_id, "url": redact(engine.url), "dialect": engine.dialect.name}
         if media_root is not None:
-            target["media_root"] = str(media_root)
+            target["media_root"] = str(media_root.resolve())
         run = carry_out(
             ledger,
             engine,
@@ -34,6 +34,8 @@ def replay_restore(
             REPLAY,
             lambda r: r.request_replay(target, actor, reason),
             lambda r: r.replays.get(target_id) == "replayed",
+            actor,
+            reason,
         )
     finally:
         engine.dispose()

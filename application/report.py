@@ -29,6 +29,7 @@ _SUMMARY_EVENTS = (
     RestoreRun.RollbackStarted,
     RestoreRun.RolledBack,
     RestoreRun.RollbackRefused,
+    RestoreRun.RollForwardRefused,
     RestoreRun.ReplayRequested,
     RestoreRun.Replayed,
     RestoreRun.ReplayRefused,
@@ -101,6 +102,7 @@ def _fold(runs: dict[UUID, dict[str, Any]], event: Any, position: int = 0) -> No
         "RollbackStarted": ROLLING_BACK,
         "RolledBack": ROLLED_BACK,
         "RollbackRefused": APPLIED,
+        "RollForwardRefused": ROLLED_BACK,
     }[name]
     if isinstance(event, RestoreRun.ApplyRequested):
         run.update(apply_requested_at=at, apply_requested_position=position)

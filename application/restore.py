@@ -11,7 +11,7 @@ import gc
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from eventsourcing.persistence import PersistenceError
 from sqlalchemy.engine import Connection, Engine
 
+from application.guard import guard, refuse_for_a_new_ledger
 from application.intents import failure_of
 from application.ledger import Ledger, tool_version
 from application.report import summaries
@@ -35,6 +36,7 @@ from infrastructure.profile_file import load_profile
 from infrastructure.reading import Limits
 from infrastructure.spool import Spool
 from infrastructure.target import (
+    applied_in_target,
     connect,
     existing_keys,
     hold,
@@ -108,12 +110,24 @@ def restore(request: RestoreRequest, progress: Progress | None = None) -> Restor
 
     Under the target's lock: first finish or record what earlier runs left unfinished.
     """
-    if not request.dry_run and same_database(request.ledger_url, request.target_url):
-        raise ConfigurationError("the ledger must not live in the target database: give another --ledger")
+    request = absolute(request)
     started = time.monotonic()
     engine = connect(request.target_url)
+    if not request.dry_run and same_database(request.ledger_url, engine):
+        engine.dispose()
+        raise ConfigurationError("the ledger must not live in the target database: give another --ledger")
     with _fewer_collections():
         return _locked_restore(request, engine, started, progress)
+
+
+def absolute(request: RestoreRequest) -> RestoreRequest:
+    """Paths are recorded absolute: a later command from another directory finds the same files."""
+    return replace(
+        request,
+        backup=request.backup.absolute(),
+        media_root=request.media_root.resolve() if request.media_root else None,
+        profile_file=request.profile_file.resolve() if request.profile_file else None,
+    )
 
 
 def _locked_restore(
@@ -124,9 +138,11 @@ def _locked_restore(
         if request.dry_run:
             target_id = identity(engine) or "dry run"
             return _restore(Ledger("memory:"), None, engine, profile, request, target_id, progress, started)
-        ledger = Ledger(request.ledger_url)
+        refuse_for_a_new_ledger(request.ledger_url, engine)
+        ledger = Ledger(request.ledger_url, create=True)
         with locked(engine) as conn:
             target_id = target_id_for(ledger, engine) or str(uuid4())
+            guard(ledger, conn, target_id, request.actor, request.reason)
             earlier = settle(ledger, conn, target_id)
             hold(conn)
             fail_interrupted(ledger, target_id)
@@ -167,7 +183,7 @@ def _restore(
         if problem is not None:
             raise problem
         assert opened is not None
-        check_not_restored_before(ledger, run)
+        check_not_restored_before(ledger, run, held_restores(engine))
         outcome = _record(ledger, run, opened, profile, engine, request, progress or _quiet)
         if request.apply and conn is not None:
             run.request_apply(request.actor, request.reason)
@@ -254,13 +270,19 @@ def _finished_earlier(ledger: Ledger, finished: list[tuple[str, str]], backup: P
     return None
 
 
-def check_not_restored_before(ledger: Ledger, run: RestoreRun) -> None:
+def held_restores(engine: Engine) -> set[str]:
+    """Restores this database holds by its own record (also those it holds as a copy of another target)."""
+    last = {entry["restore_id"]: entry["action"] for entry in applied_in_target(engine)}
+    return {restore_id for restore_id, action in last.items() if action != "rollback"}
+
+
+def check_not_restored_before(ledger: Ledger, run: RestoreRun, held: set[str] | None = None) -> None:
     """The same backup applied to the same target once already: a second run would only duplicate rows."""
+    held = held or set()
     for earlier in summaries(ledger):
-        if (
-            earlier["status"] == "applied"
-            and earlier["backup"].get("sha256") == run.backup.get("sha256")
-            and earlier["target"].get("id") == run.target["id"]
+        if earlier["backup"].get("sha256") == run.backup.get("sha256") and (
+            (earlier["status"] == "applied" and earlier["target"].get("id") == run.target["id"])
+            or earlier["restore_id"] in held
         ):
             raise PlanError(
                 f"this backup (sha256 {run.backup['sha256'][:12]}...) was restored into this target already "

@@ -30,6 +30,8 @@ def rollback_restore(restore_id: str, target_url: str | None, ledger_url: str, a
             ROLLBACK,
             lambda r: r.start_rollback(actor, reason),
             lambda r: r.status == ROLLED_BACK,
+            actor,
+            reason,
         )
     finally:
         engine.dispose()

@@ -41,9 +41,10 @@ def settle(
     """Carry out every pending intent for the target; record refusals and outcomes in the ledger."""
     settled = Settled()
     failures = settled.failures
+    owner = (ledger.ledger_id(), ledger.location)
     for _ in range(MAX_REFUSALS):
         try:
-            Projection(conn, ledger, target_id, rebuild, on_batch, planned_under_lock).run()
+            Projection(conn, ledger, target_id, rebuild, on_batch, planned_under_lock, owner).run()
             break
         except IntentFailed as failed:
             _record_refusal(ledger, failed, target_id)
@@ -55,7 +56,9 @@ def settle(
 
 def _record_refusal(ledger: Ledger, failed: IntentFailed, target_id: str) -> None:
     run = ledger.get_run(failed.restore_id)
-    if failed.action == APPLY:
+    if failed.action == APPLY and run.rolling_forward:
+        run.refuse_roll_forward(str(failed))
+    elif failed.action == APPLY:
         run.fail(failed.stage, failed.problem, failed.record)
     elif failed.action == ROLLBACK:
         run.refuse_rollback(str(failed))

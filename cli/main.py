@@ -44,17 +44,21 @@ class Group(click.Group):
         from eventsourcing.persistence import PersistenceError
 
         from application.restore import ConfigurationError
+        from infrastructure.ledger_store import LedgerUsageError
         from infrastructure.urls import BadUrl
 
         try:
             return super().invoke(ctx)
-        except (ConfigurationError, BadUrl) as error:
+        except (ConfigurationError, BadUrl, LedgerUsageError) as error:
             raise click.UsageError(str(error)) from None
         except PersistenceError as error:
             raise Refused(f"the ledger cannot be read or written: {type(error).__name__}: {error}") from None
         except RestoreError as error:
             restore_id = getattr(error, "restore_id", None)
+            action = getattr(error, "action", "apply")
             prefix = f"restore {restore_id} failed at {error.stage}: " if restore_id else ""
+            if restore_id and action in ("rollback", "replay"):
+                prefix = f"{action} of restore {restore_id} refused: "
             raise Refused(f"{prefix}{error}") from None
 
 
@@ -356,61 +360,6 @@ def replay(
 
 
 @main.command()
-@click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP)
-@ledger_option
-@click.option("--of", "of", help="The original target's id, when the ledger holds restores of several.")
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
-def rebuild(target: str, ledger: str, of: str | None, as_json: bool) -> None:
-    """Rebuild target tables from the ledger: apply every restore that is not rolled back,
-    in ledger order, into a target that holds the schema and the seeded rows.
-
-    \b
-    Example:
-      restore-ledger rebuild --target sqlite:///edms-rebuilt.sqlite3
-
-    Exit codes: 0 rebuilt, 1 refused or failed, 2 usage error.
-    """
-    from application.rebuild import rebuild_target
-
-    outcome = rebuild_target(target, ledger, of)
-    if as_json:
-        _emit_json(dataclasses.asdict(outcome))
-        return
-    click.echo(f"rebuilt target {outcome.target_id}: {len(outcome.restores)} restores in {outcome.seconds:.2f}s")
-    for restore_id in outcome.restores:
-        click.echo(f"  {restore_id}")
-
-
-@main.command()
-@click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP)
-@ledger_option
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def status(target: str, ledger: str, as_json: bool) -> None:
-    """Show each restore of the target (planned, applied, failed, rolled back, interrupted)
-    and how far the target's projection is behind the ledger.
-
-    \b
-    Example:
-      restore-ledger status --target sqlite:///edms.sqlite3
-    """
-    from application.status import target_status
-
-    result = target_status(target, ledger)
-    if as_json:
-        _emit_json(dataclasses.asdict(result))
-        return
-    busy = " (locked by a running command)" if result.busy else ""
-    click.echo(f"target {result.target_id or '(no restore applied yet)'}{busy}")
-    behind = f"{len(result.pending)} intents pending"
-    click.echo(f"projection at ledger position {result.position} of {result.ledger_head}; {behind}")
-    for item in result.pending:
-        click.echo(f"  pending {item['action']} of restore {item['restore_id']} (position {item['notification_id']})")
-    for run in result.restores:
-        note = f"  ({run['note']})" if run["note"] else ""
-        click.echo(f"{run['restore_id']}  {run['started_at'][:19]}  {run['status']}{note}")
-
-
-@main.command()
 @click.argument("backup", type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the inspection as JSON.")
 @limit_options
@@ -507,6 +456,10 @@ def ledger_show(
     """
     from application.report import restore_decisions, show_restore
 
+    if as_json and as_csv:
+        raise click.UsageError("give --json or --csv, not both")
+    if not decisions and (kind or model or as_csv):
+        raise click.UsageError("--kind, --model and --csv go with --decisions")
     if decisions:
         _show_decisions(restore_decisions(ledger, restore_id, kind, model), as_json, as_csv)
         return
@@ -583,3 +536,6 @@ def profile_show(target: str, profile_file: Path | None) -> None:
     from application.profile import show_profile
 
     click.echo(show_profile(target, profile_file))
+
+
+from cli import target_commands  # noqa: E402,F401  (registers rebuild, status and target on main)

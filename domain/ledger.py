@@ -114,6 +114,9 @@ class RestoreRun(Aggregate):
         reason: str
         roll_forward: bool
 
+    class RollForwardRefused(Aggregate.Event):
+        reason: str
+
     class RollbackStarted(Aggregate.Event):
         actor: str
         reason: str
@@ -164,6 +167,7 @@ class RestoreRun(Aggregate):
         self.duration: float | None = None
         self.position: int | None = None
         self.replays: dict[str, str] = {}
+        self.rolling_forward = False
 
     def check_recording(self) -> None:
         if self.status != RECORDING:
@@ -301,6 +305,18 @@ class RestoreRun(Aggregate):
     @event(ApplyRequested)
     def _apply_requested(self, actor: str, reason: str, roll_forward: bool) -> None:
         self.status = APPLYING
+        self.rolling_forward = roll_forward
+
+    def refuse_roll_forward(self, reason: str) -> None:
+        """Rolling a rolled back restore forward was refused: it stays rolled back, and may be tried again."""
+        if self.status != APPLYING or not self.rolling_forward:
+            raise ValueError(f"restore {self.id} is {self.status}, not being rolled forward")
+        self._roll_forward_refused(reason=reason)
+
+    @event(RollForwardRefused)
+    def _roll_forward_refused(self, reason: str) -> None:
+        self.status = ROLLED_BACK
+        self.rolling_forward = False
 
     def complete(self, position: int, duration: float) -> None:
         """The projection committed the restore to the target at ledger ``position``."""

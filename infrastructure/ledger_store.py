@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import make_url
 
 from domain.errors import RestoreError
 from infrastructure.urls import parse_url
@@ -16,11 +20,39 @@ class LedgerSettingsError(RestoreError):
     stage = "ledger"
 
 
-def ledger_env(url: str) -> dict[str, str]:
+class LedgerUsageError(RestoreError):
+    """The ledger named cannot be used as named: a usage error (exit 2); nothing was written."""
+
+    stage = "configuration"
+
+
+class LedgerMissingError(LedgerUsageError):
+    """No ledger where one is named; nothing was created."""
+
+
+def ledger_exists(url: str) -> bool:
+    try:
+        ledger_env(url, create=False)
+    except LedgerMissingError:
+        return False
+    return True
+
+
+def ledger_location(url: str) -> str:
+    """The ledger's URL as recorded: a SQLite path made absolute, a password hidden."""
+    if url == "memory:":
+        return url
+    parsed = make_url(url if "://" in url else f"sqlite:///{url}")
+    if parsed.drivername == "sqlite":
+        return str(Path(parsed.database or "").resolve())
+    return parsed.render_as_string(hide_password=True)
+
+
+def ledger_env(url: str, create: bool = False) -> dict[str, str]:
     """Settings for ``eventsourcing``: a SQLite file (path or sqlite:///), PostgreSQL, or memory.
 
     A PostgreSQL ledger gets its own schema (``?schema=``, default ``restore_ledger``), created
-    when missing.
+    when missing. Unless ``create``, the ledger must exist: reading never creates or migrates one.
     """
     if url == "memory:":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
@@ -30,9 +62,13 @@ def ledger_env(url: str) -> dict[str, str]:
     if parsed.drivername == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
             raise LedgerSettingsError("a SQLite ledger needs a file path: sqlite:///path/to/ledger.sqlite3")
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        _write_ahead_log(parsed.database)
+        if create:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _write_ahead_log(parsed.database)
+        else:
+            _check_sqlite_ledger(Path(parsed.database))
         return {
+            "CREATE_TABLE": "y" if create else "n",
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": parsed.database,
             "SQLITE_LOCK_TIMEOUT": "30",
@@ -47,29 +83,62 @@ def ledger_env(url: str) -> dict[str, str]:
             "POSTGRES_USER": parsed.username or "",
             "POSTGRES_PASSWORD": parsed.password or "",
             "POSTGRES_SCHEMA": str(parsed.query.get("schema", "restore_ledger")),
-            "CREATE_TABLE": "y",
+            "CREATE_TABLE": "y" if create else "n",
             "COMPRESSOR_TOPIC": COMPRESSOR,
         }
-        _create_schema(env)
+        if create:
+            _create_schema(env)
+        else:
+            _check_postgres_ledger(env)
         return env
     raise LedgerSettingsError(f"ledger URL scheme {parsed.drivername!r} is not supported (sqlite, postgresql)")
 
 
+def _check_sqlite_ledger(path: Path) -> None:
+    if not path.is_file():
+        raise LedgerMissingError(f"there is no ledger at {str(path.resolve())!r}: check --ledger")
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            found = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'stored_events'").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        raise LedgerSettingsError(f"the SQLite ledger {str(path)!r} cannot be opened: {error}") from None
+    if found is None:
+        raise LedgerMissingError(f"{str(path.resolve())!r} is not a restore-ledger ledger: check --ledger")
+
+
+def _check_postgres_ledger(env: dict[str, str]) -> None:
+    where = f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
+    table = f"{env['POSTGRES_SCHEMA']}.restoreledger_events"
+    try:
+        with _postgres(env) as conn:
+            found = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()
+    except psycopg.Error as error:
+        raise LedgerSettingsError(f"the PostgreSQL ledger at {where} cannot be opened: {error}") from None
+    if found is None or found[0] is None:
+        raise LedgerMissingError(f"there is no ledger at {where} (schema {env['POSTGRES_SCHEMA']}): check --ledger")
+
+
+def _postgres(env: dict[str, str]) -> psycopg.Connection[Any]:
+    return psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"] or None,
+        autocommit=True,
+        connect_timeout=10,
+    )
+
+
 def _create_schema(env: dict[str, str]) -> None:
     """The ledger's own schema in PostgreSQL, created when missing (eventsourcing creates its tables)."""
-    import psycopg
     from psycopg import sql
 
     try:
-        with psycopg.connect(
-            dbname=env["POSTGRES_DBNAME"],
-            host=env["POSTGRES_HOST"],
-            port=env["POSTGRES_PORT"],
-            user=env["POSTGRES_USER"],
-            password=env["POSTGRES_PASSWORD"] or None,
-            autocommit=True,
-            connect_timeout=10,
-        ) as conn:
+        with _postgres(env) as conn:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"])))
     except psycopg.Error as error:
         where = f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"

@@ -42,8 +42,8 @@ INTENTS: dict[type[Any], str] = {
     RestoreRun.RollbackStarted: ROLLBACK,
     RestoreRun.ReplayRequested: REPLAY,
 }
-REFUSALS: dict[str, type[Any]] = {
-    APPLY: RestoreRun.Failed,
+REFUSALS: dict[str, type[Any] | tuple[type[Any], ...]] = {
+    APPLY: (RestoreRun.Failed, RestoreRun.RollForwardRefused),
     ROLLBACK: RestoreRun.RollbackRefused,
     REPLAY: RestoreRun.ReplayRefused,
 }
@@ -97,8 +97,10 @@ class Projection:
         rebuild: set[UUID] | None = None,
         on_batch: Callable[[int], None] | None = None,
         planned_under_lock: UUID | None = None,
+        owner: tuple[str, str] | None = None,
     ) -> None:
         self.conn = conn
+        self.owner = owner  # (ledger id, ledger URL) the target is recorded as belonging to
         self.planned_under_lock = planned_under_lock
         self.ledger = ledger
         self.target_id = target_id
@@ -212,11 +214,12 @@ class Projection:
         checkpoint(f"{action}-committed")
         return Done(work.restore_id, action, notification_id, work.rows)
 
-    def _bookkeeping(self, work: _Work, notification_id: int, action: str) -> None:
+    def _bookkeeping(self, work: _Work, notification_id: int, action: str, sequences: bool = True) -> None:
         conn, mark = self.conn, self.writer.mark
         self.writer.check_references(conn, work.tables)
-        self.writer.advance_sequences(conn, work.tables)
-        claim_identity(conn, self.target_id)
+        if sequences:  # PostgreSQL's setval is not undone by a rollback: the caller may do it last
+            self.writer.advance_sequences(conn, work.tables)
+        claim_identity(conn, self.target_id, self.owner)
         tracking, applied = quote(conn, TRACKING_TABLE), quote(conn, APPLIED_TABLE)
         conn.exec_driver_sql(
             f"CREATE TABLE IF NOT EXISTS {tracking} (application_name varchar(100) NOT NULL PRIMARY KEY, "
@@ -241,7 +244,8 @@ class Projection:
 
     def _apply(self, work: _Work, check_identity: bool, media_root: str | None) -> None:
         started = self._started_event(work.restore_id)
-        media_root = media_root or started.options.get("media_root")
+        if not check_identity:  # a replay writes to its own target's media root, never to the original's
+            media_root = started.options.get("media_root")
         trusted = work.restore_id == self.planned_under_lock and self.conn.dialect.name == "sqlite"
         verify = check_identity or not trusted
         for event in self._events(work.restore_id):
@@ -263,7 +267,11 @@ class Projection:
                 self._write_updates(work, event, "after")
             elif isinstance(event, RestoreRun.MediaRecorded):
                 limits = Limits.from_dict(started.options.get("limits"))
-                self._stage_media(work, started.backup["path"], media_root, event.files, limits)
+                self._stage_media(work, self.backup_path(started.backup), media_root, event.files, limits)
+
+    def backup_path(self, backup: dict[str, Any]) -> str:
+        """Where the restore's backup is read from for its media files: where it was restored from."""
+        return str(backup["path"])
 
     def _select(self, table: str, column: str, values: list[Any], extra: str = "") -> list[Any]:
         found: list[Any] = []
@@ -404,86 +412,100 @@ class Projection:
     # -- rollback -------------------------------------------------------------------------
 
     def _roll_back(self, work: _Work) -> None:
-        """Remove exactly what the restore wrote, after checking that nothing else relies on it."""
+        """Remove exactly what the restore wrote, after checking that nothing else relies on it.
+
+        Rows are read back and compared one recorded batch at a time: only the restored pks are
+        held for the whole rollback, never the rows.
+        """
         started = self._started_event(work.restore_id)
-        inserted: dict[str, dict[Any, dict[str, Any]]] = {}
-        kinds: dict[str, dict[str, str]] = {}
+        pks: dict[str, list[Any]] = {}
         pk_columns: dict[str, str] = {}
-        updates: list[Any] = []
+        deferred: dict[str, dict[Any, dict[str, Any]]] = {}
         media: list[dict[str, Any]] = []
         for event in self._events(work.restore_id):
             if isinstance(event, RestoreRun.RowsRecorded):
-                rows = inserted.setdefault(event.table, {})
-                kinds.setdefault(event.table, dict(zip(event.columns, event.kinds, strict=True)))
+                pks.setdefault(event.table, []).extend(row[0] for row in event.rows)
                 pk_columns[event.table] = event.columns[0]
-                for row in event.rows:
-                    rows[row[0]] = dict(zip(event.columns, row, strict=True))
             elif isinstance(event, RestoreRun.ReferencesDeferred):
                 for pk, value in event.pairs:
-                    inserted[event.table][pk][event.column] = value
-            elif isinstance(event, RestoreRun.RowsUpdated):
-                updates.append(event)
+                    deferred.setdefault(event.table, {}).setdefault(pk, {})[event.column] = value
             elif isinstance(event, RestoreRun.MediaRecorded):
                 media += event.files
-        self._check_unchanged(inserted, kinds, pk_columns, updates)
-        self._check_no_dependents(inserted, pk_columns)
-        for table in reversed(list(inserted)):
+        self._check_unchanged(work.restore_id, deferred)
+        self._check_no_dependents(pks)
+        for table in reversed(list(pks)):
             pk = pk_columns[table]
             sql = f"DELETE FROM {quote(self.conn, table)} WHERE {quote(self.conn, pk)} = {self.writer.mark}"
-            execute_many(self.conn, sql, [(value,) for value in inserted[table]])
-            work.rows += len(inserted[table])
+            for start in range(0, len(pks[table]), CHUNK):
+                execute_many(self.conn, sql, [(value,) for value in pks[table][start : start + CHUNK]])
+            work.rows += len(pks[table])
             work.tables.setdefault(table, pk)
-        for event in updates:
-            self._write_updates(work, event, "before")
+        for event in self._events(work.restore_id):
+            if isinstance(event, RestoreRun.RowsUpdated):
+                self._write_updates(work, event, "before")
         self._set_media_aside(work, started.options.get("media_root"), media)
 
-    def _check_unchanged(
-        self,
-        inserted: dict[str, dict[Any, dict[str, Any]]],
-        kinds: dict[str, dict[str, str]],
-        pk_columns: dict[str, str],
-        updates: list[Any],
-    ) -> None:
+    def _check_unchanged(self, restore_id: UUID, deferred: dict[str, dict[Any, dict[str, Any]]]) -> None:
         """Every restored row must be as the restore wrote it: a later change would be lost."""
         changed: list[str] = []
-        for table, rows in inserted.items():
-            columns = list(kinds[table])
-            converters = [from_storage(Kind(kinds[table][c])) for c in columns]
-            extra = ", " + ", ".join(quote(self.conn, c) for c in columns[1:]) if len(columns) > 1 else ""
-            found = {row[0]: row for row in self._select(table, pk_columns[table], list(rows), extra)}
-            for pk, expected in rows.items():
-                current = found.get(pk)
-                if current is None:
-                    changed.append(f"{table} pk {pk} was deleted")
-                    continue
-                for column, convert, value in zip(columns[1:], converters[1:], current[1:], strict=True):
-                    if not same_value(Kind(kinds[table][column]), convert(value), expected[column]):
-                        changed.append(f"{table} pk {pk} column {column}")
-                        break
-        for event in updates:
-            for update in event.updates:
-                columns = sorted(update["after"])
-                extra = ", " + ", ".join(quote(self.conn, c) for c in columns)
-                [row] = self._select(event.table, event.pk_column, [update["pk"]], extra) or [None]
-                if row is None or any(
-                    not same_value(Kind(event.kinds[c]), from_storage(Kind(event.kinds[c]))(v), update["after"][c])
-                    for c, v in zip(columns, row[1:], strict=True)
-                ):
-                    changed.append(f"{event.table} pk {update['pk']} (updated by the restore)")
-        if changed:
+        count = 0
+        for event in self._events(restore_id):
+            if isinstance(event, RestoreRun.RowsRecorded):
+                found = self._changed_rows(event, deferred.get(event.table, {}))
+            elif isinstance(event, RestoreRun.RowsUpdated):
+                found = self._changed_updates(event)
+            else:
+                continue
+            count += len(found)
+            changed += found[: max(0, 5 - len(changed))]
+        if count:
             raise ApplyError(
-                f"{len(changed)} restored rows were changed after the restore; rolling back would lose the "
-                f"changes, so nothing was rolled back: {'; '.join(changed[:5])}"
+                f"{count} restored rows were changed after the restore; rolling back would lose the "
+                f"changes, so nothing was rolled back: {'; '.join(changed)}"
             )
 
-    def _check_no_dependents(self, inserted: dict[str, dict[Any, dict[str, Any]]], pk_columns: dict[str, str]) -> None:
+    def _changed_rows(self, event: Any, deferred: dict[Any, dict[str, Any]]) -> list[str]:
+        """The rows of one recorded batch that the target no longer holds as the restore wrote them."""
+        table, columns, kinds = event.table, event.columns, [Kind(kind) for kind in event.kinds]
+        converters = [from_storage(kind) for kind in kinds]
+        extra = ", " + ", ".join(quote(self.conn, c) for c in columns[1:]) if len(columns) > 1 else ""
+        found = {row[0]: row for row in self._select(table, columns[0], [row[0] for row in event.rows], extra)}
+        changed: list[str] = []
+        for row in event.rows:
+            expected = dict(zip(columns, row, strict=True)) | deferred.get(row[0], {})
+            current = found.get(row[0])
+            if current is None:
+                changed.append(f"{table} pk {row[0]} was deleted")
+                continue
+            for position, column in enumerate(columns[1:], start=1):
+                value = converters[position](current[position])
+                if not same_value(kinds[position], value, expected[column]):
+                    changed.append(f"{table} pk {row[0]} column {column}")
+                    break
+        return changed
+
+    def _changed_updates(self, event: Any) -> list[str]:
+        """The rows of one update batch that no longer hold the values the restore gave them."""
+        changed: list[str] = []
+        for update in event.updates:
+            columns = sorted(update["after"])
+            extra = ", " + ", ".join(quote(self.conn, c) for c in columns)
+            [row] = self._select(event.table, event.pk_column, [update["pk"]], extra) or [None]
+            if row is None or any(
+                not same_value(Kind(event.kinds[c]), from_storage(Kind(event.kinds[c]))(v), update["after"][c])
+                for c, v in zip(columns, row[1:], strict=True)
+            ):
+                changed.append(f"{event.table} pk {update['pk']} (updated by the restore)")
+        return changed
+
+    def _check_no_dependents(self, pks: dict[str, list[Any]]) -> None:
         """No row outside the restore may reference a row the rollback removes."""
         blocking: list[str] = []
-        for table, rows in inserted.items():
+        for table, removed in pks.items():
             for referencing, column, referencing_pk in self._referencing(table):
-                own = inserted.get(referencing, {})
+                own = set(pks.get(referencing, ()))
                 extra = f", {quote(self.conn, referencing_pk)}"
-                for value, pk in self._select(referencing, column, list(rows), extra):
+                for value, pk in self._select(referencing, column, removed, extra):
                     if pk not in own:
                         blocking.append(f"{referencing} pk {pk} references {table} pk {value}")
         if blocking:
@@ -511,6 +533,11 @@ class Projection:
             return
         if not media_root:
             raise ApplyError("the restore wrote media files but recorded no media root")
+        if not Path(media_root).is_absolute():  # recorded by a version that kept paths as given
+            raise ApplyError(
+                f"the restore recorded its media root as the relative path {media_root!r}, whose directory is "
+                "not known; nothing was rolled back, no file deleted"
+            )
         root = Path(media_root).resolve()
         for entry in files:
             final = root / entry["path"]

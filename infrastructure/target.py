@@ -13,6 +13,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from domain.errors import RestoreError
 from domain.planning import TargetKeys, flatten_target_keys
 from domain.profile import Kind, Profile
+from infrastructure.fingerprint import fingerprint, of_url
 from infrastructure.storage import from_storage, uuid_from_storage
 from infrastructure.urls import parse_url
 
@@ -47,7 +48,7 @@ def sqlalchemy_url(url: str) -> URL:
         raise TargetError(f"target URL scheme {parsed.drivername!r} is not supported (sqlite, postgresql)")
     if not parsed.database or parsed.database == ":memory:":
         raise TargetError("a SQLite target needs a file path: sqlite:///path/to/db.sqlite3")
-    return parsed
+    return parsed.set(database=str(Path(parsed.database).resolve()))  # recorded absolute
 
 
 def connect(url: str) -> Engine:
@@ -178,13 +179,14 @@ def applied_in_target(engine: Engine) -> list[dict[str, Any]]:
     return [{"restore_id": r[0], "action": r[1], "notification_id": int(r[2]), "applied_at": r[3]} for r in rows]
 
 
-def same_database(first: str, second: str) -> bool:
-    a, b = sqlalchemy_url(first), sqlalchemy_url(second)
-    if a.drivername == "sqlite" and b.drivername == "sqlite":
-        return Path(a.database or "").resolve() == Path(b.database or "").resolve()
-    return (a.host, a.port or 5432, a.database) == (b.host, b.port or 5432, b.database) and (
-        a.drivername == b.drivername
-    )
+def same_database(ledger_url: str, engine: Engine) -> bool:
+    """Whether the ledger would live in the target: compared by what each database is, after
+    connecting (path and inode; system identifier and OID), never by the URLs' text."""
+    ledger = of_url(ledger_url)
+    if ledger is None:
+        return False
+    with engine.connect() as conn:
+        return fingerprint(conn) == ledger
 
 
 def quote(engine: Engine | Connection, name: str) -> str:
@@ -204,16 +206,42 @@ def identity(engine: Engine) -> str | None:
     return str(found) if found else None
 
 
-def claim_identity(conn: Connection, target_id: str) -> None:
-    """Inside the projection's transaction: give the target ``target_id`` unless it has an id."""
+def owner(conn: Connection) -> tuple[str | None, str | None, str | None]:
+    """The target's id, and the id and URL of the ledger it belongs to (None where not recorded)."""
+    inspector = sa.inspect(conn)
+    if not inspector.has_table(IDENTITY_TABLE):
+        return None, None, None
+    columns = {column["name"] for column in inspector.get_columns(IDENTITY_TABLE)}
+    wanted = ["id", *(c for c in ("ledger_id", "ledger_url") if c in columns)]
+    row = conn.exec_driver_sql(f"SELECT {', '.join(wanted)} FROM {quote(conn, IDENTITY_TABLE)}").first()
+    if row is None:
+        return None, None, None
+    found = dict(zip(wanted, row, strict=True))
+    return str(found["id"]), found.get("ledger_id"), found.get("ledger_url")
+
+
+def claim_identity(conn: Connection, target_id: str, ledger: tuple[str, str] | None = None) -> None:
+    """Inside the projection's transaction: give the target ``target_id`` unless it has an id, and
+    record the ledger (id, URL) it belongs to."""
     table = quote(conn, IDENTITY_TABLE)
-    conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {table} (id varchar(36) NOT NULL PRIMARY KEY)")
-    found = conn.exec_driver_sql(f"SELECT id FROM {table}").scalar()
+    conn.exec_driver_sql(
+        f"CREATE TABLE IF NOT EXISTS {table} (id varchar(36) NOT NULL PRIMARY KEY, ledger_id varchar(36), "
+        "ledger_url varchar(1000))"
+    )
+    columns = {column["name"] for column in sa.inspect(conn).get_columns(IDENTITY_TABLE)}
+    for column, kind in (("ledger_id", "varchar(36)"), ("ledger_url", "varchar(1000)")):
+        if column not in columns:  # a target given its id before ledgers had ids
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    found, ledger_id, _url = owner(conn)
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     if found is None:
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         conn.exec_driver_sql(f"INSERT INTO {table} (id) VALUES ({mark})", (target_id,))
-    elif str(found) != target_id:
+    elif found != target_id:
         raise TargetError(f"the target is {found}, not {target_id}: the restore was planned for another target")
+    if ledger is not None and ledger_id is None:
+        conn.exec_driver_sql(f"UPDATE {table} SET ledger_id = {mark}, ledger_url = {mark}", ledger)
+    elif ledger is not None and ledger_id != ledger[0]:
+        raise TargetError(f"the target belongs to ledger {ledger_id}, not to ledger {ledger[0]} ({ledger[1]})")
 
 
 def existing_keys(engine: Engine, profile: Profile, labels: set[str]) -> dict[str, TargetKeys]:
@@ -300,3 +328,14 @@ def link_max_ids(engine: Engine, profile: Profile, labels: set[str]) -> dict[str
             found = conn.exec_driver_sql(f"SELECT MAX(id) FROM {quote(conn, table)}").scalar()
             result[table] = max(int(found or 0), sequence_position(conn, table, "id"))
     return result
+
+
+def reassign_identity(conn: Connection, target_id: str, ledger: tuple[str, str]) -> None:
+    """Give a copy of a target its own id (``target adopt``), in one transaction of its own."""
+    hold(conn)
+    table, mark = quote(conn, IDENTITY_TABLE), "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    claim_identity(conn, owner(conn)[0] or target_id, None)
+    conn.exec_driver_sql(
+        f"UPDATE {table} SET id = {mark}, ledger_id = {mark}, ledger_url = {mark}", (target_id, *ledger)
+    )
+    conn.commit()

@@ -104,6 +104,7 @@ def test_rollback_refuses_when_a_later_row_references_a_restored_row(
 
     assert result.exit_code == 1, result.output
     assert "rows added after the restore depend on its rows" in result.output
+    assert f"rollback of restore {restore_id} refused" in result.output and "failed at apply" not in result.output
     assert f"references accounts_user pk {user_id}" in result.output
     assert reinitialised.data() == before
     [entry] = json.loads(run(cli, "ledger", "list", "--ledger", ledger, "--json").output)
@@ -152,6 +153,7 @@ def test_replay_refuses_naming_mapped_rows_missing_in_the_other_target(
 
     assert result.exit_code == 1, result.output
     assert "are missing from 'accounts_role' with the same pk and UUID" in result.output
+    assert f"replay of restore {restore_id} refused" in result.output and "failed at apply" not in result.output
     assert '(accounts.role "Administrator")' in result.output
     assert target.data() == before
 
