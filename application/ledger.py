@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from importlib.metadata import PackageNotFoundError, version
 from uuid import UUID
 
@@ -10,6 +11,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from domain.errors import RestoreError
 from domain.ledger import RestoreRun
 from infrastructure.ledger_store import ledger_env
+from infrastructure.ledger_verify import check_run
 
 
 class RestoreNotFoundError(RestoreError):
@@ -28,12 +30,26 @@ class Ledger(Application[UUID]):
         super().__init__(env=ledger_env(url))
 
     def get_run(self, restore_id: UUID | str) -> RestoreRun:
+        key = _key(restore_id)
         try:
-            key = restore_id if isinstance(restore_id, UUID) else UUID(restore_id)
             run: RestoreRun = self.repository.get(key)
-        except (AggregateNotFoundError, ValueError):
+        except AggregateNotFoundError:
             raise RestoreNotFoundError(str(restore_id)) from None
+        except (ValueError, TypeError, KeyError, zlib.error):
+            check_run(self.recorder, key)  # an event that cannot be read was changed: name it
+            raise
         return run
+
+    def check_run(self, restore_id: UUID | str) -> None:
+        """Refuse, naming the findings, when the restore's events fail verification."""
+        check_run(self.recorder, _key(restore_id))
+
+
+def _key(restore_id: UUID | str) -> UUID:
+    try:
+        return restore_id if isinstance(restore_id, UUID) else UUID(restore_id)
+    except ValueError:
+        raise RestoreNotFoundError(str(restore_id)) from None
 
 
 def tool_version() -> str:

@@ -11,7 +11,7 @@ from application.ledger import Ledger
 from application.report import summaries
 from application.settle import settle
 from domain.ledger import APPLIED
-from infrastructure.target import applied_in_target, connect, identity, locked
+from infrastructure.target import applied_in_target, connect, identity, locked, redact
 
 
 @dataclass
@@ -21,7 +21,9 @@ class RebuildOutcome:
     seconds: float
 
 
-def rebuild_target(target_url: str, ledger_url: str, of: str | None) -> RebuildOutcome:
+def rebuild_target(
+    target_url: str, ledger_url: str, of: str | None, actor: str = "", reason: str = ""
+) -> RebuildOutcome:
     """Run the projection from its position (zero for a fresh target holding the schema and seed)
     and apply every restore of the original target that is not rolled back."""
     started = time.monotonic()
@@ -43,6 +45,16 @@ def rebuild_target(target_url: str, ledger_url: str, of: str | None) -> RebuildO
         if failures:
             raise failures[0]
         applied = [entry["restore_id"] for entry in applied_in_target(engine)]
+        record_rebuild(ledger, applied, {"id": of, "url": redact(engine.url), "dialect": engine.dialect.name},
+                       actor, reason)  # fmt: skip
     finally:
         engine.dispose()
     return RebuildOutcome(of, applied, round(time.monotonic() - started, 3))
+
+
+def record_rebuild(ledger: Ledger, restores: list[str], target: dict[str, str], actor: str, reason: str) -> None:
+    """Each restore the rebuild applied records it: into which target, by whom, why."""
+    for restore_id in dict.fromkeys(restores):
+        run = ledger.get_run(restore_id)
+        run.record_rebuild(target, actor, reason)
+        ledger.save(run)

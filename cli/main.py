@@ -38,7 +38,34 @@ class Refused(click.ClickException):
         return self.message
 
 
+class Command(click.Command):
+    """Events saved while a command runs carry its name, actor and reason in their chain rows."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from infrastructure.ledger_chain import recording_as
+
+        params = ctx.params
+        actor = str(params.get("actor") or (getpass.getuser() if "actor" in params else ""))
+        with recording_as(command=ctx.command_path, actor=actor, reason=str(params.get("reason") or "")):
+            return super().invoke(ctx)
+
+
+def _reason(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    if not value or not value.strip():
+        raise click.BadParameter("give why, for the ledger: it may not be empty")
+    return value.strip()
+
+
+def reason_option(help_text: str) -> Callable[[Any], Any]:
+    """--reason, required and not blank [env RESTORE_LEDGER_REASON]."""
+    return click.option("--reason", envvar="RESTORE_LEDGER_REASON", required=True, callback=_reason,
+                        help=f"{help_text} Required [env RESTORE_LEDGER_REASON].")  # fmt: skip
+
+
 class Group(click.Group):
+    command_class = Command
+    group_class = type
+
     def invoke(self, ctx: click.Context) -> Any:
         from application.restore import ConfigurationError
 
@@ -149,7 +176,7 @@ def restore_options(command: Callable[..., None]) -> Callable[..., None]:
             help="Keep backup UUIDs that are free (taken ones are reassigned), or give every row a new one.",
         ),
         click.option("--actor", help="Who runs the restore [default: the OS user]."),
-        click.option("--reason", default="", help="Why the restore is run, for the ledger."),
+        reason_option("Why the restore is run, for the ledger."),
         click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON."),
         click.option("--quiet", is_flag=True, help="No progress on stderr."),
     ]
@@ -263,7 +290,7 @@ def on_restore(command: Callable[..., None]) -> Callable[..., None]:
         ),
         ledger_option,
         click.option("--actor", help="Who does it [default: the OS user]."),
-        click.option("--reason", default="", help="Why, for the ledger."),
+        reason_option("Why, for the ledger."),
         click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON."),
     ]
     for option in reversed(options):
@@ -325,7 +352,7 @@ def rollback(restore_id: str, target: str | None, ledger: str, actor: str | None
 @ledger_option
 @click.option("--media-root", type=click.Path(file_okay=False, path_type=Path), help="Media root of that target.")
 @click.option("--actor", help="Who does it [default: the OS user].")
-@click.option("--reason", default="", help="Why, for the ledger.")
+@reason_option("Why, for the ledger.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def replay(
     restore_id: str, target: str, ledger: str, media_root: Path | None, actor: str | None, reason: str, as_json: bool
@@ -351,8 +378,10 @@ def replay(
 @click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP)
 @ledger_option
 @click.option("--of", "of", help="The original target's id, when the ledger holds restores of several.")
+@click.option("--actor", help="Who does it [default: the OS user].")
+@reason_option("Why, for the ledger.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
-def rebuild(target: str, ledger: str, of: str | None, as_json: bool) -> None:
+def rebuild(target: str, ledger: str, of: str | None, actor: str | None, reason: str, as_json: bool) -> None:
     """Rebuild target tables from the ledger: apply every restore that is not rolled back,
     in ledger order, into a target that holds the schema and the seeded rows.
 
@@ -364,7 +393,7 @@ def rebuild(target: str, ledger: str, of: str | None, as_json: bool) -> None:
     """
     from application.rebuild import rebuild_target
 
-    outcome = rebuild_target(target, ledger, of)
+    outcome = rebuild_target(target, ledger, of, actor or getpass.getuser(), reason)
     if as_json:
         _emit_json(dataclasses.asdict(outcome))
         return
@@ -574,3 +603,6 @@ def profile_show(target: str, profile_file: Path | None) -> None:
     from application.profile import show_profile
 
     click.echo(show_profile(target, profile_file))
+
+
+from cli import ledger_commands  # noqa: E402, F401  (registers its commands on the groups above)

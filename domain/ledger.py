@@ -138,6 +138,17 @@ class RestoreRun(Aggregate):
         target_id: str
         reason: str
 
+    class Rebuilt(Aggregate.Event):
+        target: dict[str, Any]
+        actor: str
+        reason: str
+
+    class ReportMade(Aggregate.Event):
+        format: str
+        sha256: str
+        actor: str
+        reason: str
+
     @event(Started)
     def __init__(
         self,
@@ -371,6 +382,22 @@ class RestoreRun(Aggregate):
     @event(ReplayRefused)
     def _replay_refused(self, target_id: str, reason: str) -> None:
         self.replays[target_id] = "refused"
+
+    def record_rebuild(self, target: dict[str, Any], actor: str, reason: str) -> None:
+        """The restore was applied again, from the ledger, into a rebuilt target."""
+        self._rebuilt(target=target, actor=actor, reason=reason)
+
+    @event(Rebuilt)
+    def _rebuilt(self, target: dict[str, Any], actor: str, reason: str) -> None:
+        pass
+
+    def record_report(self, format: str, sha256: str, actor: str, reason: str) -> None:
+        """A report of the restore was made (a file with this sha256), by whom and why."""
+        self._report_made(format=format, sha256=sha256, actor=actor, reason=reason)
+
+    @event(ReportMade)
+    def _report_made(self, format: str, sha256: str, actor: str, reason: str) -> None:
+        pass
 
     def fail(self, stage: str, reason: str, record: str | None) -> None:
         """The restore was refused or failed; the target is as it was before."""
