@@ -27,14 +27,25 @@ def export_ledger(ledger_url: str, out: Path) -> dict[str, Any]:
             verification.add(event, link)
             line: dict[str, Any] = {}
             if event is not None:
-                line["event"] = {"notification_id": event.notification_id, "originator_id": event.originator_id,
-                                 "originator_version": event.originator_version, "topic": event.topic,
-                                 "state": base64.b64encode(event.state).decode()}  # fmt: skip
+                line["event"] = {
+                    "notification_id": event.notification_id,
+                    "originator_id": event.originator_id,
+                    "originator_version": event.originator_version,
+                    "topic": event.topic,
+                    "state": base64.b64encode(event.state).decode(),
+                }
             if link is not None:
-                line["chain"] = {"position": link.position, "notification_id": link.notification_id,
-                                 "originator_id": link.originator_id, "originator_version": link.originator_version,
-                                 "topic": link.topic, "recorded_at": link.recorded_at, "context": link.context,
-                                 "leaf": link.leaf.hex(), "chain": link.chain.hex()}  # fmt: skip
+                line["chain"] = {
+                    "position": link.position,
+                    "notification_id": link.notification_id,
+                    "originator_id": link.originator_id,
+                    "originator_version": link.originator_version,
+                    "topic": link.topic,
+                    "recorded_at": link.recorded_at,
+                    "context": link.context,
+                    "leaf": link.leaf.hex(),
+                    "chain": link.chain.hex(),
+                }
             sink.write(json.dumps(line, separators=(",", ":")) + "\n")
     return {"events": verification.events, "size": verification.tree.size, "root": verification.tree.root().hex()}
 
@@ -49,12 +60,29 @@ def _entries(path: Path) -> Iterator[tuple[Stored | None, Link | None]]:
                 line = json.loads(text)
                 event, chain = line.get("event"), line.get("chain")
                 yield (
-                    Stored(event["notification_id"], event["originator_id"], event["originator_version"],
-                           event["topic"], base64.b64decode(event["state"])) if event else None,
-                    Link(chain["position"], chain["notification_id"], chain["originator_id"],
-                         chain["originator_version"], chain["topic"], chain["recorded_at"], chain["context"],
-                         bytes.fromhex(chain["leaf"]), bytes.fromhex(chain["chain"])) if chain else None,
-                )  # fmt: skip
+                    Stored(
+                        event["notification_id"],
+                        event["originator_id"],
+                        event["originator_version"],
+                        event["topic"],
+                        base64.b64decode(event["state"]),
+                    )
+                    if event
+                    else None,
+                    Link(
+                        chain["position"],
+                        chain["notification_id"],
+                        chain["originator_id"],
+                        chain["originator_version"],
+                        chain["topic"],
+                        chain["recorded_at"],
+                        chain["context"],
+                        bytes.fromhex(chain["leaf"]),
+                        bytes.fromhex(chain["chain"]),
+                    )
+                    if chain
+                    else None,
+                )
             except (ValueError, KeyError, TypeError) as error:
                 raise SigningError(f"line {number} of {str(path)!r} is not an exported event: {error}") from None
 

@@ -45,8 +45,9 @@ def rebuild_target(
         if failures:
             raise failures[0]
         applied = [entry["restore_id"] for entry in applied_in_target(engine)]
-        record_rebuild(ledger, applied, {"id": of, "url": redact(engine.url), "dialect": engine.dialect.name},
-                       actor, reason)  # fmt: skip
+        record_rebuild(
+            ledger, applied, {"id": of, "url": redact(engine.url), "dialect": engine.dialect.name}, actor, reason
+        )
     finally:
         engine.dispose()
     return RebuildOutcome(of, applied, round(time.monotonic() - started, 3))

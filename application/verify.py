@@ -118,22 +118,41 @@ class _TargetRecord:
         done = {(row["restore_id"], row["action"], int(row["notification_id"])) for row in rows}
         for rid, action, position in sorted(done, key=lambda item: item[2]):
             if self.intents.get(position) != (rid, action):
-                findings.append(Finding(TARGET, f"the target records that it carried out {action} of this restore "
-                                        f"at ledger position {position}; the ledger holds no such intent there",
-                                        None, position, rid))  # fmt: skip
+                findings.append(
+                    Finding(
+                        TARGET,
+                        f"the target records that it carried out {action} of this restore "
+                        f"at ledger position {position}; the ledger holds no such intent there",
+                        None,
+                        position,
+                        rid,
+                    )
+                )
         for (rid, tid), (action, position) in self.final.items():
             if tid == target_id and action in ("apply", "replay") and (rid, action, position) not in done:
-                findings.append(Finding(TARGET, f"the ledger records {action} of this restore into this target at "
-                                        f"ledger position {position}; the target has no record of it", None,
-                                        position, rid))  # fmt: skip
+                findings.append(
+                    Finding(
+                        TARGET,
+                        f"the ledger records {action} of this restore into this target at "
+                        f"ledger position {position}; the target has no record of it",
+                        None,
+                        position,
+                        rid,
+                    )
+                )
         return findings
 
 
 def _notification(stored: Stored) -> Any:
     from eventsourcing.persistence import Notification
 
-    return Notification(id=stored.notification_id, originator_id=UUID(stored.originator_id),
-                        originator_version=stored.originator_version, topic=stored.topic, state=stored.state)  # fmt: skip
+    return Notification(
+        id=stored.notification_id,
+        originator_id=UUID(stored.originator_id),
+        originator_version=stored.originator_version,
+        topic=stored.topic,
+        state=stored.state,
+    )
 
 
 def verify_run(ledger: Ledger, restore_id: UUID) -> list[Finding]:

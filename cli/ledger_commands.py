@@ -32,7 +32,7 @@ def _print_verification(result: Any, as_json: bool, what: str) -> None:
                     ("notification id", "notification_id"),
                     ("restore", "restore_id"),
                     ("version", "version"),
-                )  # fmt: skip
+                )
                 if finding[key] is not None
             )
             click.echo(f"FINDING {finding['kind']}{f' at {where}' if where else ''}: {finding['detail']}")
@@ -50,9 +50,13 @@ def _print_verification(result: Any, as_json: bool, what: str) -> None:
 @click.option("--export", "export_file", type=KEY, help="Verify this exported file instead of the ledger database.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def ledger_verify(
-    ledger: str, target: str | None, checkpoint: Path | None, public_key: Path | None, export_file: Path | None,
+    ledger: str,
+    target: str | None,
+    checkpoint: Path | None,
+    public_key: Path | None,
+    export_file: Path | None,
     as_json: bool,
-) -> None:  # fmt: skip
+) -> None:
     """Recompute the ledger's hash chain from its stored events and report every finding: events
     changed, deleted, inserted or reordered, chain rows without events, gaps in a restore's
     versions, a target disagreeing with the ledger, a checkpoint no longer covered.
@@ -81,8 +85,14 @@ def ledger_verify(
 
 
 @ledger.command("keygen")
-@click.option("-o", "--out", "prefix", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Writes OUT.key (private, mode 600) and OUT.pub.")  # fmt: skip
+@click.option(
+    "-o",
+    "--out",
+    "prefix",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Writes OUT.key (private, mode 600) and OUT.pub.",
+)
 def ledger_keygen(prefix: Path) -> None:
     """Make an Ed25519 key pair for signing checkpoints. Keep the private key away from the ledger.
 
@@ -99,8 +109,13 @@ def ledger_keygen(prefix: Path) -> None:
 @ledger.command("checkpoint")
 @ledger_option
 @click.option("--key", "key_file", required=True, type=KEY, help="The Ed25519 private key (from ledger keygen).")
-@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The checkpoint file, kept outside the ledger's database.")  # fmt: skip
+@click.option(
+    "-o",
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The checkpoint file, kept outside the ledger's database.",
+)
 def ledger_checkpoint(ledger: str, key_file: Path, out: Path) -> None:
     """Verify the ledger, then sign its size and Merkle root (RFC 6962) into a checkpoint file.
 

@@ -129,8 +129,9 @@ def _links(
     links = []
     for stored, notification_id in zip(stored_events, notification_ids, strict=True):
         position += 1
-        leaf = leaf_hash(stored.topic, stored.originator_id, stored.originator_version, stored.state, recorded_at,
-                         context)  # fmt: skip
+        leaf = leaf_hash(
+            stored.topic, stored.originator_id, stored.originator_version, stored.state, recorded_at, context
+        )
         previous = chain_hash(previous, leaf)
         links.append(
             Link(
@@ -143,7 +144,7 @@ def _links(
                 context,
                 leaf,
                 previous,
-            )  # fmt: skip
+            )
         )
     return links
 
@@ -153,14 +154,30 @@ _COLUMNS = "position, notification_id, originator_id, originator_version, topic,
 
 def _link(row: Any) -> Link:
     return Link(
-        int(row["position"]), int(row["notification_id"]), str(row["originator_id"]), int(row["originator_version"]),
-        str(row["topic"]), str(row["recorded_at"]), str(row["context"]), bytes(row["leaf"]), bytes(row["chain"]),
-    )  # fmt: skip
+        int(row["position"]),
+        int(row["notification_id"]),
+        str(row["originator_id"]),
+        int(row["originator_version"]),
+        str(row["topic"]),
+        str(row["recorded_at"]),
+        str(row["context"]),
+        bytes(row["leaf"]),
+        bytes(row["chain"]),
+    )
 
 
 def _params(link: Link) -> tuple[Any, ...]:
-    return (link.position, link.notification_id, link.originator_id, link.originator_version, link.topic,
-            link.recorded_at, link.context, link.leaf, link.chain)  # fmt: skip
+    return (
+        link.position,
+        link.notification_id,
+        link.originator_id,
+        link.originator_version,
+        link.topic,
+        link.recorded_at,
+        link.context,
+        link.leaf,
+        link.chain,
+    )
 
 
 class ChainReader:
@@ -258,18 +275,18 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainReader):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         notification_ids = list(super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs) or [])
-        table = SQL(self._table())  # type: ignore[arg-type]
+        table = SQL("{}.{}").format(Identifier(self.datastore.schema), Identifier(self.chain_table_name))
         curs.execute(SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(table))
         curs.execute(SQL("SELECT position, chain FROM {} ORDER BY position DESC LIMIT 1").format(table))
         row = curs.fetchone()
         links = _links((row["position"], bytes(row["chain"])) if row else None, stored_events, notification_ids)
         curs.executemany(
-            SQL("INSERT INTO {} (" + _COLUMNS + ") VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)").format(table),  # type: ignore[arg-type]
+            SQL("INSERT INTO {} (" + _COLUMNS + ") VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)").format(table),
             [_params(x) for x in links],
         )
         return notification_ids
 
     def _query(self, sql: str, params: Sequence[Any]) -> list[Any]:
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(sql.encode(), list(params))  # type: ignore[call-overload]
+            curs.execute(sql.encode(), list(params))
             return list(curs.fetchall())

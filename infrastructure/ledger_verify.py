@@ -18,8 +18,15 @@ from infrastructure.ledger_chain import GENESIS, ChainReader, Link, MerkleTree, 
 PAGE = 200
 
 CHANGED, DELETED, INSERTED, REORDERED, CHAIN, GAP, CHECKPOINT, TARGET = (
-    "changed", "deleted", "inserted", "reordered", "chain broken", "version gap", "checkpoint", "target",
-)  # fmt: skip
+    "changed",
+    "deleted",
+    "inserted",
+    "reordered",
+    "chain broken",
+    "version gap",
+    "checkpoint",
+    "target",
+)
 
 
 @dataclass(frozen=True)
@@ -43,10 +50,12 @@ class Finding:
     version: int | None = None
 
     def __str__(self) -> str:
-        where = [f"position {self.position}" if self.position is not None else "",
-                 f"notification id {self.notification_id}" if self.notification_id is not None else "",
-                 f"restore {self.restore_id}" if self.restore_id else "",
-                 f"version {self.version}" if self.version is not None else ""]  # fmt: skip
+        where = [
+            f"position {self.position}" if self.position is not None else "",
+            f"notification id {self.notification_id}" if self.notification_id is not None else "",
+            f"restore {self.restore_id}" if self.restore_id else "",
+            f"version {self.version}" if self.version is not None else "",
+        ]
         place = ", ".join(w for w in where if w)
         return f"{self.kind}{f' at {place}' if place else ''}: {self.detail}"
 
@@ -70,8 +79,9 @@ class LedgerTampered(RestoreError):
 
 
 def leaf_of(event: Stored, link: Link) -> bytes:
-    return leaf_hash(event.topic, event.originator_id, event.originator_version, event.state, link.recorded_at,
-                     link.context)  # fmt: skip
+    return leaf_hash(
+        event.topic, event.originator_id, event.originator_version, event.state, link.recorded_at, link.context
+    )
 
 
 def _name(topic: str) -> str:
@@ -104,14 +114,19 @@ class Verification:
             self.events += 1
         if link is None:
             assert event is not None
-            self._finding(INSERTED, "an event without a chain row: it was not recorded by restore-ledger "
-                          f"({_name(event.topic)})", None, event)  # fmt: skip
+            self._finding(
+                INSERTED,
+                f"an event without a chain row: it was not recorded by restore-ledger ({_name(event.topic)})",
+                None,
+                event,
+            )
             self._version(event.originator_id, event.originator_version, None, event.notification_id)
             return
         broken = self._link(link)
         if event is None:
-            self._finding(DELETED, f"the chain records {_name(link.topic)} here; the ledger no longer holds it",
-                          link, None)  # fmt: skip
+            self._finding(
+                DELETED, f"the chain records {_name(link.topic)} here; the ledger no longer holds it", link, None
+            )
             self._push(link.leaf)
             self._version(link.originator_id, link.originator_version, link.position, link.notification_id)
             return
@@ -120,18 +135,29 @@ class Verification:
         if (event.originator_id, event.originator_version) != (link.originator_id, link.originator_version):
             self.misplaced[(event.originator_id, event.originator_version)] = event.notification_id
             self.linked_at[(link.originator_id, link.originator_version)] = link.position
-            self._finding(CHANGED, f"the chain records version {link.originator_version} of restore "
-                          f"{link.originator_id} here, the ledger holds version {event.originator_version} of "
-                          f"restore {event.originator_id}", link, event)  # fmt: skip
+            self._finding(
+                CHANGED,
+                f"the chain records version {link.originator_version} of restore "
+                f"{link.originator_id} here, the ledger holds version {event.originator_version} of "
+                f"restore {event.originator_id}",
+                link,
+                event,
+            )
         elif event.topic != link.topic:
-            self._finding(CHANGED, f"the event's type was changed from {_name(link.topic)} to {_name(event.topic)}",
-                          link, event)  # fmt: skip
+            self._finding(
+                CHANGED, f"the event's type was changed from {_name(link.topic)} to {_name(event.topic)}", link, event
+            )
         elif leaf != link.leaf:
-            self._finding(CHANGED, f"the stored {_name(event.topic)} event was changed after it was recorded", link,
-                          event)  # fmt: skip
+            self._finding(
+                CHANGED, f"the stored {_name(event.topic)} event was changed after it was recorded", link, event
+            )
         elif broken:
-            self._finding(CHAIN, f"the {_name(event.topic)} event and its leaf hash were changed together: the "
-                          "chain does not link here", link, event)  # fmt: skip
+            self._finding(
+                CHAIN,
+                f"the {_name(event.topic)} event and its leaf hash were changed together: the chain does not link here",
+                link,
+                event,
+            )
         self._version(event.originator_id, event.originator_version, link.position, event.notification_id)
 
     def _link(self, link: Link) -> bool:
@@ -139,11 +165,21 @@ class Verification:
         expected = self.position + 1
         broken = False
         if link.position > expected:
-            self.findings.append(Finding(DELETED, f"chain rows {expected} to {link.position - 1} and their events "
-                                         "were removed", expected))  # fmt: skip
+            self.findings.append(
+                Finding(
+                    DELETED, f"chain rows {expected} to {link.position - 1} and their events were removed", expected
+                )
+            )
         elif link.position < expected:
-            self.findings.append(Finding(REORDERED, f"chain row {link.position} appears after row {self.position}",
-                                         link.position, link.notification_id, link.originator_id))  # fmt: skip
+            self.findings.append(
+                Finding(
+                    REORDERED,
+                    f"chain row {link.position} appears after row {self.position}",
+                    link.position,
+                    link.notification_id,
+                    link.originator_id,
+                )
+            )
         else:
             broken = chain_hash(self.previous, link.leaf) != link.chain
         self.position, self.previous = max(self.position, link.position), link.chain
@@ -152,11 +188,27 @@ class Verification:
     def _version(self, restore_id: str, version: int, position: int | None, notification_id: int) -> None:
         last = self.versions.get(restore_id, 0)
         if version > last + 1:
-            self.findings.append(Finding(GAP, f"versions {last + 1} to {version - 1} of the restore are missing",
-                                         position, notification_id, restore_id, version))  # fmt: skip
+            self.findings.append(
+                Finding(
+                    GAP,
+                    f"versions {last + 1} to {version - 1} of the restore are missing",
+                    position,
+                    notification_id,
+                    restore_id,
+                    version,
+                )
+            )
         elif version <= last:
-            self.findings.append(Finding(REORDERED, f"version {version} follows version {last} of the restore",
-                                         position, notification_id, restore_id, version))  # fmt: skip
+            self.findings.append(
+                Finding(
+                    REORDERED,
+                    f"version {version} follows version {last} of the restore",
+                    position,
+                    notification_id,
+                    restore_id,
+                    version,
+                )
+            )
         self.versions[restore_id] = max(last, version)
 
     def _finding(self, kind: str, detail: str, link: Link | None, event: Stored | None) -> None:
@@ -172,15 +224,22 @@ class Verification:
             key = (finding.restore_id or "", finding.version or 0)
             if finding.kind == CHANGED and key in self.misplaced and key in self.linked_at:
                 finding.kind = REORDERED
-                finding.detail = (f"this event was recorded at position {self.linked_at[key]} and now stands at "
-                                  f"notification id {self.misplaced[key]}")  # fmt: skip
+                finding.detail = (
+                    f"this event was recorded at position {self.linked_at[key]} and now stands at "
+                    f"notification id {self.misplaced[key]}"
+                )
 
     def check_checkpoint(self, size: int, root: str, subtrees: list[dict[str, Any]]) -> None:
         """The ledger must still begin with exactly the events a signed checkpoint covered."""
         if self.tree.size < size:
-            self.findings.append(Finding(CHECKPOINT, f"the ledger holds {self.tree.size} events, the checkpoint "
-                                         f"covers {size}: events after position {self.tree.size} were cut off",
-                                         self.tree.size + 1))  # fmt: skip
+            self.findings.append(
+                Finding(
+                    CHECKPOINT,
+                    f"the ledger holds {self.tree.size} events, the checkpoint "
+                    f"covers {size}: events after position {self.tree.size} were cut off",
+                    self.tree.size + 1,
+                )
+            )
             return
         if size == 0:
             return
@@ -190,9 +249,14 @@ class Verification:
         mine = {(s["first"], s["leaves"]): s["hash"] for s in self.prefix.subtrees()}
         differing = [s for s in subtrees if mine.get((s["first"], s["leaves"])) != s["hash"]]
         where = ", ".join(f"{s['first']} to {s['first'] + s['leaves'] - 1}" for s in differing) or "unknown"
-        self.findings.append(Finding(CHECKPOINT, f"the first {size} events differ from those the checkpoint signed "
-                                     f"(positions {where}): the chain was rewritten",
-                                     differing[0]["first"] if differing else None))  # fmt: skip
+        self.findings.append(
+            Finding(
+                CHECKPOINT,
+                f"the first {size} events differ from those the checkpoint signed "
+                f"(positions {where}): the chain was rewritten",
+                differing[0]["first"] if differing else None,
+            )
+        )
 
     def check(self, entries: Iterable[tuple[Stored | None, Link | None]]) -> Verification:
         for event, link in entries:
@@ -237,6 +301,7 @@ def ledger_entries(recorder: Any) -> Iterator[tuple[Stored | None, Link | None]]
 
 def run_findings(recorder: Any, restore_id: UUID) -> list[Finding]:
     """Verify one restore's events and their places in the chain (commands do before using them)."""
+    select_events = recorder.select_events
     if not isinstance(recorder, ChainReader):
         return []  # the in-memory ledger of a dry run
     links = {link.originator_version: link for link in recorder.chain_of(restore_id)}
@@ -244,11 +309,19 @@ def run_findings(recorder: Any, restore_id: UUID) -> list[Finding]:
     findings: list[Finding] = []
     rid = str(restore_id)
     version = 0
-    while page := recorder.select_events(restore_id, gt=version, limit=50):
+    while page := select_events(restore_id, gt=version, limit=50):
         for item in page:
             if item.originator_version != version + 1:
-                findings.append(Finding(GAP, f"versions {version + 1} to {item.originator_version - 1} of the "
-                                        "restore are missing", None, None, rid, item.originator_version))  # fmt: skip
+                findings.append(
+                    Finding(
+                        GAP,
+                        f"versions {version + 1} to {item.originator_version - 1} of the restore are missing",
+                        None,
+                        None,
+                        rid,
+                        item.originator_version,
+                    )
+                )
             version = item.originator_version
             link = links.pop(version, None)
             topic = item.topic.rsplit(".", 1)[-1]
@@ -258,17 +331,49 @@ def run_findings(recorder: Any, restore_id: UUID) -> list[Finding]:
             event = Stored(link.notification_id, rid, version, item.topic, item.state)
             previous = neighbours[link.position - 1].chain if link.position > 1 else GENESIS
             if item.topic != link.topic or leaf_of(event, link) != link.leaf:
-                findings.append(Finding(CHANGED, f"the stored {topic} event was changed after it was recorded",
-                                        link.position, link.notification_id, rid, version))  # fmt: skip
+                findings.append(
+                    Finding(
+                        CHANGED,
+                        f"the stored {topic} event was changed after it was recorded",
+                        link.position,
+                        link.notification_id,
+                        rid,
+                        version,
+                    )
+                )
             elif link.position > 1 and link.position - 1 not in neighbours:
-                findings.append(Finding(DELETED, "the chain row before this event's was removed", link.position,
-                                        link.notification_id, rid, version))  # fmt: skip
+                findings.append(
+                    Finding(
+                        DELETED,
+                        "the chain row before this event's was removed",
+                        link.position,
+                        link.notification_id,
+                        rid,
+                        version,
+                    )
+                )
             elif chain_hash(previous, link.leaf) != link.chain:
-                findings.append(Finding(CHAIN, f"the {topic} event and its leaf hash were changed together",
-                                        link.position, link.notification_id, rid, version))  # fmt: skip
+                findings.append(
+                    Finding(
+                        CHAIN,
+                        f"the {topic} event and its leaf hash were changed together",
+                        link.position,
+                        link.notification_id,
+                        rid,
+                        version,
+                    )
+                )
     for link in links.values():
-        findings.append(Finding(DELETED, f"the chain records {_name(link.topic)} here; the ledger no longer holds it",
-                                link.position, link.notification_id, rid, link.originator_version))  # fmt: skip
+        findings.append(
+            Finding(
+                DELETED,
+                f"the chain records {_name(link.topic)} here; the ledger no longer holds it",
+                link.position,
+                link.notification_id,
+                rid,
+                link.originator_version,
+            )
+        )
     return findings
 
 

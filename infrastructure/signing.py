@@ -30,8 +30,9 @@ def make_keys(private_file: Path, public_file: Path) -> str:
         if path.exists():
             raise SigningError(f"{str(path)!r} exists already; it is not overwritten")
     key = Ed25519PrivateKey.generate()
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())  # fmt: skip
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     descriptor = os.open(private_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as sink:
         sink.write(private)
@@ -62,8 +63,7 @@ def sign(payload: dict[str, Any], private_file: Path) -> dict[str, Any]:
     if not isinstance(key, Ed25519PrivateKey):
         raise SigningError(f"{str(private_file)!r} is not an Ed25519 private key")
     signature = key.sign(canonical(payload))
-    return {"payload": payload, "signature": base64.b64encode(signature).decode(),
-            "key": fingerprint(key.public_key())}  # fmt: skip
+    return {"payload": payload, "signature": base64.b64encode(signature).decode(), "key": fingerprint(key.public_key())}
 
 
 def verified_payload(signed: dict[str, Any], public_file: Path) -> dict[str, Any]:
