@@ -94,8 +94,8 @@ class Verification:
 
     findings: list[Finding] = field(default_factory=list)
     tree: MerkleTree = field(default_factory=MerkleTree)
-    covered: int | None = None  # a checkpoint's size: the tree of that many leaves is kept aside
-    prefix: MerkleTree | None = None
+    covered: dict[int, dict[str, Any]] = field(default_factory=dict)  # a checkpoint's subtrees by last position
+    differing: list[dict[str, Any]] = field(default_factory=list)
     events: int = 0
     position: int = 0
     previous: bytes = GENESIS
@@ -103,11 +103,15 @@ class Verification:
     misplaced: dict[tuple[str, int], int] = field(default_factory=dict)  # (run, version) -> notification id
     linked_at: dict[tuple[str, int], int] = field(default_factory=dict)  # of chain rows naming another event
 
+    def expect(self, subtrees: list[dict[str, Any]]) -> None:
+        """A checkpoint's perfect subtrees, to compare as the leaves stream past their last position."""
+        self.covered = {s["first"] + s["leaves"] - 1: s for s in subtrees}
+
     def _push(self, leaf: bytes) -> None:
-        self._push(leaf)
-        if self.tree.size == self.covered:
-            self.prefix = MerkleTree()
-            self.prefix.size, self.prefix.stack = self.tree.size, list(self.tree.stack)
+        self.tree.push(leaf)
+        signed = self.covered.get(self.tree.size)
+        if signed is not None and self.tree.stack[-1][2].hex() != signed["hash"]:
+            self.differing.append(signed)
 
     def add(self, event: Stored | None, link: Link | None) -> None:
         if event is not None:
@@ -229,34 +233,27 @@ class Verification:
                     f"notification id {self.misplaced[key]}"
                 )
 
-    def check_checkpoint(self, size: int, root: str, subtrees: list[dict[str, Any]]) -> None:
-        """The ledger must still begin with exactly the events a signed checkpoint covered."""
-        if self.tree.size < size:
+    def check_checkpoint(self, size: int) -> None:
+        """The ledger must still begin with exactly the events a signed checkpoint covered (``expect``
+        was given its subtrees before the leaves streamed past)."""
+        if self.differing:
+            where = ", ".join(f"{s['first']} to {s['first'] + s['leaves'] - 1}" for s in self.differing)
             self.findings.append(
                 Finding(
                     CHECKPOINT,
-                    f"the ledger holds {self.tree.size} events, the checkpoint "
-                    f"covers {size}: events after position {self.tree.size} were cut off",
+                    f"events the checkpoint signed differ (positions {where}): the chain was rewritten",
+                    self.differing[0]["first"],
+                )
+            )
+        elif self.tree.size < size:
+            self.findings.append(
+                Finding(
+                    CHECKPOINT,
+                    f"the ledger holds {self.tree.size} events, the checkpoint covers {size}: events "
+                    f"after position {self.tree.size} were cut off",
                     self.tree.size + 1,
                 )
             )
-            return
-        if size == 0:
-            return
-        assert self.prefix is not None
-        if self.prefix.root().hex() == root:
-            return
-        mine = {(s["first"], s["leaves"]): s["hash"] for s in self.prefix.subtrees()}
-        differing = [s for s in subtrees if mine.get((s["first"], s["leaves"])) != s["hash"]]
-        where = ", ".join(f"{s['first']} to {s['first'] + s['leaves'] - 1}" for s in differing) or "unknown"
-        self.findings.append(
-            Finding(
-                CHECKPOINT,
-                f"the first {size} events differ from those the checkpoint signed "
-                f"(positions {where}): the chain was rewritten",
-                differing[0]["first"] if differing else None,
-            )
-        )
 
     def check(self, entries: Iterable[tuple[Stored | None, Link | None]]) -> Verification:
         for event, link in entries:
