@@ -249,8 +249,9 @@ class Verification:
             self.findings.append(
                 Finding(
                     CHECKPOINT,
-                    f"the ledger holds {self.tree.size} events, the checkpoint covers {size}: events "
-                    f"after position {self.tree.size} were cut off",
+                    f"the ledger holds {self.tree.size} events, the checkpoint covers {size}: "
+                    f"{size - self.tree.size} events it covered are gone (cut off after position "
+                    f"{self.tree.size}, or removed and the chain renumbered)",
                     self.tree.size + 1,
                 )
             )
