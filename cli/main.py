@@ -12,7 +12,6 @@ import getpass
 import json
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -58,8 +57,13 @@ def _reason(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 
 def reason_option(help_text: str) -> Callable[[Any], Any]:
     """--reason, required and not blank [env RESTORE_LEDGER_REASON]."""
-    return click.option("--reason", envvar="RESTORE_LEDGER_REASON", required=True, callback=_reason,
-                        help=f"{help_text} Required [env RESTORE_LEDGER_REASON].")  # fmt: skip
+    return click.option(
+        "--reason",
+        envvar="RESTORE_LEDGER_REASON",
+        required=True,
+        callback=_reason,
+        help=f"{help_text} Required [env RESTORE_LEDGER_REASON].",
+    )
 
 
 class Group(click.Group):
@@ -505,32 +509,57 @@ def ledger_list(ledger: str, as_json: bool) -> None:
 @click.option("--decisions", is_flag=True, help="Every decision on one line, grouped by kind, with counts.")
 @click.option("--kind", type=click.Choice(KINDS), help="With --decisions: only this kind.")
 @click.option("--model", help="With --decisions: only this model label.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-@click.option("--csv", "as_csv", is_flag=True, help="With --decisions: print as CSV.")
+@click.option("--summary", is_flag=True, help="With --decisions: counts per kind and model (the default past 1,000).")
+@click.option("--limit", type=click.IntRange(min=1), help="With --decisions: at most this many.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="With --decisions: skip this many first.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON (decisions: streamed, every one).")
+@click.option("--csv", "as_csv", is_flag=True, help="With --decisions: print as CSV (streamed, every one).")
 def ledger_show(
     restore_id: str,
     ledger: str,
     decisions: bool,
     kind: str | None,
     model: str | None,
+    summary: bool,
+    limit: int | None,
+    offset: int,
     as_json: bool,
     as_csv: bool,
 ) -> None:
-    """Show one restore: who, when, why, which backup, counts, and each event.
+    """Show one restore: who, when, why, which backup, counts, its timeline (who applied, rolled
+    back, rolled forward, replayed, and why) and each event. The restore's events are verified
+    first; a changed ledger is refused, naming the finding.
 
     With --decisions, every decision in plain words, grouped by kind (conflicts,
-    mappings, created users, reassigned UUIDs and pks, updated rows).
+    mappings, created users, reassigned UUIDs and pks, updated rows); past 1,000 of them a
+    summary per kind and model, unless --limit pages them. Secret columns are redacted.
 
     \b
     Example:
       restore-ledger ledger show 0b6f3c1e-... --decisions --kind mapped
     """
-    from application.report import restore_decisions, show_restore
+    from application.timeline import show, who
 
+    used = [
+        name
+        for name, value in (
+            ("--kind", kind),
+            ("--model", model),
+            ("--summary", summary),
+            ("--limit", limit),
+            ("--offset", offset),
+            ("--csv", as_csv),
+        )
+        if value
+    ]
+    if used and not decisions:
+        raise click.UsageError(f"{', '.join(used)} only go with --decisions")
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv exclude each other")
     if decisions:
-        _show_decisions(restore_decisions(ledger, restore_id, kind, model), as_json, as_csv)
+        _show_decisions(ledger, restore_id, kind, model, summary, limit, offset, as_json, as_csv)
         return
-    run = show_restore(ledger, restore_id)
+    run = show(ledger, restore_id)
     if as_json:
         _emit_json(run)
         return
@@ -548,30 +577,78 @@ def ledger_show(
         click.echo(f"  failed at {failure['stage']}: {where}{failure['reason']}")
     for label, count in run["counts"].items():
         click.echo(f"  {label:<40} {count:>8}")
+    click.echo("  timeline:")
+    for entry in run["timeline"]:
+        target = f" -> {entry['target']}" if entry.get("target") else ""
+        click.echo(f"    {entry['at']}  {entry['what']}{target}")
+        click.echo(f"      by {who(entry)}" + (f"; why: {entry['reason']}" if entry["reason"] else ""))
     click.echo(f"  events: {len(run['events'])}")
     for event in run["events"]:
         details = ", ".join(f"{k}={v}" for k, v in event.items() if k not in ("event", "version", "at"))
         click.echo(f"    {event['version']:>4} {event['event']:<22} {details}")
 
 
-def _show_decisions(lines: list[dict[str, Any]], as_json: bool, as_csv: bool) -> None:
+def _show_decisions(
+    ledger_url: str,
+    restore_id: str,
+    kind: str | None,
+    model: str | None,
+    summary: bool,
+    limit: int | None,
+    offset: int,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    """Decisions streamed one event at a time: memory stays flat whatever the restore's size."""
+    from itertools import islice
+
+    from application.decisions import CSV_HEADER, SUMMARY_PAST, csv_row
+    from application.decisions import decisions as all_decisions
+    from application.decisions import summary as count
+    from application.ledger import Ledger
+
+    ledger = Ledger(ledger_url)
+    run_id = ledger.get_run(restore_id).id
+    ledger.check_run(run_id)
+    counts = count(ledger, run_id, kind, model) if summary or not (as_json or as_csv or limit) else None
+    total = sum(c["count"] for c in counts) if counts is not None else 0
+    if counts is not None and (summary or total > SUMMARY_PAST):
+        if as_json:
+            _emit_json(counts)
+            return
+        if not summary:
+            click.echo(
+                f"{total:,} decisions: their counts per kind and model follow; page them with --limit and "
+                "--offset, or take every one with --json or --csv"
+            )
+        for entry in counts:
+            click.echo(f"  {entry['kind']:<14} {entry['model']:<40} {entry['count']:>8}")
+        click.echo(f"  {'total':<55} {total:>8}")
+        return
+    lines = islice(all_decisions(ledger, run_id, kind, model), offset, None if limit is None else offset + limit)
     if as_json:
-        _emit_json(lines)
+        click.echo("[", nl=False)
+        for number, line in enumerate(lines):
+            click.echo(("," if number else "") + "\n  " + json.dumps(line, default=str), nl=False)
+        click.echo("\n]")
         return
     if as_csv:
         writer = csv.writer(sys.stdout)
-        writer.writerow(["kind", "model", "decision", "details"])
+        writer.writerow(CSV_HEADER)
         for line in lines:
-            writer.writerow([line["kind"], line["model"], line["text"], json.dumps(line["details"], default=str)])
+            writer.writerow(csv_row(line))
         return
-    counts = Counter(line["kind"] for line in lines)
-    current = None
+    kinds = {c["kind"]: 0 for c in counts or []}
+    for c in counts or []:
+        kinds[c["kind"]] += c["count"]
+    current, shown = None, 0
     for line in lines:
+        shown += 1
         if line["kind"] != current:
             current = line["kind"]
-            click.echo(f"{current} ({counts[current]}):")
+            click.echo(f"{current} ({kinds[current]}):" if current in kinds else f"{current}:")
         click.echo(f"  {line['text']}")
-    if not lines:
+    if not shown:
         click.echo("no decisions match")
 
 
