@@ -171,13 +171,49 @@ def csv_row(line: dict[str, Any]) -> list[Any]:
     return [cell(line[name]) if name != "decision" else line["text"] for name in CSV_HEADER]
 
 
+# What each decision event counts as, for the summary: (kind, list attribute) -- kept in step with
+# report._decision_lines; the summary must not format 100,000 lines to count them.
+_COUNTED: dict[str, tuple[str, str | None]] = {
+    get_topic(RestoreRun.RowsMapped): ("mapped", "mappings"),
+    get_topic(RestoreRun.ConflictsRecorded): ("conflict", "conflicts"),
+    get_topic(RestoreRun.RowsUpdated): ("updated", "updates"),
+    get_topic(RestoreRun.MissingRowsCreated): ("created", "created"),
+    get_topic(RestoreRun.UuidsReassigned): ("uuid", "reassignments"),
+    get_topic(RestoreRun.PrimaryKeysReassigned): ("pk", "reassignments"),
+    get_topic(RestoreRun.PrimaryKeysAllocated): ("allocated", None),
+    get_topic(RestoreRun.TargetReinitialised): ("reinitialised", "evidence"),
+}
+
+
+def _plain_state(ledger: Ledger, stored: Any) -> dict[str, Any]:
+    """An event's fields as plain JSON, without building the event (fast enough for counting)."""
+    data = stored.state
+    if ledger.mapper.cipher is not None:
+        data = ledger.mapper.cipher.decrypt(data)
+    if ledger.mapper.compressor is not None:
+        data = ledger.mapper.compressor.decompress(data)
+    state: dict[str, Any] = json.loads(data)
+    return state
+
+
 def summary(
     ledger: Ledger, restore_id: UUID, kind: str | None = None, model: str | None = None
 ) -> list[dict[str, Any]]:
     """How many decisions of each kind per model, in ledger order of first appearance."""
     counts: Counter[tuple[str, str]] = Counter()
-    for event in decision_events(ledger, restore_id):
-        for line in _decision_lines(event):
-            if (kind is None or line["kind"] == kind) and (model is None or line["model"] == model):
-                counts[(line["kind"], line["model"])] += 1
+    version = 0
+    while page := ledger.recorder.select_events(restore_id, gt=version, limit=PAGE):
+        for stored in page:
+            version = stored.originator_version
+            if stored.topic not in _COUNTED:
+                continue
+            counted, attribute = _COUNTED[stored.topic]
+            state = _plain_state(ledger, stored)
+            if attribute == "evidence":
+                found = Counter(str(e["model"]) for e in state["evidence"])
+            else:
+                found = Counter({str(state["model"]): len(state[attribute]) if attribute else 1})
+            for label, number in found.items():
+                if (kind is None or counted == kind) and (model is None or label == model):
+                    counts[(counted, label)] += number
     return [{"kind": k, "model": m, "count": n} for (k, m), n in counts.items()]

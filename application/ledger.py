@@ -40,6 +40,13 @@ class Ledger(Application[UUID]):
             raise
         return run
 
+    def run_id(self, restore_id: UUID | str) -> UUID:
+        """The id of a restore the ledger holds, without reading its events."""
+        key = _key(restore_id)
+        if not self.recorder.select_events(key, limit=1):
+            raise RestoreNotFoundError(str(restore_id))
+        return key
+
     def check_run(self, restore_id: UUID | str) -> None:
         """Refuse, naming the findings, when the restore's events fail verification."""
         check_run(self.recorder, _key(restore_id))

@@ -608,7 +608,7 @@ def _show_decisions(
     from application.ledger import Ledger
 
     ledger = Ledger(ledger_url)
-    run_id = ledger.get_run(restore_id).id
+    run_id = ledger.run_id(restore_id)
     ledger.check_run(run_id)
     counts = count(ledger, run_id, kind, model) if summary or not (as_json or as_csv or limit) else None
     total = sum(c["count"] for c in counts) if counts is not None else 0
