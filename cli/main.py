@@ -212,14 +212,16 @@ def _run_restore(options: dict[str, Any], apply: bool, dry_run: bool = False) ->
         outcome = run_restore(request, progress)
     finally:
         progress.close()
+    left = {} if dry_run else {"ledger": _ledger_left(options["ledger"])}
     if options["as_json"]:
-        _emit_json(dataclasses.asdict(outcome))
+        _emit_json(dataclasses.asdict(outcome) | left)
         return
     if outcome.resumed:
         click.echo(
             f"restore {outcome.restore_id} of this backup had been interrupted; it is now finished and "
             f"{outcome.status}: {outcome.rows_written} rows"
         )
+        click.echo(f"ledger {left['ledger']['size']} events, root {left['ledger']['root']}")
         return
     verb = "planned (dry run, nothing written)" if dry_run else "applied" if apply else "planned (not applied)"
     click.echo(
@@ -242,6 +244,8 @@ def _run_restore(options: dict[str, Any], apply: bool, dry_run: bool = False) ->
         click.echo(f"  rows written: {outcome.rows_written} in {outcome.seconds:.2f}s")
     else:
         click.echo(f"  review: restore-ledger ledger show {outcome.restore_id} --decisions")
+    if left:
+        click.echo(f"  ledger: {left['ledger']['size']} events, root {left['ledger']['root']}")
 
 
 @main.command()
@@ -302,11 +306,20 @@ def on_restore(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-def _print_outcome(outcome: Any, as_json: bool, verb: str) -> None:
+def _ledger_left(ledger_url: str) -> dict[str, Any]:
+    """The ledger's size and Merkle root after a command: compare with a signed checkpoint later."""
+    from application.verify import head_of
+
+    return head_of(ledger_url)
+
+
+def _print_outcome(outcome: Any, as_json: bool, verb: str, ledger_url: str) -> None:
+    left = _ledger_left(ledger_url)
     if as_json:
-        _emit_json(dataclasses.asdict(outcome))
+        _emit_json(dataclasses.asdict(outcome) | {"ledger": left})
     else:
         click.echo(f"restore {outcome.restore_id} {verb}: {outcome.rows} rows in {outcome.seconds:.2f}s")
+        click.echo(f"ledger {left['size']} events, root {left['root']}")
 
 
 @main.command()
@@ -326,7 +339,7 @@ def apply(restore_id: str, target: str | None, ledger: str, actor: str | None, r
     from application.apply import apply_restore
 
     outcome = apply_restore(restore_id, target, ledger, actor or getpass.getuser(), reason)
-    _print_outcome(outcome, as_json, "applied")
+    _print_outcome(outcome, as_json, "applied", ledger)
 
 
 @main.command()
@@ -347,7 +360,7 @@ def rollback(restore_id: str, target: str | None, ledger: str, actor: str | None
     from application.rollback import rollback_restore
 
     _print_outcome(rollback_restore(restore_id, target, ledger, actor or getpass.getuser(), reason), as_json,
-                   "rolled back")  # fmt: skip
+                   "rolled back", ledger)  # fmt: skip
 
 
 @main.command()
@@ -375,7 +388,7 @@ def replay(
     from application.replay import replay_restore
 
     outcome = replay_restore(restore_id, target, ledger, actor or getpass.getuser(), reason, media_root)
-    _print_outcome(outcome, as_json, "replayed")
+    _print_outcome(outcome, as_json, "replayed", ledger)
 
 
 @main.command()
@@ -432,7 +445,7 @@ def status(target: str, ledger: str, as_json: bool) -> None:
         click.echo(f"  pending {item['action']} of restore {item['restore_id']} (position {item['notification_id']})")
     for run in result.restores:
         note = f"  ({run['note']})" if run["note"] else ""
-        click.echo(f"{run['restore_id']}  {run['started_at'][:19]}  {run['status']}{note}")
+        click.echo(f"{run['restore_id']}  {run['started_at']}  {run['status']}{note}")
 
 
 @main.command()
@@ -498,7 +511,7 @@ def ledger_list(ledger: str, as_json: bool) -> None:
         return
     for run in runs:
         click.echo(
-            f"{run['restore_id']}  {run['started_at'][:19]}  {run['status']:<9} {run['actor']:<12} "
+            f"{run['restore_id']}  {run['started_at']}  {run['status']:<9} {run['actor']:<12} "
             f"{sum(run['counts'].values()):>8} records  {run['target']['url']}  {run['reason']}"
         )
 
