@@ -695,4 +695,4 @@ def profile_show(target: str, profile_file: Path | None) -> None:
     click.echo(show_profile(target, profile_file))
 
 
-from cli import ledger_commands  # noqa: E402, F401  (registers its commands on the groups above)
+from cli import ledger_commands, report_command  # noqa: E402, F401  (they register their commands above)
