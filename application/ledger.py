@@ -10,7 +10,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 
 from domain.errors import RestoreError
 from domain.ledger import RestoreRun
-from infrastructure.ledger_store import ledger_env
+from infrastructure.ledger_store import KEY_FILE_VARIABLE, KEY_VARIABLE, ledger_env
 from infrastructure.ledger_verify import check_run
 
 
@@ -21,6 +21,10 @@ class RestoreNotFoundError(RestoreError):
         super().__init__(f"no restore {restore_id} in this ledger")
 
 
+class LedgerKeyError(RestoreError):
+    stage = "ledger"
+
+
 class Ledger(Application[UUID]):
     """Restore runs, each an aggregate whose events are the restore's decisions."""
 
@@ -28,6 +32,20 @@ class Ledger(Application[UUID]):
 
     def __init__(self, url: str) -> None:
         super().__init__(env=ledger_env(url))
+        self._check_readable()
+
+    def _check_readable(self) -> None:
+        """The first event decodes: else the ledger is encrypted and no (or another) key was given,
+        or that event was changed (then its finding is named)."""
+        for first in self.recorder.select_notifications(None, 1):
+            try:
+                self.mapper.to_domain_event(first)
+            except (ValueError, zlib.error):
+                check_run(self.recorder, UUID(str(first.originator_id)))
+                raise LedgerKeyError(
+                    f"the ledger's events cannot be read: it is encrypted, and {KEY_VARIABLE} or {KEY_FILE_VARIABLE} "
+                    "gives no key or another key than the one it was written with"
+                ) from None
 
     def get_run(self, restore_id: UUID | str) -> RestoreRun:
         key = _key(restore_id)
