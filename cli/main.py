@@ -497,14 +497,21 @@ def ledger() -> None:
 @ledger_option
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def ledger_list(ledger: str, as_json: bool) -> None:
-    """List every restore of the ledger, oldest first.
+    """List every restore of the ledger, oldest first. The ledger is verified first: a changed
+    ledger is refused, naming its first findings.
 
     \b
     Example:
       restore-ledger ledger list --ledger restore-ledger.sqlite3
     """
     from application.report import list_restores
+    from application.verify import verify_ledger
 
+    verified = verify_ledger(ledger)
+    if not verified.ok:
+        shown = "; ".join(f"{f['kind']} at position {f['position']}: {f['detail']}" for f in verified.findings[:3])
+        raise Refused(f"the ledger fails verification ({len(verified.findings)} findings: {shown}); nothing is "
+                      "listed from it. See `restore-ledger ledger verify`.")  # fmt: skip
     runs = list_restores(ledger)
     if as_json:
         _emit_json(runs)

@@ -130,3 +130,38 @@ def test_a_target_whose_applied_rows_disagree_with_the_ledger_is_named(
     findings = json.loads(result.stdout)["findings"]
     assert {f["kind"] for f in findings} == {"target"}
     assert all(f["restore_id"] == restore_id for f in findings)
+
+
+def test_a_changed_ledger_is_not_listed_and_an_empty_reason_is_refused(
+    source: Source, reinitialised: Target, sqlite_ledger: str, cli: CliRunner
+) -> None:
+    restore_id = restore(cli, source.fixture(), reinitialised, sqlite_ledger)
+    refused = run(cli, "rollback", restore_id, "--ledger", sqlite_ledger, "--reason", "  ")
+    assert refused.exit_code == 2 and "may not be empty" in refused.output
+    raw = raw_of(sqlite_ledger)
+    [first] = raw.ids()[:1]
+    state = raw.event(first)[3]
+    raw.set_state(first, state[:-1] + bytes([state[-1] ^ 1]))
+    raw.close()
+
+    listed = run(cli, "ledger", "list", "--ledger", sqlite_ledger)
+    shown = run(cli, "ledger", "show", restore_id, "--ledger", sqlite_ledger)
+
+    assert listed.exit_code == 1 and "fails verification" in listed.output and "changed at position 1" in listed.output
+    assert shown.exit_code == 1 and "fails verification" in shown.output and "Started" in shown.output
+
+
+def test_rebuild_is_recorded_with_its_actor_and_reason(
+    source: Source, reinitialised: Target, sqlite_ledger: str, tmp_path: Path, cli: CliRunner, copies: list[Target]
+) -> None:
+    fresh = clone(reinitialised, tmp_path, "fresh")
+    copies.append(fresh)
+    restore_id = restore(cli, source.fixture(), reinitialised, sqlite_ledger)
+
+    rebuilt = run(cli, "rebuild", "--target", fresh.url, "--ledger", sqlite_ledger, "--actor", "erin",
+                  "--reason", "rebuild drill")  # fmt: skip
+
+    assert rebuilt.exit_code == 0, rebuilt.output
+    timeline = run(cli, "ledger", "show", restore_id, "--ledger", sqlite_ledger).output.split("timeline:")[1]
+    assert "applied again into a rebuilt target" in timeline and "by erin" in timeline
+    assert "why: rebuild drill" in timeline
