@@ -9,28 +9,20 @@ import os
 import subprocess
 import sys
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from tests.conftest import run
+from tests.e2e import test_rollback_replay
 from tests.e2e.test_rollback_replay import clone, restore
 from tests.edms import Source
 from tests.ledger_sql import RawLedger
-from tests.targets import PostgresTarget, Target
+from tests.targets import Target
 
 CLI = str(Path(sys.executable).parent / "restore-ledger")
 
-
-@pytest.fixture
-def copies() -> Iterator[list[Target]]:
-    made: list[Target] = []
-    yield made
-    for target in made:
-        if isinstance(target, PostgresTarget):
-            target.drop()
+copies = test_rollback_replay.copies  # the fixture: PostgreSQL copies dropped after the test
 
 
 def raw_of(ledger: str) -> RawLedger:
