@@ -176,3 +176,12 @@ def ledger_head(ledger: Ledger) -> tuple[int, str]:
 def head_of(ledger_url: str) -> dict[str, Any]:
     size, root = ledger_head(Ledger(ledger_url))
     return {"size": size, "root": root}
+
+
+def seal_ledger(ledger_url: str) -> int:
+    """Chain every event of a ledger recorded before chains existed (none may be chained yet): its
+    tamper evidence starts now, and the chain rows say by whom. The number of events chained."""
+    ledger = Ledger(ledger_url)
+    if not isinstance(ledger.recorder, ChainReader):
+        return 0
+    return ledger.recorder.seal()

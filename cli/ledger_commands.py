@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from cli.main import Refused, ledger, ledger_option
+from cli.main import Refused, ledger, ledger_option, reason_option
 
 KEY = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -148,3 +148,22 @@ def ledger_export(ledger: str, out: Path) -> None:
 
     done = export_ledger(ledger, out)
     click.echo(f"exported {done['events']} events to {out}: size {done['size']}, root {done['root']}")
+
+
+@ledger.command("seal")
+@ledger_option
+@click.option("--actor", help="Who does it [default: the OS user].")
+@reason_option("Why, for the ledger.")
+def ledger_seal(ledger: str, actor: str | None, reason: str) -> None:
+    """Chain a ledger written by an older restore-ledger, whose events have no chain rows yet.
+    Tamper evidence starts now: the chain rows record who sealed it, when and why. A ledger that
+    has a chain already is left as it is.
+
+    \b
+    Example:
+      restore-ledger ledger seal --reason "upgrade to restore-ledger 0.2"
+    """
+    from application.verify import seal_ledger
+
+    chained = seal_ledger(ledger)
+    click.echo(f"sealed: {chained} events chained" if chained else "the ledger has a chain already: nothing to do")

@@ -210,6 +210,9 @@ class ChainReader:
             found.update((link.position, link) for link in map(_link, self._query(sql, chunk)))
         return found
 
+    def seal(self) -> int:
+        raise NotImplementedError
+
     def chain_head(self) -> Link | None:
         rows = self._query(f"SELECT {_COLUMNS} FROM {self._table()} ORDER BY position DESC LIMIT 1", ())
         return _link(rows[0]) if rows else None
@@ -240,6 +243,30 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainReader):
         with self.datastore.transaction(commit=False) as c:
             c.execute(sql, list(params))
             return list(c.fetchall())
+
+    def seal(self) -> int:
+        """Chain a ledger written before chains existed, in one transaction; 0 if it has a chain."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"SELECT COUNT(*) FROM {CHAIN_TABLE}")
+            if c.fetchone()[0]:
+                return 0
+            head: tuple[int, bytes] | None = None
+            after = 0
+            while True:
+                c.execute(
+                    f"SELECT rowid, * FROM {self.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT 200", [after]
+                )
+                rows = c.fetchall()
+                if not rows:
+                    return head[0] if head else 0
+                stored = [
+                    StoredEvent(UUID(r["originator_id"]), r["originator_version"], r["topic"], r["state"]) for r in rows
+                ]
+                links = _links(head, stored, [r["rowid"] for r in rows])
+                c.executemany(
+                    f"INSERT INTO {CHAIN_TABLE} ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", [_params(x) for x in links]
+                )
+                head, after = (links[-1].position, links[-1].chain), rows[-1]["rowid"]
 
 
 class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainReader):
@@ -290,3 +317,38 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainReader):
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(sql.encode(), list(params))
             return list(curs.fetchall())
+
+    def seal(self) -> int:
+        """Chain a ledger written before chains existed, in one transaction; 0 if it has a chain."""
+        schema = Identifier(self.datastore.schema)
+        events = SQL("{}.{}").format(schema, Identifier(self.events_table_name))
+        chain = SQL("{}.{}").format(schema, Identifier(self.chain_table_name))
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(events))
+            curs.execute(SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(chain))
+            curs.execute(SQL("SELECT COUNT(*) AS n FROM {}").format(chain))
+            found = curs.fetchone()
+            if found is None or found["n"]:
+                return 0
+            head: tuple[int, bytes] | None = None
+            after = 0
+            while True:
+                curs.execute(
+                    SQL("SELECT * FROM {} WHERE notification_id > %s ORDER BY notification_id LIMIT 200").format(
+                        events
+                    ),
+                    [after],
+                )
+                rows = curs.fetchall()
+                if not rows:
+                    return head[0] if head else 0
+                stored = [
+                    StoredEvent(r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"]))
+                    for r in rows
+                ]
+                links = _links(head, stored, [r["notification_id"] for r in rows])
+                curs.executemany(
+                    SQL("INSERT INTO {} (" + _COLUMNS + ") VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)").format(chain),
+                    [_params(x) for x in links],
+                )
+                head, after = (links[-1].position, links[-1].chain), rows[-1]["notification_id"]

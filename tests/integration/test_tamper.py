@@ -301,3 +301,21 @@ def test_an_edited_export_fails_offline_verification(
     assert result.exit_code == 1
     findings = json.loads(result.stdout)["findings"]
     assert {"kind": "changed", "position": 5} in [{k: f[k] for k in ("kind", "position")} for f in findings]
+
+
+def test_a_ledger_from_before_chains_is_refused_until_sealed_then_verifies(
+    raw: RawLedger, ledger: str, cli: CliRunner
+) -> None:
+    raw.sql("DELETE FROM {chain}")  # as an older restore-ledger left it
+    code, findings = verify(cli, ledger)
+    assert code == 1 and {f["kind"] for f in findings} == {"inserted"}
+
+    sealed = run(cli, "ledger", "seal", "--ledger", ledger, "--reason", "upgrade", "--actor", "ops")
+
+    assert sealed.exit_code == 0 and "sealed: 12 events chained" in sealed.output
+    assert verify(cli, ledger) == (0, [])
+    [(context,)] = raw.sql("SELECT context FROM {chain} WHERE position = 1")
+    assert json.loads(context)["reason"] == "upgrade" and json.loads(context)["actor"] == "ops"
+    again = run(cli, "ledger", "seal", "--ledger", ledger, "--reason", "twice")
+    assert "nothing to do" in again.output
+    assert verify(cli, ledger) == (0, [])
