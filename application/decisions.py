@@ -185,7 +185,7 @@ _COUNTED: dict[str, tuple[str, str | None]] = {
 }
 
 
-def _plain_state(ledger: Ledger, stored: Any) -> dict[str, Any]:
+def plain_state(ledger: Ledger, stored: Any) -> dict[str, Any]:
     """An event's fields as plain JSON, without building the event (fast enough for counting)."""
     data = stored.state
     if ledger.mapper.cipher is not None:
@@ -208,7 +208,7 @@ def summary(
             if stored.topic not in _COUNTED:
                 continue
             counted, attribute = _COUNTED[stored.topic]
-            state = _plain_state(ledger, stored)
+            state = plain_state(ledger, stored)
             if attribute == "evidence":
                 found = Counter(str(e["model"]) for e in state["evidence"])
             else:

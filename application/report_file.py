@@ -16,7 +16,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from application.decisions import CSV_HEADER, _plain_state, csv_row, decisions, secrets_of, summary
+from application.decisions import CSV_HEADER, csv_row, decisions, plain_state, secrets_of, summary
 from application.ledger import Ledger, tool_version
 from application.report import show_restore
 from application.timeline import timeline
@@ -53,7 +53,7 @@ def reconciliation(
         for stored in page:
             version = stored.originator_version
             if stored.topic == _ROWS:
-                state = _plain_state(ledger, stored)
+                state = plain_state(ledger, stored)
                 if profile.get(state["model"], {}).get("table") == state["table"]:
                     recorded[state["model"]] += len(state["rows"])
     models = []
