@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.utils import get_topic
 
 from application.ledger import Ledger
@@ -192,7 +193,7 @@ def plain_state(ledger: Ledger, stored: Any) -> dict[str, Any]:
         data = ledger.mapper.cipher.decrypt(data)
     if ledger.mapper.compressor is not None:
         data = ledger.mapper.compressor.decompress(data)
-    state: dict[str, Any] = json.loads(data)
+    state: dict[str, Any] = orjson.loads(data)
     return state
 
 

@@ -32,12 +32,17 @@ class Ledger(Application[UUID]):
 
     def __init__(self, url: str) -> None:
         super().__init__(env=ledger_env(url))
-        self._check_readable()
 
-    def _check_readable(self) -> None:
-        """The first event decodes: else the ledger is encrypted and no (or another) key was given,
-        or that event was changed (then its finding is named)."""
-        for first in self.recorder.select_notifications(None, 1):
+    def check_readable(self, restore_id: UUID | None = None) -> None:
+        """The first event (of the ledger, or of a restore) decodes: else that event was changed (its
+        finding is named), or the ledger is encrypted and no key, or another key, was given.
+        Verification itself needs no key."""
+        probe = (
+            self.recorder.select_events(restore_id, limit=1)
+            if restore_id
+            else self.recorder.select_notifications(None, 1)
+        )
+        for first in probe:
             try:
                 self.mapper.to_domain_event(first)
             except (ValueError, zlib.error):
@@ -55,6 +60,7 @@ class Ledger(Application[UUID]):
             raise RestoreNotFoundError(str(restore_id)) from None
         except (ValueError, TypeError, KeyError, zlib.error):
             check_run(self.recorder, key)  # an event that cannot be read was changed: name it
+            self.check_readable(key)
             raise
         return run
 
@@ -63,6 +69,7 @@ class Ledger(Application[UUID]):
         key = _key(restore_id)
         if not self.recorder.select_events(key, limit=1):
             raise RestoreNotFoundError(str(restore_id))
+        self.check_readable(key)
         return key
 
     def check_run(self, restore_id: UUID | str) -> None:

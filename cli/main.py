@@ -504,6 +504,7 @@ def ledger_list(ledger: str, as_json: bool) -> None:
     Example:
       restore-ledger ledger list --ledger restore-ledger.sqlite3
     """
+    from application.ledger import Ledger
     from application.report import list_restores
     from application.verify import verify_ledger
 
@@ -512,6 +513,7 @@ def ledger_list(ledger: str, as_json: bool) -> None:
         shown = "; ".join(f"{f['kind']} at position {f['position']}: {f['detail']}" for f in verified.findings[:3])
         raise Refused(f"the ledger fails verification ({len(verified.findings)} findings: {shown}); nothing is "
                       "listed from it. See `restore-ledger ledger verify`.")  # fmt: skip
+    Ledger(ledger).check_readable()
     runs = list_restores(ledger)
     if as_json:
         _emit_json(runs)
