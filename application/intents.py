@@ -41,6 +41,7 @@ def carry_out(
 
     An interrupted run of the same action on the same restore is finished instead of started again.
     """
+    ledger.check_run(restore_id)
     with locked(engine) as conn:
         guard(ledger, conn, target_id, actor, reason)
         earlier = settle(ledger, conn, target_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from contextlib import suppress
 from importlib.metadata import PackageNotFoundError, version
 from uuid import UUID
@@ -12,7 +13,8 @@ from eventsourcing.persistence import IntegrityError
 from domain.errors import RestoreError
 from domain.ledger import RestoreRun
 from domain.targets import LEDGER_IDENTITY, LedgerIdentity, TargetRegistration
-from infrastructure.ledger_store import ledger_env, ledger_location
+from infrastructure.ledger_store import KEY_FILE_VARIABLE, KEY_VARIABLE, ledger_env, ledger_location
+from infrastructure.ledger_verify import check_run
 
 
 class RestoreNotFoundError(RestoreError):
@@ -20,6 +22,10 @@ class RestoreNotFoundError(RestoreError):
 
     def __init__(self, restore_id: str) -> None:
         super().__init__(f"no restore {restore_id} in this ledger")
+
+
+class LedgerKeyError(RestoreError):
+    stage = "ledger"
 
 
 class Ledger(Application[UUID]):
@@ -60,15 +66,57 @@ class Ledger(Application[UUID]):
             return None
         return found if isinstance(found, TargetRegistration) else None
 
+    def check_readable(self, restore_id: UUID | None = None) -> None:
+        """The first event (of the ledger, or of a restore) decodes: else that event was changed (its
+        finding is named), or the ledger is encrypted and no key, or another key, was given.
+        Verification itself needs no key."""
+        probe = (
+            self.recorder.select_events(restore_id, limit=1)
+            if restore_id
+            else self.recorder.select_notifications(None, 1)
+        )
+        for first in probe:
+            try:
+                self.mapper.to_domain_event(first)
+            except (ValueError, zlib.error):
+                check_run(self.recorder, UUID(str(first.originator_id)))
+                raise LedgerKeyError(
+                    f"the ledger's events cannot be read: it is encrypted, and {KEY_VARIABLE} or {KEY_FILE_VARIABLE} "
+                    "gives no key or another key than the one it was written with"
+                ) from None
+
     def get_run(self, restore_id: UUID | str) -> RestoreRun:
+        key = _key(restore_id)
         try:
-            key = restore_id if isinstance(restore_id, UUID) else UUID(restore_id)
             run: RestoreRun = self.repository.get(key)
-        except (AggregateNotFoundError, ValueError):
+        except AggregateNotFoundError:
             raise RestoreNotFoundError(str(restore_id)) from None
+        except (ValueError, TypeError, KeyError, zlib.error):
+            check_run(self.recorder, key)  # an event that cannot be read was changed: name it
+            self.check_readable(key)
+            raise
         if not isinstance(run, RestoreRun):
             raise RestoreNotFoundError(str(restore_id))
         return run
+
+    def run_id(self, restore_id: UUID | str) -> UUID:
+        """The id of a restore the ledger holds, without reading its events."""
+        key = _key(restore_id)
+        if not self.recorder.select_events(key, limit=1):
+            raise RestoreNotFoundError(str(restore_id))
+        self.check_readable(key)
+        return key
+
+    def check_run(self, restore_id: UUID | str) -> None:
+        """Refuse, naming the findings, when the restore's events fail verification."""
+        check_run(self.recorder, _key(restore_id))
+
+
+def _key(restore_id: UUID | str) -> UUID:
+    try:
+        return restore_id if isinstance(restore_id, UUID) else UUID(restore_id)
+    except ValueError:
+        raise RestoreNotFoundError(str(restore_id)) from None
 
 
 def tool_version() -> str:

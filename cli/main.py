@@ -12,7 +12,6 @@ import getpass
 import json
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,40 @@ class Refused(click.ClickException):
         return self.message
 
 
+class Command(click.Command):
+    """Events saved while a command runs carry its name, actor and reason in their chain rows."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from infrastructure.ledger_chain import recording_as
+
+        params = ctx.params
+        actor = str(params.get("actor") or (getpass.getuser() if "actor" in params else ""))
+        with recording_as(command=ctx.command_path, actor=actor, reason=str(params.get("reason") or "")):
+            return super().invoke(ctx)
+
+
+def _reason(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    value = free_text(ctx, param, value) or ""
+    if not value.strip():
+        raise click.BadParameter("give why, for the ledger: it may not be empty")
+    return value
+
+
+def reason_option(help_text: str) -> Callable[[Any], Any]:
+    """--reason, required and not blank [env RESTORE_LEDGER_REASON]."""
+    return click.option(
+        "--reason",
+        envvar="RESTORE_LEDGER_REASON",
+        required=True,
+        callback=_reason,
+        help=f"{help_text} Required [env RESTORE_LEDGER_REASON].",
+    )
+
+
 class Group(click.Group):
+    command_class = Command
+    group_class = type
+
     def invoke(self, ctx: click.Context) -> Any:
         from eventsourcing.persistence import PersistenceError
 
@@ -159,7 +191,7 @@ def restore_options(command: Callable[..., None]) -> Callable[..., None]:
             help="Keep backup UUIDs that are free (taken ones are reassigned), or give every row a new one.",
         ),
         click.option("--actor", callback=free_text, help="Who runs the restore [default: the OS user]."),
-        click.option("--reason", default="", callback=free_text, help="Why the restore is run, for the ledger."),
+        reason_option("Why the restore is run, for the ledger."),
         click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON."),
         click.option("--quiet", is_flag=True, help="No progress on stderr."),
     ]
@@ -193,14 +225,16 @@ def _run_restore(options: dict[str, Any], apply: bool, dry_run: bool = False) ->
         outcome = run_restore(request, progress)
     finally:
         progress.close()
+    left = {} if dry_run else {"ledger": _ledger_left(options["ledger"])}
     if options["as_json"]:
-        _emit_json(dataclasses.asdict(outcome))
+        _emit_json(dataclasses.asdict(outcome) | left)
         return
     if outcome.resumed:
         click.echo(
             f"restore {outcome.restore_id} of this backup had been interrupted; it is now finished and "
             f"{outcome.status}: {outcome.rows_written} rows"
         )
+        click.echo(f"ledger {left['ledger']['size']} events, root {left['ledger']['root']}")
         return
     verb = "planned (dry run, nothing written)" if dry_run else "applied" if apply else "planned (not applied)"
     click.echo(
@@ -223,6 +257,8 @@ def _run_restore(options: dict[str, Any], apply: bool, dry_run: bool = False) ->
         click.echo(f"  rows written: {outcome.rows_written} in {outcome.seconds:.2f}s")
     else:
         click.echo(f"  review: restore-ledger ledger show {outcome.restore_id} --decisions")
+    if left:
+        click.echo(f"  ledger: {left['ledger']['size']} events, root {left['ledger']['root']}")
 
 
 @main.command()
@@ -275,7 +311,7 @@ def on_restore(command: Callable[..., None]) -> Callable[..., None]:
         ),
         ledger_option,
         click.option("--actor", callback=free_text, help="Who does it [default: the OS user]."),
-        click.option("--reason", default="", callback=free_text, help="Why, for the ledger."),
+        reason_option("Why, for the ledger."),
         click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON."),
     ]
     for option in reversed(options):
@@ -283,11 +319,20 @@ def on_restore(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-def _print_outcome(outcome: Any, as_json: bool, verb: str) -> None:
+def _ledger_left(ledger_url: str) -> dict[str, Any]:
+    """The ledger's size and Merkle root after a command: compare with a signed checkpoint later."""
+    from application.verify import head_of
+
+    return head_of(ledger_url)
+
+
+def _print_outcome(outcome: Any, as_json: bool, verb: str, ledger_url: str) -> None:
+    left = _ledger_left(ledger_url)
     if as_json:
-        _emit_json(dataclasses.asdict(outcome))
+        _emit_json(dataclasses.asdict(outcome) | {"ledger": left})
     else:
         click.echo(f"restore {outcome.restore_id} {verb}: {outcome.rows} rows in {outcome.seconds:.2f}s")
+        click.echo(f"ledger {left['size']} events, root {left['root']}")
 
 
 @main.command()
@@ -307,7 +352,7 @@ def apply(restore_id: str, target: str | None, ledger: str, actor: str | None, r
     from application.apply import apply_restore
 
     outcome = apply_restore(restore_id, target, ledger, actor or getpass.getuser(), reason)
-    _print_outcome(outcome, as_json, "applied")
+    _print_outcome(outcome, as_json, "applied", ledger)
 
 
 @main.command()
@@ -328,7 +373,7 @@ def rollback(restore_id: str, target: str | None, ledger: str, actor: str | None
     from application.rollback import rollback_restore
 
     _print_outcome(rollback_restore(restore_id, target, ledger, actor or getpass.getuser(), reason), as_json,
-                   "rolled back")  # fmt: skip
+                   "rolled back", ledger)  # fmt: skip
 
 
 @main.command()
@@ -337,7 +382,7 @@ def rollback(restore_id: str, target: str | None, ledger: str, actor: str | None
 @ledger_option
 @click.option("--media-root", type=click.Path(file_okay=False, path_type=Path), help="Media root of that target.")
 @click.option("--actor", callback=free_text, help="Who does it [default: the OS user].")
-@click.option("--reason", default="", callback=free_text, help="Why, for the ledger.")
+@reason_option("Why, for the ledger.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def replay(
     restore_id: str, target: str, ledger: str, media_root: Path | None, actor: str | None, reason: str, as_json: bool
@@ -356,7 +401,7 @@ def replay(
     from application.replay import replay_restore
 
     outcome = replay_restore(restore_id, target, ledger, actor or getpass.getuser(), reason, media_root)
-    _print_outcome(outcome, as_json, "replayed")
+    _print_outcome(outcome, as_json, "replayed", ledger)
 
 
 @main.command()
@@ -409,21 +454,30 @@ def ledger() -> None:
 @ledger_option
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def ledger_list(ledger: str, as_json: bool) -> None:
-    """List every restore of the ledger, oldest first.
+    """List every restore of the ledger, oldest first. The ledger is verified first: a changed
+    ledger is refused, naming its first findings.
 
     \b
     Example:
       restore-ledger ledger list --ledger restore-ledger.sqlite3
     """
+    from application.ledger import Ledger
     from application.report import list_restores
+    from application.verify import verify_ledger
 
+    verified = verify_ledger(ledger)
+    if not verified.ok:
+        shown = "; ".join(f"{f['kind']} at position {f['position']}: {f['detail']}" for f in verified.findings[:3])
+        raise Refused(f"the ledger fails verification ({len(verified.findings)} findings: {shown}); nothing is "
+                      "listed from it. See `restore-ledger ledger verify`.")  # fmt: skip
+    Ledger(ledger).check_readable()
     runs = list_restores(ledger)
     if as_json:
         _emit_json(runs)
         return
     for run in runs:
         click.echo(
-            f"{run['restore_id']}  {run['started_at'][:19]}  {run['status']:<9} {run['actor']:<12} "
+            f"{run['restore_id']}  {run['started_at']}  {run['status']:<9} {run['actor']:<12} "
             f"{sum(run['counts'].values()):>8} records  {run['target']['url']}  {run['reason']}"
         )
 
@@ -434,36 +488,57 @@ def ledger_list(ledger: str, as_json: bool) -> None:
 @click.option("--decisions", is_flag=True, help="Every decision on one line, grouped by kind, with counts.")
 @click.option("--kind", type=click.Choice(KINDS), help="With --decisions: only this kind.")
 @click.option("--model", help="With --decisions: only this model label.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-@click.option("--csv", "as_csv", is_flag=True, help="With --decisions: print as CSV.")
+@click.option("--summary", is_flag=True, help="With --decisions: counts per kind and model (the default past 1,000).")
+@click.option("--limit", type=click.IntRange(min=1), help="With --decisions: at most this many.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="With --decisions: skip this many first.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON (decisions: streamed, every one).")
+@click.option("--csv", "as_csv", is_flag=True, help="With --decisions: print as CSV (streamed, every one).")
 def ledger_show(
     restore_id: str,
     ledger: str,
     decisions: bool,
     kind: str | None,
     model: str | None,
+    summary: bool,
+    limit: int | None,
+    offset: int,
     as_json: bool,
     as_csv: bool,
 ) -> None:
-    """Show one restore: who, when, why, which backup, counts, and each event.
+    """Show one restore: who, when, why, which backup, counts, its timeline (who applied, rolled
+    back, rolled forward, replayed, and why) and each event. The restore's events are verified
+    first; a changed ledger is refused, naming the finding.
 
     With --decisions, every decision in plain words, grouped by kind (conflicts,
-    mappings, created users, reassigned UUIDs and pks, updated rows).
+    mappings, created users, reassigned UUIDs and pks, updated rows); past 1,000 of them a
+    summary per kind and model, unless --limit pages them. Secret columns are redacted.
 
     \b
     Example:
       restore-ledger ledger show 0b6f3c1e-... --decisions --kind mapped
     """
-    from application.report import restore_decisions, show_restore
+    from application.timeline import show, who
 
+    used = [
+        name
+        for name, value in (
+            ("--kind", kind),
+            ("--model", model),
+            ("--summary", summary),
+            ("--limit", limit),
+            ("--offset", offset),
+            ("--csv", as_csv),
+        )
+        if value
+    ]
+    if used and not decisions:
+        raise click.UsageError(f"{', '.join(used)} only go with --decisions")
     if as_json and as_csv:
-        raise click.UsageError("give --json or --csv, not both")
-    if not decisions and (kind or model or as_csv):
-        raise click.UsageError("--kind, --model and --csv go with --decisions")
+        raise click.UsageError("--json and --csv exclude each other")
     if decisions:
-        _show_decisions(restore_decisions(ledger, restore_id, kind, model), as_json, as_csv)
+        _show_decisions(ledger, restore_id, kind, model, summary, limit, offset, as_json, as_csv)
         return
-    run = show_restore(ledger, restore_id)
+    run = show(ledger, restore_id)
     if as_json:
         _emit_json(run)
         return
@@ -481,30 +556,78 @@ def ledger_show(
         click.echo(f"  failed at {failure['stage']}: {where}{failure['reason']}")
     for label, count in run["counts"].items():
         click.echo(f"  {label:<40} {count:>8}")
+    click.echo("  timeline:")
+    for entry in run["timeline"]:
+        target = f" -> {entry['target']}" if entry.get("target") else ""
+        click.echo(f"    {entry['at']}  {entry['what']}{target}")
+        click.echo(f"      by {who(entry)}" + (f"; why: {entry['reason']}" if entry["reason"] else ""))
     click.echo(f"  events: {len(run['events'])}")
     for event in run["events"]:
         details = ", ".join(f"{k}={v}" for k, v in event.items() if k not in ("event", "version", "at"))
         click.echo(f"    {event['version']:>4} {event['event']:<22} {details}")
 
 
-def _show_decisions(lines: list[dict[str, Any]], as_json: bool, as_csv: bool) -> None:
+def _show_decisions(
+    ledger_url: str,
+    restore_id: str,
+    kind: str | None,
+    model: str | None,
+    summary: bool,
+    limit: int | None,
+    offset: int,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    """Decisions streamed one event at a time: memory stays flat whatever the restore's size."""
+    from itertools import islice
+
+    from application.decisions import CSV_HEADER, SUMMARY_PAST, csv_row
+    from application.decisions import decisions as all_decisions
+    from application.decisions import summary as count
+    from application.ledger import Ledger
+
+    ledger = Ledger(ledger_url)
+    run_id = ledger.run_id(restore_id)
+    ledger.check_run(run_id)
+    counts = count(ledger, run_id, kind, model) if summary or not (as_json or as_csv or limit) else None
+    total = sum(c["count"] for c in counts) if counts is not None else 0
+    if counts is not None and (summary or total > SUMMARY_PAST):
+        if as_json:
+            _emit_json(counts)
+            return
+        if not summary:
+            click.echo(
+                f"{total:,} decisions: their counts per kind and model follow; page them with --limit and "
+                "--offset, or take every one with --json or --csv"
+            )
+        for entry in counts:
+            click.echo(f"  {entry['kind']:<14} {entry['model']:<40} {entry['count']:>8}")
+        click.echo(f"  {'total':<55} {total:>8}")
+        return
+    lines = islice(all_decisions(ledger, run_id, kind, model), offset, None if limit is None else offset + limit)
     if as_json:
-        _emit_json(lines)
+        click.echo("[", nl=False)
+        for number, line in enumerate(lines):
+            click.echo(("," if number else "") + "\n  " + json.dumps(line, default=str), nl=False)
+        click.echo("\n]")
         return
     if as_csv:
         writer = csv.writer(sys.stdout)
-        writer.writerow(["kind", "model", "decision", "details"])
+        writer.writerow(CSV_HEADER)
         for line in lines:
-            writer.writerow([line["kind"], line["model"], line["text"], json.dumps(line["details"], default=str)])
+            writer.writerow(csv_row(line))
         return
-    counts = Counter(line["kind"] for line in lines)
-    current = None
+    kinds = {c["kind"]: 0 for c in counts or []}
+    for c in counts or []:
+        kinds[c["kind"]] += c["count"]
+    current, shown = None, 0
     for line in lines:
+        shown += 1
         if line["kind"] != current:
             current = line["kind"]
-            click.echo(f"{current} ({counts[current]}):")
+            click.echo(f"{current} ({kinds[current]}):" if current in kinds else f"{current}:")
         click.echo(f"  {line['text']}")
-    if not lines:
+    if not shown:
         click.echo("no decisions match")
 
 
@@ -538,4 +661,8 @@ def profile_show(target: str, profile_file: Path | None) -> None:
     click.echo(show_profile(target, profile_file))
 
 
-from cli import target_commands  # noqa: E402,F401  (registers rebuild, status and target on main)
+from cli import (  # noqa: E402, F401  (they register their commands above)
+    ledger_commands,
+    report_command,
+    target_commands,
+)

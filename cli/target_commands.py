@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from cli.main import TARGET_HELP, _emit_json, ledger_option, main
+from cli.main import TARGET_HELP, _emit_json, ledger_option, main, reason_option
+from cli.options import free_text
 
 TARGET = click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP)
 
@@ -32,8 +33,8 @@ TARGET = click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="A content-addressed media store (files at SHA[:2]/SHA) to take media files from instead of backups.",
 )
-@click.option("--actor", help="Who rebuilds [default: the OS user].")
-@click.option("--reason", default="", help="Why, for the ledger.")
+@click.option("--actor", callback=free_text, help="Who rebuilds [default: the OS user].")
+@reason_option("Why, for the ledger.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def rebuild(
     target: str,
@@ -140,8 +141,8 @@ def target_group() -> None:
 @target_group.command("adopt")
 @TARGET
 @ledger_option
-@click.option("--actor", help="Who adopts it [default: the OS user].")
-@click.option("--reason", required=True, help="Why, for the ledger.")
+@click.option("--actor", callback=free_text, help="Who adopts it [default: the OS user].")
+@reason_option("Why, for the ledger.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def target_adopt(target: str, ledger: str, actor: str | None, reason: str, as_json: bool) -> None:
     """Give a copy of a target (cp, pg_dump | pg_restore, CREATE DATABASE ... TEMPLATE) its own id.

@@ -141,6 +141,12 @@ class RestoreRun(Aggregate):
         target_id: str
         reason: str
 
+    class ReportMade(Aggregate.Event):
+        format: str
+        sha256: str
+        actor: str
+        reason: str
+
     @event(Started)
     def __init__(
         self,
@@ -387,6 +393,14 @@ class RestoreRun(Aggregate):
     @event(ReplayRefused)
     def _replay_refused(self, target_id: str, reason: str) -> None:
         self.replays[target_id] = "refused"
+
+    def record_report(self, format: str, sha256: str, actor: str, reason: str) -> None:
+        """A report of the restore was made (a file with this sha256), by whom and why."""
+        self._report_made(format=format, sha256=sha256, actor=actor, reason=reason)
+
+    @event(ReportMade)
+    def _report_made(self, format: str, sha256: str, actor: str, reason: str) -> None:
+        pass
 
     def fail(self, stage: str, reason: str, record: str | None) -> None:
         """The restore was refused or failed; the target is as it was before."""

@@ -79,6 +79,7 @@ class ModelProfile:
     seeded: bool = False
     missing: str = FAIL
     create_values: dict[str, Any] = field(default_factory=dict)
+    secret_fields: tuple[str, ...] = ()  # shown redacted in reviews and reports (``password`` always is)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,6 +99,7 @@ class ModelProfile:
             seeded=bool(data.get("seeded", False)),
             missing=_choice(data, "missing", (FAIL, CREATE)),
             create_values=dict(data.get("create_values", {})),
+            secret_fields=tuple(data.get("secret_fields", ())),
         )
 
 

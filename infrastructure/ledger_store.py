@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,11 @@ from infrastructure.urls import parse_url
 
 DEFAULT_LEDGER = "restore-ledger.sqlite3"
 COMPRESSOR = "eventsourcing.compressor:ZlibCompressor"
+CIPHER = "eventsourcing.cryptography:AESCipher"
+SQLITE_RECORDER = "infrastructure.ledger_chain:ChainedSQLiteRecorder"
+POSTGRES_RECORDER = "infrastructure.ledger_chain:ChainedPostgresRecorder"
+KEY_VARIABLE = "RESTORE_LEDGER_CIPHER_KEY"
+KEY_FILE_VARIABLE = "RESTORE_LEDGER_CIPHER_KEY_FILE"
 
 
 class LedgerSettingsError(RestoreError):
@@ -70,13 +76,15 @@ def ledger_env(url: str, create: bool = False) -> dict[str, str]:
         return {
             "CREATE_TABLE": "y" if create else "n",
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "APPLICATION_RECORDER_TOPIC": SQLITE_RECORDER,
             "SQLITE_DBNAME": parsed.database,
             "SQLITE_LOCK_TIMEOUT": "30",
             "COMPRESSOR_TOPIC": COMPRESSOR,
-        }
+        } | _cipher()
     if parsed.drivername.startswith("postgres"):
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "APPLICATION_RECORDER_TOPIC": POSTGRES_RECORDER,
             "POSTGRES_DBNAME": parsed.database or "",
             "POSTGRES_HOST": parsed.host or "127.0.0.1",
             "POSTGRES_PORT": str(parsed.port or 5432),
@@ -90,7 +98,7 @@ def ledger_env(url: str, create: bool = False) -> dict[str, str]:
             _create_schema(env)
         else:
             _check_postgres_ledger(env)
-        return env
+        return env | _cipher()
     raise LedgerSettingsError(f"ledger URL scheme {parsed.drivername!r} is not supported (sqlite, postgresql)")
 
 
@@ -131,6 +139,23 @@ def _postgres(env: dict[str, str]) -> psycopg.Connection[Any]:
         autocommit=True,
         connect_timeout=10,
     )
+
+
+def _cipher() -> dict[str, str]:
+    """Event state encrypted at rest (AES-GCM, the library's cipher) when a key is given: base64 of
+    16, 24 or 32 bytes in ``RESTORE_LEDGER_CIPHER_KEY``, or in the file ``RESTORE_LEDGER_CIPHER_KEY_FILE``."""
+    key = os.environ.get(KEY_VARIABLE)
+    key_file = os.environ.get(KEY_FILE_VARIABLE)
+    if key and key_file:
+        raise LedgerSettingsError(f"give the ledger key once: {KEY_VARIABLE} or {KEY_FILE_VARIABLE}, not both")
+    if key_file:
+        try:
+            key = Path(key_file).read_text().strip()
+        except OSError as error:
+            raise LedgerSettingsError(f"the ledger key file {key_file!r} cannot be read: {error.strerror}") from None
+    if not key:
+        return {}
+    return {"CIPHER_TOPIC": CIPHER, "CIPHER_KEY": key}
 
 
 def _create_schema(env: dict[str, str]) -> None:

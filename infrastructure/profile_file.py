@@ -85,6 +85,8 @@ def to_toml(profile: Profile, source: str) -> str:
             lines.append(f"{key} = {_value(model[key])}")
         if model["create_values"]:
             lines.append(f"create_values = {_value(model['create_values'])}")
+        if model.get("secret_fields"):
+            lines.append(f"secret_fields = {_value(model['secret_fields'])}")
         for key in ("fields", "foreign_keys", "many_to_many"):
             if model[key]:
                 lines.append(f'[models."{label}".{key}]')

@@ -29,6 +29,7 @@ from domain.profile import Kind
 from infrastructure.backup import Backup, open_backup
 from infrastructure.checkpoints import checkpoint
 from infrastructure.dialects import execute_many, writer_for
+from infrastructure.ledger_verify import check_run
 from infrastructure.reading import Limits
 from infrastructure.storage import Converter, from_storage, same, to_storage
 from infrastructure.target import APPLIED_TABLE, TRACKING_TABLE, claim_identity, quote
@@ -179,6 +180,7 @@ class Projection:
         """Carry out every pending intent for this target, in ledger order."""
         done: list[Done] = []
         for notification_id, event, action in list(self.pending()):
+            check_run(self.ledger.recorder, event.originator_id)  # never act on a changed ledger
             try:
                 result = self._carry_out(notification_id, event, action)
             except RestoreError as error:

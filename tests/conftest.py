@@ -22,6 +22,12 @@ from tests.targets import (
 IN_CI = os.environ.get("CI") == "true"
 
 
+@pytest.fixture(autouse=True)
+def reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands that record need a reason: tests that are not about it take it from the environment."""
+    monkeypatch.setenv("RESTORE_LEDGER_REASON", "test run")
+
+
 @pytest.fixture(scope="session")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Source:
     """A source EDMS filled by the example project, and its real dumpdata backups."""
