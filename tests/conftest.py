@@ -22,10 +22,13 @@ from tests.targets import (
 IN_CI = os.environ.get("CI") == "true"
 
 
-@pytest.fixture(autouse=True)
-def reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Commands that record need a reason: tests that are not about it take it from the environment."""
-    monkeypatch.setenv("RESTORE_LEDGER_REASON", "test run")
+@pytest.fixture(scope="session", autouse=True)
+def reason() -> Iterator[None]:
+    """Commands that record need a reason: tests that are not about it take it from the environment
+    (session-wide, so that session fixtures that restore have one too)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RESTORE_LEDGER_REASON", "test run")
+        yield
 
 
 @pytest.fixture(scope="session")
