@@ -574,3 +574,6 @@ def profile_show(target: str, profile_file: Path | None) -> None:
     from application.profile import show_profile
 
     click.echo(show_profile(target, profile_file))
+
+
+from cli import web_commands  # noqa: E402, F401  (registers accounts and serve on main)

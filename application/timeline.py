@@ -1,0 +1,28 @@
+"""One restore's timeline for review: every event in order, with who, why and what it concerns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from application.ledger import Ledger
+
+ATTRIBUTES = ("actor", "reason", "signer", "meaning", "stage", "record", "model", "table", "target_id")
+SIZED = ("rows", "mappings", "conflicts", "updates", "created", "reassignments", "pairs", "files", "evidence")
+
+
+def timeline(ledger_url: str, restore_id: str) -> list[dict[str, Any]]:
+    """Each event of the restore as one line: name, version, time with offset, its actor, reason or
+    signer where it has them, and how many items a batch event holds (never the rows themselves)."""
+    ledger = Ledger(ledger_url)
+    run = ledger.get_run(restore_id)
+    lines = []
+    for event in ledger.events.get(run.id):
+        line: dict[str, Any] = {
+            "event": type(event).__name__,
+            "version": event.originator_version,
+            "at": event.timestamp.isoformat(),
+        }
+        line.update({name: getattr(event, name) for name in ATTRIBUTES if hasattr(event, name)})
+        line.update({name: len(getattr(event, name)) for name in SIZED if hasattr(event, name)})
+        lines.append(line)
+    return lines
