@@ -39,8 +39,8 @@ class UploadTooLarge(HTTPException):
 
 
 class Limits:
-    """Request bodies within limits, read as they stream: an upload up to ``max_upload_bytes``,
-    anything else up to FORM_LIMIT; and the security headers on every response."""
+    """Request bodies within limits, read as they stream: an upload request up to ``max_upload_bytes``
+    (backup and form fields), anything else up to FORM_LIMIT; and the security headers on every response."""
 
     def __init__(self, app: ASGIApp, max_upload_bytes: int) -> None:
         self.app = app
@@ -50,10 +50,10 @@ class Limits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_upload_bytes + FORM_LIMIT if scope["path"] in UPLOAD_PATHS else FORM_LIMIT
+        limit = self.max_upload_bytes if scope["path"] in UPLOAD_PATHS else FORM_LIMIT
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            response = JSONResponse({"detail": UploadTooLarge(limit - FORM_LIMIT).detail}, 413, SECURITY_HEADERS)
+            response = JSONResponse({"detail": UploadTooLarge(limit).detail}, 413, SECURITY_HEADERS)
             await response(scope, receive, send)
             return
         seen = 0
@@ -63,7 +63,7 @@ class Limits:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise UploadTooLarge(limit - FORM_LIMIT)
+                raise UploadTooLarge(limit)
             return message
 
         async def with_headers(message: Message) -> None:

@@ -31,10 +31,10 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _page(request: Request, template: str, status: int = 200, session: Session | None = None, **values: Any) -> Response:
+def _page(request: Request, template: str, code: int = 200, session: Session | None = None, **values: Any) -> Response:
     env: Environment = request.app.state.templates
     html = env.get_template(template).render(session=session, path=request.url.path, **values)
-    return HTMLResponse(html, status_code=status)
+    return HTMLResponse(html, status_code=code)
 
 
 def error_page(request: Request, status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
