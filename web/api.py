@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Query, Request, Response, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from jinja2 import Environment
 from pydantic import BaseModel, Field
@@ -75,7 +76,7 @@ class Signature(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem} for status in (400, 401, 403, 404, 409, 413)
+    status: {"model": Problem} for status in (400, 401, 403, 404, 409, 413, 422)
 }
 
 
@@ -130,6 +131,13 @@ def create_api(settings: Settings, sessions: Sessions, templates: Environment) -
     @api.exception_handler(RestoreError)
     async def refused(request: Request, error: RestoreError) -> Response:
         return JSONResponse({"detail": message_of(error)}, status_of(error))
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        return JSONResponse({"detail": f"invalid request: {problems}"}, 422)
 
     @api.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:
