@@ -66,7 +66,7 @@ def _hasher() -> PasswordHasher:
 
 def _load(ledger: Ledger, name: str) -> Account | None:
     try:
-        account = ledger.repository.get(account_id(name))
+        account: Any = ledger.repository.get(account_id(name))
     except AggregateNotFoundError:
         return None
     return account if isinstance(account, Account) else None
@@ -144,7 +144,8 @@ def list_accounts(ledger_url: str) -> list[dict[str, Any]]:
     topics = [get_topic(Account.Created)]
     while page := ledger.recorder.select_notifications(position, 500, topics=topics, inclusive_of_start=False):
         for notification in page:
-            names.append(ledger.mapper.to_domain_event(notification).name)
+            created: Any = ledger.mapper.to_domain_event(notification)
+            names.append(created.name)
             position = notification.id
     return [_existing(ledger, name).view() for name in names]
 
@@ -193,9 +194,9 @@ def token_identity(ledger_url: str, token: str) -> Identity:
     topics = [get_topic(Account.TokenCreated)]
     while page := ledger.recorder.select_notifications(position, 500, topics=topics, inclusive_of_start=False):
         for notification in page:
-            created = ledger.mapper.to_domain_event(notification)
+            created: Any = ledger.mapper.to_domain_event(notification)
             if created.token_id == token_id and hmac.compare_digest(created.digest, _digest(secret)):
-                account = ledger.repository.get(created.originator_id)
+                account: Account = ledger.repository.get(created.originator_id)
                 if not account.active:
                     raise LoginRefused(f"account {account.name} is {account.view()['state']}")
                 return Identity(account.name, account.role)

@@ -10,9 +10,7 @@ def check_second_person(ledger_url: str, restore_id: str, signer: str) -> None:
     """Under the four-eyes rule the account that planned a restore may not apply it."""
     run = Ledger(ledger_url).get_run(restore_id)
     if run.actor == signer:
-        raise NotAllowed(
-            f"restore {run.id} was planned by {signer}; this target requires a second person to apply it"
-        )
+        raise NotAllowed(f"restore {run.id} was planned by {signer}; this target requires a second person to apply it")
 
 
 def check_state(ledger_url: str, restore_id: str, meaning: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from application.ledger import Ledger
@@ -16,7 +17,8 @@ def timeline(ledger_url: str, restore_id: str) -> list[dict[str, Any]]:
     ledger = Ledger(ledger_url)
     run = ledger.get_run(restore_id)
     lines = []
-    for event in ledger.events.get(run.id):
+    events: Iterable[Any] = ledger.events.get(run.id)
+    for event in events:
         line: dict[str, Any] = {
             "event": type(event).__name__,
             "version": event.originator_version,

@@ -71,14 +71,26 @@ def _hidden(html: str, name: str) -> str:
 
 def make_console(root: Path, target_url: str, ledger: str, **target: Any) -> Console:
     root.mkdir(parents=True, exist_ok=True)
-    extra = "".join(f"{key} = {str(value).lower() if isinstance(value, bool) else repr(value)}\n" for key, value in target.items())
+    extra = "".join(
+        f"{key} = {str(value).lower() if isinstance(value, bool) else repr(value)}\n" for key, value in target.items()
+    )
     targets_file = root / "targets.toml"
     targets_file.write_text(
         f'[targets.edms]\nurl = "{target_url}"\nmedia_root = "media"\nprofile = "{EDMS / "profile.toml"}"\n{extra}'
     )
     console = Console(root, ledger, targets_file, {})
     for name, role in ROLES.items():
-        console.cli("accounts", "add", name, "--role", role, "--password-stdin", "--actor", "admin", stdin=PASSWORDS[name] + "\n")
+        console.cli(
+            "accounts",
+            "add",
+            name,
+            "--role",
+            role,
+            "--password-stdin",
+            "--actor",
+            "admin",
+            stdin=PASSWORDS[name] + "\n",
+        )
         console.tokens[name] = console.cli("accounts", "tokens", "create", name).strip()
     return console
 
@@ -104,8 +116,8 @@ def serve(console: Console, log: Path) -> Iterator[str]:
     """`restore-ledger serve` in a process of its own; its base URL while the caller runs."""
     port = free_port()
     command = [
-        str(Path(sys.executable).parent / "restore-ledger"), "serve", "--ledger", console.ledger, "--targets", str(console.targets_file),
-        "--jobs-dir", str(console.root / "jobs"), "--port", str(port),
+        str(Path(sys.executable).parent / "restore-ledger"), "serve", "--ledger", console.ledger,
+        "--targets", str(console.targets_file), "--jobs-dir", str(console.root / "jobs"), "--port", str(port),
     ]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy())
@@ -126,7 +138,7 @@ def serve(console: Console, log: Path) -> Iterator[str]:
         process.wait(10)
 
 
-HOSTILE = "<script>window.__xss=1</script>\"><img src=x onerror=\"window.__xss=2\">"
+HOSTILE = '<script>window.__xss=1</script>"><img src=x onerror="window.__xss=2">'
 LEFT_OUT = "user00011"
 
 
@@ -142,7 +154,9 @@ def example_package(root: Path, hostile: bool = False) -> Path:
     if hostile:
         data = package / "data" / "edms.json"
         records = [
-            r for r in json.loads(data.read_text()) if not (r["model"] == "accounts.user" and r["fields"]["username"] == LEFT_OUT)
+            r
+            for r in json.loads(data.read_text())
+            if not (r["model"] == "accounts.user" and r["fields"]["username"] == LEFT_OUT)
         ]
         data.write_text(json.dumps(records).replace(json.dumps(LEFT_OUT), json.dumps(HOSTILE)))
         manifest = json.loads((package / "manifest.json").read_text())

@@ -75,9 +75,7 @@ class Signature(BaseModel):
     reason: str = Field(description="why; recorded with the signature")
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem} for status in (400, 401, 403, 404, 409, 413, 422)
-}
+ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": Problem} for status in (400, 401, 403, 404, 409, 413, 422)}
 
 
 def _job(state: dict[str, Any] | None) -> Job | None:
@@ -90,7 +88,9 @@ def _state(settings: Settings, restore_id: str) -> RestoreState:
     if run is None:
         if job is None:
             raise HTTPException(404, f"no restore {restore_id} in this ledger")
-        return RestoreState(restore_id=restore_id, status="queued" if job["state"] != "failed" else "failed", job=_job(job))
+        return RestoreState(
+            restore_id=restore_id, status="queued" if job["state"] != "failed" else "failed", job=_job(job)
+        )
     target = actions.target_of_run(settings, run)
     return RestoreState(
         restore_id=run["restore_id"],
@@ -134,9 +134,7 @@ def create_api(settings: Settings, sessions: Sessions, templates: Environment) -
 
     @api.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors())
         return JSONResponse({"detail": f"invalid request: {problems}"}, 422)
 
     @api.exception_handler(Exception)
@@ -155,7 +153,7 @@ def create_api(settings: Settings, sessions: Sessions, templates: Environment) -
     ) -> Accepted:
         """Upload a backup and plan its restore into a named target (apply=False). 202 with the
         restore id; the plan runs in a worker: poll GET /restores/{id}."""
-        options = {"on_conflict": on_conflict, "missing_users": missing_users, "uuids": uuids}
+        options: dict[str, str] = {"on_conflict": on_conflict, "missing_users": missing_users, "uuids": uuids}
         restore_id, state = await run_in_threadpool(
             actions.start_plan, settings, account, backup.file, backup.filename, target, reason, options
         )
@@ -207,9 +205,7 @@ def create_api(settings: Settings, sessions: Sessions, templates: Environment) -
         responses={**ERRORS, 200: {"content": {t: {} for t in FORMATS.values()}, "description": "the report"}},
         response_class=Response,
     )
-    def get_report(
-        account: Account, restore_id: str, format: Literal["html", "csv", "json"] = "json"  # noqa: A002
-    ) -> Response:
+    def get_report(account: Account, restore_id: str, format: Literal["html", "csv", "json"] = "json") -> Response:
         """The restore's report as HTML, CSV or JSON."""
         body, media_type, name = render(settings.ledger_url, restore_id, format, templates)
         return Response(body, media_type=media_type, headers={"content-disposition": f'attachment; filename="{name}"'})

@@ -28,9 +28,7 @@ def redact(value: Any) -> Any:
     return value
 
 
-def review(
-    lines: list[dict[str, Any]], security_only: bool = False, text: str | None = None
-) -> list[dict[str, Any]]:
+def review(lines: list[dict[str, Any]], security_only: bool = False, text: str | None = None) -> list[dict[str, Any]]:
     """Security-relevant decisions first, each with its details redacted."""
     shown = []
     for line in lines:
@@ -39,9 +37,7 @@ def review(
             continue
         if text and text.lower() not in line["text"].lower():
             continue
-        shown.append(
-            line | {"security": relevant, "details": redact(line["details"]), "text": _redacted_text(line)}
-        )
+        shown.append(line | {"security": relevant, "details": redact(line["details"]), "text": _redacted_text(line)})
     return sorted(shown, key=lambda line: not line["security"])
 
 

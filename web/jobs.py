@@ -75,7 +75,8 @@ def start(settings: Settings, restore_id: str, action: str, spec: dict[str, Any]
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{action}.spec.json").write_text(json.dumps(spec, default=str), encoding="utf-8")
     state_file = directory / f"{action}.json"
-    state = {"action": action, "state": "queued", "pid": None, "started_at": time.time(), "counts": {}, "totals": {}}
+    state: dict[str, Any] = {"action": action, "state": "queued", "pid": None, "started_at": time.time()}
+    state.update(counts={}, totals={})
     write_state(state_file, state)
     env = {**os.environ, **settings.worker_env, "RESTORE_LEDGER_URL": settings.ledger_url}
     with (directory / "worker.log").open("ab") as log:

@@ -58,7 +58,7 @@ def _safe_next(value: str | None) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str | None = None) -> Response:  # noqa: A002
+def login_form(request: Request, next: str | None = None) -> Response:
     token = secrets.token_urlsafe(32)
     response = _page(request, "login.html", csrf=token, next=_safe_next(next), error=None)
     set_cookie(response, _settings(request), LOGIN_CSRF_COOKIE, token)
@@ -226,7 +226,7 @@ async def rollback(request: Request, restore_id: str) -> Response:
 
 
 @router.get("/restores/{restore_id}/report")
-def report(request: Request, restore_id: str, format: str = "html") -> Response:  # noqa: A002
+def report(request: Request, restore_id: str, format: str = "html") -> Response:
     session_of(request)
     if format not in FORMATS:
         return error_page(request, 422, f"format must be one of {', '.join(FORMATS)}")

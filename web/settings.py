@@ -52,7 +52,7 @@ def load_targets(path: Path) -> dict[str, TargetConfig]:
 def _target(path: Path, name: str, table: Any) -> TargetConfig:
     where = f"{path} [targets.{name}]"
     if not isinstance(table, dict) or not isinstance(table.get("url"), str):
-        raise ConfigurationError(f"{where}: url = \"sqlite:///...\" or \"postgresql://...\" is missing")
+        raise ConfigurationError(f'{where}: url = "sqlite:///..." or "postgresql://..." is missing')
     unknown = set(table) - TARGET_KEYS
     if unknown:
         raise ConfigurationError(f"{where}: unknown keys {', '.join(sorted(unknown))}")

@@ -69,7 +69,9 @@ def test_a_restore_through_the_api_names_the_account_as_actor_and_signer(
     admin = conflicts.json()["items"][0]
     assert admin["details"]["differing"]["password"] == "<redacted>"  # secrets never shown
 
-    wrong = client.post(f"/api/v1/restores/{restore_id}/apply", headers=olga, json={"password": "x" * 12, "reason": "r"})
+    wrong = client.post(
+        f"/api/v1/restores/{restore_id}/apply", headers=olga, json={"password": "x" * 12, "reason": "r"}
+    )
     assert wrong.status_code == 403 and "signature refused" in wrong.json()["detail"]
     no_reason = client.post(
         f"/api/v1/restores/{restore_id}/apply", headers=olga, json={"password": "operator-password-1", "reason": " "}
@@ -80,7 +82,9 @@ def test_a_restore_through_the_api_names_the_account_as_actor_and_signer(
     )
     assert too_early.status_code == 409 and "only a applied restore can be rolled back" in too_early.json()["detail"]
     applied = client.post(
-        f"/api/v1/restores/{restore_id}/apply", headers=olga, json={"password": "operator-password-1", "reason": "QA ok"}
+        f"/api/v1/restores/{restore_id}/apply",
+        headers=olga,
+        json={"password": "operator-password-1", "reason": "QA ok"},
     )
     assert applied.status_code == 202, applied.text
     assert wait_for(client, restore_id, olga)["status"] == "applied"
@@ -93,7 +97,9 @@ def test_a_restore_through_the_api_names_the_account_as_actor_and_signer(
         assert marker in answer.text
 
     rolled = client.post(
-        f"/api/v1/restores/{restore_id}/rollback", headers=olga, json={"password": "operator-password-1", "reason": "undo"}
+        f"/api/v1/restores/{restore_id}/rollback",
+        headers=olga,
+        json={"password": "operator-password-1", "reason": "undo"},
     )
     assert rolled.status_code == 202, rolled.text
     assert wait_for(client, restore_id, olga)["status"] == "rolled back"

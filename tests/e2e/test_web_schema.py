@@ -4,7 +4,6 @@ response as the schema says (status code, content type, body)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest

@@ -16,8 +16,8 @@ from application.accounts import list_accounts
 from application.report import list_restores
 from application.timeline import timeline
 from domain.accounts import account_id
-from tests.targets import sqlite_target
 from tests.console import Console, example_package, make_console
+from tests.targets import sqlite_target
 from web import jobs
 
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/api/v1/openapi.json")}
@@ -70,7 +70,10 @@ def test_an_auditor_may_not_upload_apply_or_roll_back(console: Console, tmp_path
     backup = example_package(tmp_path)
     restore_id = str(uuid.uuid4())
     upload = client.post(
-        "/api/v1/restores", headers=auditor, files={"backup": (backup.name, backup.read_bytes())}, data={"target": "edms", "reason": "x"}
+        "/api/v1/restores",
+        headers=auditor,
+        files={"backup": (backup.name, backup.read_bytes())},
+        data={"target": "edms", "reason": "x"},
     )
     assert upload.status_code == 403, upload.text
     assert "aldo (auditor) may not upload and plan a restore" in upload.json()["detail"]
@@ -101,7 +104,10 @@ def test_a_form_post_without_the_csrf_token_is_refused(console: Console, tmp_pat
         answer = client.post("/restores", data=form, files={"backup": (backup.name, backup.read_bytes())})
         assert answer.status_code == 403
         assert "CSRF token is missing or wrong" in answer.text
-        assert client.post(f"/restores/{uuid.uuid4()}/apply", data=data | {"password": "p", "reason": "r"}).status_code == 403
+        assert (
+            client.post(f"/restores/{uuid.uuid4()}/apply", data=data | {"password": "p", "reason": "r"}).status_code
+            == 403
+        )
         assert client.post("/logout", data=data).status_code == 403
     assert list(console.root.joinpath("jobs").iterdir()) == []
     assert client.post("/logout", data={"csrf": csrf}).status_code == 303
@@ -149,16 +155,23 @@ def test_an_upload_over_the_size_limit_answers_413_and_stores_nothing(console: C
     backup = example_package(tmp_path)
     headers = console.bearer("olga")
     declared = client.post(
-        "/api/v1/restores", headers=headers, files={"backup": (backup.name, backup.read_bytes())}, data={"target": "edms", "reason": "x"}
+        "/api/v1/restores",
+        headers=headers,
+        files={"backup": (backup.name, backup.read_bytes())},
+        data={"target": "edms", "reason": "x"},
     )
     assert declared.status_code == 413, declared.text
     assert "larger than the limit of 10,000 bytes" in declared.json()["detail"]
     boundary = "b0undary"
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="target"\r\n\r\nedms\r\n'
-        f'--{boundary}\r\nContent-Disposition: form-data; name="reason"\r\n\r\nx\r\n'
-        f'--{boundary}\r\nContent-Disposition: form-data; name="backup"; filename="b.zip"\r\n\r\n'
-    ).encode() + backup.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="target"\r\n\r\nedms\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="reason"\r\n\r\nx\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="backup"; filename="b.zip"\r\n\r\n'
+        ).encode()
+        + backup.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
 
     def chunks() -> object:  # no Content-Length: the limit holds while the body streams
         for start in range(0, len(body), 4096):
@@ -192,7 +205,10 @@ def test_path_traversal_inside_an_uploaded_package_is_refused_as_on_the_cli(cons
     client = console.client()
     headers = console.bearer("olga")
     answer = client.post(
-        "/api/v1/restores", headers=headers, files={"backup": (evil.name, evil.read_bytes())}, data={"target": "edms", "reason": "x"}
+        "/api/v1/restores",
+        headers=headers,
+        files={"backup": (evil.name, evil.read_bytes())},
+        data={"target": "edms", "reason": "x"},
     )
     message = "package entry '../evil.txt' leaves the package"
     if answer.status_code == 202:  # the worker was slower than the request's short wait
