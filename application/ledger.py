@@ -30,9 +30,11 @@ class Ledger(Application[UUID]):
     def get_run(self, restore_id: UUID | str) -> RestoreRun:
         try:
             key = restore_id if isinstance(restore_id, UUID) else UUID(restore_id)
-            run: RestoreRun = self.repository.get(key)
+            run: object = self.repository.get(key)
         except (AggregateNotFoundError, ValueError):
             raise RestoreNotFoundError(str(restore_id)) from None
+        if not isinstance(run, RestoreRun):  # another aggregate of the ledger: an account
+            raise RestoreNotFoundError(str(restore_id))
         return run
 
 

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
+from uuid import UUID
 
-from application.ledger import Ledger
+from application.ledger import Ledger, RestoreNotFoundError
 
 ATTRIBUTES = ("actor", "reason", "signer", "meaning", "stage", "record", "model", "table", "target_id")
 SIZED = ("rows", "mappings", "conflicts", "updates", "created", "reassignments", "pairs", "files", "evidence")
 
 
 def timeline(ledger_url: str, restore_id: str) -> list[dict[str, Any]]:
-    """Each event of the restore as one line: name, version, time with offset, its actor, reason or
+    """Each event of the restore (or of an account) as one line: name, version, time with offset, its actor, reason or
     signer where it has them, and how many items a batch event holds (never the rows themselves)."""
     ledger = Ledger(ledger_url)
-    run = ledger.get_run(restore_id)
+    try:
+        events: list[Any] = list(ledger.events.get(UUID(restore_id)))
+    except ValueError:
+        events = []
+    if not events:
+        raise RestoreNotFoundError(restore_id)
     lines = []
-    events: Iterable[Any] = ledger.events.get(run.id)
     for event in events:
         line: dict[str, Any] = {
             "event": type(event).__name__,

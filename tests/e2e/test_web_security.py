@@ -91,6 +91,11 @@ def test_an_auditor_may_not_upload_apply_or_roll_back(console: Console, tmp_path
         assert "may not" in answer.text
     assert list(console.root.joinpath("jobs").iterdir()) == []
     assert list_restores(console.ledger) == []
+    operator = {"password": "operator-password-1", "reason": "x"}
+    not_a_restore = client.post(
+        f"/api/v1/restores/{account_id('olga')}/apply", headers=console.bearer("olga"), json=operator
+    )
+    assert not_a_restore.status_code == 404  # an account's id is no restore's
 
 
 def test_a_form_post_without_the_csrf_token_is_refused(console: Console, tmp_path: Path) -> None:
