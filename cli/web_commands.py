@@ -165,8 +165,16 @@ def tokens_create(name: str, ledger: str, actor: str | None) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.option("--max-upload-mb", default=512, show_default=True, type=click.IntRange(1), help="Largest upload.")
 @click.option("--idle-minutes", default=15, show_default=True, type=click.IntRange(1), help="Session idle time-out.")
+@click.option("--secure-cookies", is_flag=True, help="Cookies only over HTTPS (behind a TLS proxy).")
 def serve(
-    ledger: str, targets_file: Path, jobs_dir: Path, host: str, port: int, max_upload_mb: int, idle_minutes: int
+    ledger: str,
+    targets_file: Path,
+    jobs_dir: Path,
+    host: str,
+    port: int,
+    max_upload_mb: int,
+    idle_minutes: int,
+    secure_cookies: bool,
 ) -> None:
     """Serve the web console and the REST API (/api/v1, OpenAPI at /api/v1/openapi.json).
 
@@ -189,6 +197,7 @@ def serve(
         jobs_dir=jobs_dir.resolve(),
         max_upload_bytes=max_upload_mb * 1024 * 1024,
         idle_seconds=idle_minutes * 60,
+        secure_cookies=secure_cookies,
     )
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: listening on {host}, not only on this machine; put TLS in front", err=True)

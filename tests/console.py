@@ -48,6 +48,17 @@ class Console:
     def bearer(self, name: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[name]}"}
 
+    def upload(
+        self, client: TestClient, backup: Path, name: str, reason: str = "restore after re-initialisation"
+    ) -> Any:
+        """POST the backup to the API as ``name``, for the target ``edms``."""
+        return client.post(
+            "/api/v1/restores",
+            headers=self.bearer(name),
+            files={"backup": (backup.name, backup.read_bytes())},
+            data={"target": "edms", "reason": reason},
+        )
+
     def log_in(self, client: TestClient, name: str) -> str:
         """Log ``name`` in on ``client``; the session's CSRF token."""
         form = client.get("/login")

@@ -16,7 +16,7 @@ from application.accounts import Identity
 from application.report import KINDS, list_restores, restore_decisions
 from domain.errors import RestoreError
 from web import actions, jobs
-from web.auth import Sessions, bearer_identity
+from web.auth import bearer_identity
 from web.decisions import page, review
 from web.errors import message_of, status_of
 from web.reports import FORMATS, render
@@ -84,7 +84,7 @@ def _job(state: dict[str, Any] | None) -> Job | None:
 
 def _state(settings: Settings, restore_id: str) -> RestoreState:
     run = actions.find_restore(settings, restore_id)
-    job = jobs.latest(settings, restore_id) if _uuid(restore_id) else None
+    job = jobs.latest(settings, restore_id)
     if run is None:
         if job is None:
             raise HTTPException(404, f"no restore {restore_id} in this ledger")
@@ -106,17 +106,7 @@ def _state(settings: Settings, restore_id: str) -> RestoreState:
     )
 
 
-def _uuid(value: str) -> bool:
-    from uuid import UUID
-
-    try:
-        UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-def create_api(settings: Settings, sessions: Sessions, templates: Environment) -> FastAPI:
+def create_api(settings: Settings, templates: Environment) -> FastAPI:
     api = FastAPI(
         title="restore-ledger API",
         version="1",

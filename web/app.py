@@ -88,7 +88,7 @@ def create_app(settings: Settings) -> Any:
     app.state.templates = templates()
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.mount("/api/v1", api.create_api(settings, app.state.sessions, app.state.templates))
+    app.mount("/api/v1", api.create_api(settings, app.state.templates))
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, error: LoginRequired) -> Response:

@@ -57,7 +57,11 @@ def read_state(settings: Settings, restore_id: str, action: str) -> dict[str, An
 
 
 def latest(settings: Settings, restore_id: str) -> dict[str, Any] | None:
-    """The most recently started job of the restore."""
+    """The most recently started job of the restore (none for an id that is no UUID)."""
+    try:
+        UUID(restore_id)
+    except ValueError:
+        return None
     states = [s for action in ACTIONS if (s := read_state(settings, restore_id, action)) is not None]
     return max(states, key=lambda s: s["started_at"]) if states else None
 
@@ -78,7 +82,7 @@ def start(settings: Settings, restore_id: str, action: str, spec: dict[str, Any]
     state: dict[str, Any] = {"action": action, "state": "queued", "pid": None, "started_at": time.time()}
     state.update(counts={}, totals={})
     write_state(state_file, state)
-    env = {**os.environ, **settings.worker_env, "RESTORE_LEDGER_URL": settings.ledger_url}
+    env = {**os.environ, "RESTORE_LEDGER_URL": settings.ledger_url}
     with (directory / "worker.log").open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "web.worker", str(directory), action],

@@ -162,7 +162,7 @@ def restore_page(
 ) -> Response:
     session = session_of(request)
     settings = _settings(request)
-    job = jobs.latest(settings, restore_id) if _is_uuid(restore_id) else None
+    job = jobs.latest(settings, restore_id)
     run = actions.find_restore(settings, restore_id)
     if run is None and job is None:
         return error_page(request, 404, f"no restore {restore_id} in this ledger")
@@ -187,16 +187,6 @@ def restore_page(
         )
     busy = job is not None and job["state"] in jobs.RUNNING
     return _page(request, "restore.html", session=session, busy=busy, **values)
-
-
-def _is_uuid(value: str) -> bool:
-    from uuid import UUID
-
-    try:
-        UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 async def _signed(request: Request, restore_id: str, meaning: str) -> Response:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,6 @@ class Settings:
     max_upload_bytes: int = 512 * 1024 * 1024
     idle_seconds: int = 15 * 60
     secure_cookies: bool = False  # set behind TLS
-    worker_env: dict[str, str] = field(default_factory=dict)
 
 
 def load_targets(path: Path) -> dict[str, TargetConfig]:

@@ -40,12 +40,7 @@ def test_a_restore_through_the_api_names_the_account_as_actor_and_signer(
     olga, aldo = console.bearer("olga"), console.bearer("aldo")
     backup = example_package(tmp_path)
     before = reinitialised.count("documents_document")
-    upload = client.post(
-        "/api/v1/restores",
-        headers=olga,
-        files={"backup": (backup.name, backup.read_bytes())},
-        data={"target": "edms", "reason": "restore after re-initialisation"},
-    )
+    upload = console.upload(client, backup, "olga", "restore after re-initialisation")
     assert upload.status_code == 202, upload.text
     restore_id = upload.json()["restore_id"]
     planned = wait_for(client, restore_id, olga)
@@ -125,12 +120,7 @@ def test_four_eyes_the_account_that_planned_cannot_apply(tmp_path: Path) -> None
     console = make_console(tmp_path / "console", target.url, ledger, require_second_person=True)
     client = console.client()
     backup = example_package(tmp_path)
-    upload = client.post(
-        "/api/v1/restores",
-        headers=console.bearer("olga"),
-        files={"backup": (backup.name, backup.read_bytes())},
-        data={"target": "edms", "reason": "DR drill"},
-    )
+    upload = console.upload(client, backup, "olga", "DR drill")
     restore_id = upload.json()["restore_id"]
     assert wait_for(client, restore_id, console.bearer("olga"))["status"] == "planned"
     same = client.post(

@@ -30,12 +30,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     console = make_console(root / "console", target.url, str(root / "ledger.sqlite3"))
     client = console.client()
     backup = example_package(root)
-    answer = client.post(
-        "/api/v1/restores",
-        headers=console.bearer("olga"),
-        files={"backup": (backup.name, backup.read_bytes())},
-        data={"target": "edms", "reason": "schema tests"},
-    )
+    answer = console.upload(client, backup, "olga", "schema tests")
     assert wait_for(client, answer.json()["restore_id"], console.bearer("olga"))["status"] == "planned"
     yield console
 

@@ -69,12 +69,7 @@ def test_an_auditor_may_not_upload_apply_or_roll_back(console: Console, tmp_path
     auditor = console.bearer("aldo")
     backup = example_package(tmp_path)
     restore_id = str(uuid.uuid4())
-    upload = client.post(
-        "/api/v1/restores",
-        headers=auditor,
-        files={"backup": (backup.name, backup.read_bytes())},
-        data={"target": "edms", "reason": "x"},
-    )
+    upload = console.upload(client, backup, "aldo", "x")
     assert upload.status_code == 403, upload.text
     assert "aldo (auditor) may not upload and plan a restore" in upload.json()["detail"]
     signature = {"password": "auditor-password-1", "reason": "x"}
@@ -159,12 +154,7 @@ def test_an_upload_over_the_size_limit_answers_413_and_stores_nothing(console: C
     client = console.client(max_upload_bytes=10_000)
     backup = example_package(tmp_path)
     headers = console.bearer("olga")
-    declared = client.post(
-        "/api/v1/restores",
-        headers=headers,
-        files={"backup": (backup.name, backup.read_bytes())},
-        data={"target": "edms", "reason": "x"},
-    )
+    declared = console.upload(client, backup, "olga", "x")
     assert declared.status_code == 413, declared.text
     assert "larger than the limit of 10,000 bytes" in declared.json()["detail"]
     boundary = "b0undary"
@@ -209,12 +199,7 @@ def test_path_traversal_inside_an_uploaded_package_is_refused_as_on_the_cli(cons
         out.writestr("../evil.txt", "evil")
     client = console.client()
     headers = console.bearer("olga")
-    answer = client.post(
-        "/api/v1/restores",
-        headers=headers,
-        files={"backup": (evil.name, evil.read_bytes())},
-        data={"target": "edms", "reason": "x"},
-    )
+    answer = console.upload(client, evil, "olga", "x")
     message = "package entry '../evil.txt' leaves the package"
     if answer.status_code == 202:  # the worker was slower than the request's short wait
         restore_id = answer.json()["restore_id"]
