@@ -5,6 +5,7 @@ Nothing happens at import time: ``create_app(settings)`` builds it.
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,12 @@ class Limits:
         limit = self.max_upload_bytes if scope["path"] in UPLOAD_PATHS else FORM_LIMIT
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            response = JSONResponse({"detail": UploadTooLarge(limit).detail}, 413, SECURITY_HEADERS)
+            message = UploadTooLarge(limit).detail
+            response: Response = (
+                JSONResponse({"detail": message}, 413, SECURITY_HEADERS)
+                if scope["path"].startswith("/api/")
+                else HTMLResponse(f"<h1>Too large</h1><p>{escape(message)}</p>", 413, SECURITY_HEADERS)
+            )
             await response(scope, receive, send)
             return
         seen = 0
