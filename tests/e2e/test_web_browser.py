@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from application.timeline import timeline
 from tests.console import HOSTILE, PASSWORDS, Console, example_package, make_console, serve
@@ -32,10 +33,9 @@ def served(tmp_path: Path) -> Iterator[tuple[Console, SqliteTarget, str]]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"no Chromium at {CHROMIUM}: .ci/run installs Debian's chromium")
-    with sync_api.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield launched
         launched.close()
