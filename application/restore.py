@@ -78,6 +78,7 @@ class RestoreRequest:
     missing_users: str = "create"
     uuids: str = "keep"
     limits: Limits = field(default_factory=Limits)
+    restore_id: UUID | None = None  # chosen by an adapter that names the run before it starts (web jobs)
 
 
 @dataclass
@@ -311,7 +312,9 @@ def _start(
         sha256, size = file_digest(request.backup) if request.backup.is_file() else ("", 0)
         info = BackupInfo(str(request.backup), "unrecognised", sha256, size)
     # a target seen for the first time gets its id from the projection's commit, with the rows
-    run = RestoreRun(
+    run = RestoreRun._create(
+        RestoreRun.Started,
+        id=request.restore_id or uuid4(),
         backup=info.to_dict(),
         target={"id": target_id, "url": redact(engine.url), "dialect": engine.dialect.name},
         options={

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import time
 
-from application.apply import Outcome, target_of
+from application.apply import Outcome, signed_intent, target_of
 from application.intents import Refused, carry_out
 from application.ledger import Ledger
-from domain.ledger import ROLLED_BACK
+from domain.ledger import ROLLED_BACK, RestoreRun
 from infrastructure.projection import ROLLBACK
 from infrastructure.target import connect, identity
 
 
-def rollback_restore(restore_id: str, target_url: str | None, ledger_url: str, actor: str, reason: str) -> Outcome:
+def rollback_restore(
+    restore_id: str, target_url: str | None, ledger_url: str, actor: str, reason: str, signed: bool = False
+) -> Outcome:
     """Record the rollback, let the projection carry it out; refuse, naming the rows, when anything
-    outside the restore depends on its rows or a restored row changed since."""
+    outside the restore depends on its rows or a restored row changed since. ``signed``: as for apply."""
     started = time.monotonic()
     ledger = Ledger(ledger_url)
     run = ledger.get_run(restore_id)
@@ -22,13 +24,18 @@ def rollback_restore(restore_id: str, target_url: str | None, ledger_url: str, a
     try:
         if identity(engine) != run.target["id"]:
             raise Refused(f"this is not the target restore {run.id} was applied to ({run.target['url']})")
+
+        def intend(r: RestoreRun) -> None:
+            signed_intent(r, actor, "rolled back", reason, signed)
+            r.start_rollback(actor, reason)
+
         run = carry_out(
             ledger,
             engine,
             run.target["id"],
             restore_id,
             ROLLBACK,
-            lambda r: r.start_rollback(actor, reason),
+            intend,
             lambda r: r.status == ROLLED_BACK,
             actor,
             reason,

@@ -25,6 +25,7 @@ _WORDS = {
     "Replayed": "replayed",
     "ReplayRefused": "replay refused",
     "ReportMade": "report made",
+    "Signed": "signed",
 }
 
 
@@ -70,6 +71,9 @@ def timeline(ledger: Ledger, restore_id: UUID) -> list[dict[str, Any]]:
                 entry["target"] = replays.get(event.target_id, event.target_id)
             if isinstance(event, RestoreRun.Started):
                 entry["target"] = event.target["url"]
+            if isinstance(event, RestoreRun.Signed):
+                entry["actor"] = event.signer
+                entry["what"] = f"signed electronically: {event.meaning}"
             if isinstance(event, RestoreRun.ReportMade):
                 entry["what"] = f"{event.format} report made (sha256 {event.sha256[:12]}...)"
             entries.append(entry)

@@ -665,4 +665,5 @@ from cli import (  # noqa: E402, F401  (they register their commands above)
     ledger_commands,
     report_command,
     target_commands,
+    web_commands,
 )

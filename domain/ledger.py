@@ -147,6 +147,13 @@ class RestoreRun(Aggregate):
         actor: str
         reason: str
 
+    class Signed(Aggregate.Event):
+        """An electronic signature (21 CFR 11.50): who signed, what it means; the time is the event's."""
+
+        signer: str
+        meaning: str
+        reason: str
+
     @event(Started)
     def __init__(
         self,
@@ -412,3 +419,18 @@ class RestoreRun(Aggregate):
     def _failed(self, stage: str, reason: str, record: str | None) -> None:
         self.status = FAILED
         self.failure = {"stage": stage, "reason": reason, "record": record}
+
+    def sign(self, signer: str, meaning: str, reason: str) -> None:
+        """The signer, authenticated again by the adapter, signs the apply or rollback that follows."""
+        allowed = {"applied": (PLANNED, ROLLED_BACK), "rolled back": (APPLIED,)}
+        if meaning not in allowed:
+            raise ValueError(f"a signature means one of {', '.join(allowed)}, not {meaning!r}")
+        if self.status not in allowed[meaning]:
+            raise ValueError(f"restore {self.id} is {self.status}; it cannot be signed as {meaning}")
+        if not reason.strip():
+            raise ValueError("a signature needs a reason")
+        self._signed(signer=signer, meaning=meaning, reason=reason)
+
+    @event(Signed)
+    def _signed(self, signer: str, meaning: str, reason: str) -> None:
+        pass

@@ -1,0 +1,1 @@
+"""The web console and REST API: a thin adapter over the application layer, beside cli/."""
