@@ -197,7 +197,7 @@ def create_api(settings: Settings, templates: Environment) -> FastAPI:
     )
     def get_report(account: Account, restore_id: str, format: Literal["html", "csv", "json"] = "json") -> Response:
         """The restore's report as HTML, CSV or JSON."""
-        body, media_type, name = render(settings.ledger_url, restore_id, format, templates)
+        body, media_type, name = render(settings.ledger_url, restore_id, format, account.name)
         return Response(body, media_type=media_type, headers={"content-disposition": f'attachment; filename="{name}"'})
 
     @api.get("/targets", response_model=list[str], responses=ERRORS)

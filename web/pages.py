@@ -217,8 +217,8 @@ async def rollback(request: Request, restore_id: str) -> Response:
 
 @router.get("/restores/{restore_id}/report")
 def report(request: Request, restore_id: str, format: str = "html") -> Response:
-    session_of(request)
+    session = session_of(request)
     if format not in FORMATS:
         return error_page(request, 422, f"format must be one of {', '.join(FORMATS)}")
-    body, media_type, name = render(_settings(request).ledger_url, restore_id, format, request.app.state.templates)
+    body, media_type, name = render(_settings(request).ledger_url, restore_id, format, session.identity.name)
     return Response(body, media_type=media_type, headers={"content-disposition": f'attachment; filename="{name}"'})
