@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 
 from domain.errors import RestoreError
+from infrastructure.urls import parse_url
 
 
 class FingerprintError(RestoreError):
@@ -50,7 +51,7 @@ def of_url(url: str) -> dict[str, Any] | None:
     """The fingerprint of the database at a ledger URL or path; None where there is none yet."""
     if url == "memory:":
         return None
-    parsed = make_url(url if "://" in url else f"sqlite:///{url}")
+    parsed = parse_url(url if "://" in url else f"sqlite:///{url}", "ledger")
     if parsed.drivername == "sqlite":
         path = Path(parsed.database or "")
         return of_file(path) if path.is_file() else None

@@ -95,7 +95,7 @@ def test_two_concurrent_restores_into_two_targets_leave_a_shared_ledger_that_ver
 ) -> None:
     other = clone(reinitialised, tmp_path, "other")
     copies.append(other)
-    Ledger(ledger).close()  # created once: two processes creating one new PostgreSQL ledger race (known)
+    Ledger(ledger, create=True).close()  # created once: two processes creating one new PostgreSQL ledger race (known)
     processes = [
         subprocess.Popen(
             [CLI, "restore", str(backup), "--target", target.url, "--ledger", ledger, "--quiet", "--reason", "drill",

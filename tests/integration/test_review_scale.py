@@ -22,7 +22,7 @@ CHUNK = 500
 
 def big_restore(path: Path) -> str:
     """A planned restore of 100,000 users: 70,000 mapped onto existing rows, 30,000 conflicts."""
-    ledger = Ledger(str(path))
+    ledger = Ledger(str(path), create=True)
     restore = RestoreRun(
         backup={"sha256": "0" * 64, "path": "big.json", "format": "json", "size": 1}, options={},
         target={"id": "t", "url": "sqlite:///big.sqlite3"}, actor="qa", reason="scale", tool_version="0",
