@@ -1,0 +1,153 @@
+"""The differential test project (tests/djangoproject), driven as a real program: Django's ``loaddata`` is the
+oracle, restore-ledger restores the same fixture into a copy of the same empty database, and the project's
+``diff_compare`` command compares both table by table and object by object."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.targets import PG_SERVER, pg_admin
+
+PROJECT = Path(__file__).resolve().parent / "djangoproject"
+FIXTURES = PROJECT / "fixtures"
+RESTORE_LEDGER = Path(sys.executable).parent / "restore-ledger"
+
+
+def manage(*args: str, db: str, other: str | None = None) -> str:
+    env = {**os.environ, "DIFF_DB": db, "PYTHONWARNINGS": "ignore"}
+    if other is not None:
+        env["DIFF_OTHER_DB"] = other
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "manage.py"), *args], env=env, capture_output=True, text=True, cwd=PROJECT
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+@dataclass(frozen=True)
+class Database:
+    """One database of the project's schema: ``url`` for restore-ledger, ``django`` for DIFF_DB."""
+
+    url: str
+    django: str
+
+
+class Backend:
+    """Migrates the project once into a template, and hands out copies of it."""
+
+    def __init__(self, dialect: str, work: Path) -> None:
+        self.dialect = dialect
+        self.work = work
+        self.made: list[str] = []
+        self.template = self.fresh("template", copy=False)
+        manage("migrate", "-v0", db=self.template.django)
+
+    def fresh(self, name: str, copy: bool = True, source: Database | None = None) -> Database:
+        """A copy of the migrated template (or of ``source``): nothing but the migrations' rows."""
+        origin = source or (self.template if copy else None)
+        if self.dialect == "sqlite":
+            path = self.work / f"{name}-{uuid.uuid4().hex[:8]}.sqlite3"
+            if origin is not None:
+                shutil.copyfile(origin.django, path)
+            return Database(f"sqlite:///{path}", str(path))
+        database = f"rl_diff_{uuid.uuid4().hex[:12]}"
+        pg_admin(f"CREATE DATABASE {database}" + (f" TEMPLATE {origin.django.rsplit('/', 1)[1]}" if origin else ""))
+        self.made.append(database)
+        return Database(f"{PG_SERVER}/{database}", f"{PG_SERVER}/{database}")
+
+    def drop(self, database: Database) -> None:
+        if self.dialect == "postgresql":
+            name = database.django.rsplit("/", 1)[1]
+            pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            self.made.remove(name)
+
+    def close(self) -> None:
+        for name in list(self.made):
+            pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self.made.clear()
+
+
+class Source:
+    """The project filled by ``fill_site`` on one backend, and its ``dumpdata`` fixtures."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.database = backend.fresh("source")
+        manage("fill_site", "--seed", "1", db=self.database.django)
+
+    def dump(self, name: str, *flags: str) -> Path:
+        path = self.backend.work / name
+        if not path.exists():
+            manage("dumpdata", *flags, "--output", str(path), db=self.database.django)
+        return path
+
+
+# The dumps: plain pks, natural keys, each with and without Django's recommended exclusions.
+EXCLUDE = ("--exclude", "contenttypes", "--exclude", "auth.permission")
+NATURAL = ("--natural-foreign", "--natural-primary")
+DUMPS: dict[str, tuple[str, ...]] = {
+    "dump-pk.json": (),
+    "dump-pk-exclude.json": EXCLUDE,
+    "dump-natural.json": NATURAL,
+    "dump-natural-exclude.json": (*NATURAL, *EXCLUDE),
+    "dump-natural-foreign-exclude.json": ("--natural-foreign", *EXCLUDE),
+    "dump-natural-exclude.jsonl": (*NATURAL, *EXCLUDE, "--format", "jsonl"),
+}
+# Dumps whose every record carries its pk: restored rows must keep the same pks, table by table.
+KEEPS_PKS = {"dump-pk.json", "dump-pk-exclude.json", "dump-natural-foreign-exclude.json"}
+
+
+@dataclass(frozen=True)
+class Restored:
+    exit_code: int
+    output: str
+
+
+def restore(fixture: Path, target: Database, ledger: Path, *options: str) -> Restored:
+    result = subprocess.run(
+        [
+            str(RESTORE_LEDGER),
+            "restore",
+            str(fixture),
+            "--target",
+            target.url,
+            "--ledger",
+            str(ledger),
+            "--reason",
+            "differential test against Django loaddata",
+            "--quiet",
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    return Restored(result.returncode, result.stdout + result.stderr)
+
+
+def compare(oracle: Database, restored: Database, fixture: Path | None) -> dict[str, Any]:
+    """``loaddata`` the fixture into the oracle (when given), then every difference of the two databases."""
+    report: dict[str, Any] = json.loads(
+        manage("diff_compare", *([str(fixture)] if fixture else []), db=oracle.django, other=restored.django)
+    )
+    return report
+
+
+def summary(differences: dict[str, Any]) -> str:
+    """One line per table or model: how many rows are missing and extra, and the first of each."""
+    lines = []
+    for name, found in differences.items():
+        missing, extra = found["counts"]
+        lines.append(f"{name}: {missing} missing, {extra} extra")
+        lines.extend(f"  - {row[:600]}" for row in found["missing"][:2])
+        lines.extend(f"  + {row[:600]}" for row in found["extra"][:2])
+    return "\n".join(lines)
