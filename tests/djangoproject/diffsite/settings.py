@@ -15,8 +15,9 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "treebeard",
     "taggit",
+    "catalog",
+    "cms",
     "shop_catalog",
-    "site_pages",
 ]
 MIDDLEWARE: list[str] = []
 ROOT_URLCONF = "diffsite.urls"

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class Config(AppConfig):
-    name = "site_pages"
+    name = "catalog"
     default_auto_field = "django.db.models.BigAutoField"

@@ -10,11 +10,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from cms.models import ArticlePage, Comment, EventPage, Page
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
-from shop_catalog.models import (
+from shop_catalog.models import Brand, BrandAlias
+
+from catalog.models import (
     AuditEntry,
     Category,
     DigitalProduct,
@@ -28,7 +31,6 @@ from shop_catalog.models import (
     Supplier,
     Warehouse,
 )
-from site_pages.models import ArticlePage, Comment, EventPage, Page
 
 
 class Command(BaseCommand):
@@ -47,17 +49,19 @@ class Command(BaseCommand):
         return uuid.UUID(int=self.rng.getrandbits(128), version=4)
 
     def moment(self, day: int) -> datetime:
-        return datetime(2025, 3, 1, 9, 30, 15, 123456, tzinfo=UTC) + timedelta(days=day, seconds=self.rng.randint(0, 9999))
+        return datetime(2025, 3, 1, 9, 30, 15, 123456, tzinfo=UTC) + timedelta(
+            days=day, seconds=self.rng.randint(0, 9999)
+        )
 
-    def fill(self) -> None:  # noqa: PLR0915 - one scene, read top to bottom
+    def fill(self) -> None:
         rng = self.rng
         editors = Group.objects.create(name="editors")
         buyers = Group.objects.create(name="buyers 🛒")
-        editors.permissions.set(
-            Permission.objects.filter(content_type__app_label__in=["site_pages", "taggit"]).order_by("pk")
-        )
+        editors.permissions.set(Permission.objects.filter(content_type__app_label__in=["cms", "taggit"]).order_by("pk"))
         buyers.permissions.set(
-            Permission.objects.filter(content_type__app_label="shop_catalog", codename__startswith="view_")
+            Permission.objects.filter(
+                content_type__app_label__in=["catalog", "shop_catalog"], codename__startswith="view_"
+            )
         )
         users = {}
         for name in ["admin", "alice", "bob", "carol", "dave"]:
@@ -119,11 +123,14 @@ class Command(BaseCommand):
         downloads[0].tags.add("digital")
         products[0].related.add(downloads[1])
 
-        Shelf.objects.create(warehouse=north, label="A1", featured=products[0])
-        Shelf.objects.create(warehouse=south, label="B7", featured=downloads[0])
-        Shelf.objects.create(warehouse=south, label="B8", featured=None)
-        for warehouse, product, quantity in [(north, 0, 5), (north, 1, 0), (south, 0, 12), (south, 4, 3)]:
-            StockLevel.objects.create(warehouse=warehouse, product=products[product], quantity=quantity)
+        Shelf.objects.create(warehouse=north, label="A1", section=tools)
+        Shelf.objects.create(warehouse=south, label="B7", section=software)
+        Shelf.objects.create(warehouse=south, label="B8", section=None)
+        for warehouse, bin_number, quantity in [(north, 1, 5), (north, 2, 0), (south, 1, 12), (south, 7, 3)]:
+            StockLevel.objects.create(warehouse=warehouse, bin=bin_number, quantity=quantity)
+        brand = Brand.objects.create(name="Nordlys ✨", founded=date(1990, 1, 1))
+        BrandAlias.objects.create(brand=brand, alias="NL")
+        BrandAlias.objects.create(brand=Brand.objects.create(name="Unknown"), alias="?")
 
         boss = Employee.objects.create(badge="E1", warehouse=north, name="Nora", user=users["alice"])
         clerk = Employee.objects.create(badge="E2", warehouse=north, name="Nils", manager=boss)
@@ -192,7 +199,7 @@ class Command(BaseCommand):
             document_null=["a", {"b": None}],
             slug="every-field",
             email="specimen@example.org",
-            text="non-BMP 𝕏 and emoji 🧪" + self.nul,
+            text="non-BMP \U0001d54f and emoji 🧪" + self.nul,
             text_null="",
             title="full",
         )

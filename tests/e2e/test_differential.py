@@ -1,0 +1,213 @@
+"""Differential tests: Django's ``loaddata`` is the oracle.
+
+Each fixture is loaded by ``loaddata`` into one freshly migrated database of tests/djangoproject and restored
+by ``restore-ledger restore`` (no profile) into another; then every table must hold the same rows in the same
+storage form (pks equal, for dumps that carry every pk) and every object the same values and references by
+natural identity (for fixtures whose records may have no pk). What ``loaddata`` refuses, the restore must
+refuse, naming the record, with nothing written. Cases the engine gets wrong today are strict xfails whose
+reason is the failure seen: they turn into XPASS (a failure) once the engine is fixed, so remove them then.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.djangodiff import (
+    CONSTRUCT_DUMPS,
+    CONSTRUCTS,
+    DUMPS,
+    FIXTURES,
+    KEEPS_PKS,
+    Backend,
+    Database,
+    Source,
+    compare,
+    manage,
+    restore,
+    summary,
+)
+from tests.targets import pg_available
+
+IN_CI = os.environ.get("CI") == "true"
+DIALECTS = ["sqlite", "postgresql"]
+HAND_WRITTEN = ["docs-style.json", "docs-style.jsonl"]
+
+
+class Project:
+    """The test project per backend, made when first needed: a migrated template and a filled source."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.backends: dict[str, Backend] = {}
+        self.sources: dict[str, Source] = {}
+
+    def backend(self, dialect: str) -> Backend:
+        if dialect == "postgresql" and not pg_available():
+            if IN_CI:
+                pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432; .ci/run starts it")
+            pytest.skip("PostgreSQL is not reachable (outside CI)")
+        if dialect not in self.backends:
+            work = self.work / dialect
+            work.mkdir()
+            self.backends[dialect] = Backend(dialect, work)
+        return self.backends[dialect]
+
+    def source(self, dialect: str) -> Source:
+        if dialect not in self.sources:
+            self.sources[dialect] = Source(self.backend(dialect))
+        return self.sources[dialect]
+
+    def fixture(self, dialect: str, name: str) -> Path:
+        """A dump by name, a construct's cut of one (``construct:dump``), or a hand-written fixture."""
+        if name in DUMPS:
+            return self.source(dialect).dump(name, *DUMPS[name])
+        if ":" in name:
+            construct, dump = name.split(":")
+            return self.source(dialect).construct(dump, construct)
+        return FIXTURES / name
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    made = Project(tmp_path_factory.mktemp("djangoproject"))
+    yield made
+    for backend in made.backends.values():
+        backend.close()
+
+
+def run_both(
+    project: Project, dialect: str, fixture: Path, ledger: Path, *options: str, base: Database | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """Restore FIXTURE into one copy of the empty (or ``base``) database and ``loaddata`` it into another."""
+    backend = project.backend(dialect)
+    oracle, restored = backend.fresh("oracle", source=base), backend.fresh("restored", source=base)
+    try:
+        outcome = restore(fixture, restored, ledger, *options)
+        return outcome, compare(oracle, restored, fixture)
+    finally:
+        backend.drop(oracle)
+        backend.drop(restored)
+
+
+def xfail(reason: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=reason)
+
+
+# What the engine gets wrong today, per (dialect, fixture): the first failing assertion's message.
+KNOWN: dict[tuple[str, str], str] = {}
+
+
+def cases(names: list[str], dialects: list[str] = DIALECTS) -> list[Any]:
+    return [
+        pytest.param(
+            dialect,
+            name,
+            id=f"{dialect}-{name}",
+            marks=[xfail(KNOWN[dialect, name])] if (dialect, name) in KNOWN else [],
+        )
+        for dialect in dialects
+        for name in names
+    ]
+
+
+@pytest.mark.parametrize(
+    ("dialect", "name"),
+    cases([*(f"{c}:{d}" for c in CONSTRUCTS for d in CONSTRUCT_DUMPS), *DUMPS, *HAND_WRITTEN]),
+)
+def test_restore_matches_loaddata(project: Project, dialect: str, name: str, tmp_path: Path) -> None:
+    outcome, report = run_both(project, dialect, project.fixture(dialect, name), tmp_path / "ledger.sqlite3")
+    assert report["loaddata"] is None, f"Django's loaddata refused the fixture: {report['loaddata']}"
+    assert outcome.exit_code == 0, outcome.output
+    assert not report["natural"], "objects differ from loaddata's:\n" + summary(report["natural"])
+    if name.rsplit(":", 1)[-1] in KEEPS_PKS:
+        assert not report["raw"], "rows differ from loaddata's:\n" + summary(report["raw"])
+    assert not report["sequences"], f"sequences behind their tables: {report['sequences']}"
+
+
+# Fixtures Django refuses, with what the restore's message must name: the record's model and the problem.
+BAD = {
+    "bad-m2m-not-list.json": ("auth.group", "permissions"),
+    "bad-unknown-field.json": ("catalog.product", "colour"),
+    "bad-wrong-type.json": ("catalog.specimen", "many"),
+    "bad-missing-reference.json": ("catalog.product", "999"),
+    "bad-unknown-model.json": ("catalog.nosuchmodel", "nosuchmodel"),
+}
+
+
+def check_refused(outcome: Any, report: dict[str, Any], named: tuple[str, ...]) -> None:
+    assert report["loaddata"] is not None, "Django's loaddata accepted the fixture"
+    assert outcome.exit_code == 1, (
+        f"exit {outcome.exit_code}, Django refused with {report['loaddata']}:\n{outcome.output}"
+    )
+    assert "Traceback" not in outcome.output, outcome.output
+    for part in named:
+        assert part in outcome.output, f"the message does not name {part!r}: {outcome.output}"
+    assert not report["raw"], "the refused restore wrote rows:\n" + summary(report["raw"])
+
+
+@pytest.mark.parametrize(("dialect", "name"), cases(list(BAD)))
+def test_restore_refuses_what_loaddata_refuses(project: Project, dialect: str, name: str, tmp_path: Path) -> None:
+    outcome, report = run_both(project, dialect, FIXTURES / name, tmp_path / "ledger.sqlite3")
+    check_refused(outcome, report, BAD[name])
+
+
+@pytest.mark.parametrize(("dialect", "name"), cases(["nul-from-sqlite"], ["postgresql"]))
+def test_text_with_nul_is_refused_on_postgresql_as_by_loaddata(
+    project: Project, dialect: str, name: str, tmp_path: Path
+) -> None:
+    """A SQLite dump holding NUL characters: PostgreSQL cannot store them, and Django refuses the fixture."""
+    fixture = project.fixture("sqlite", "dump-natural-exclude.json")
+    outcome, report = run_both(project, dialect, fixture, tmp_path / "ledger.sqlite3")
+    check_refused(outcome, report, ("catalog.",))
+
+
+CHANGED = FIXTURES / "docs-style-changed.json"
+# The rows docs-style-changed.json changes: by default the restore keeps the target's (Django overwrites).
+KEPT = {"catalog.warehouse": "Bergen", "catalog.product": "Hand-made mug", "catalog.supplier": "Crafts"}
+
+
+def loaded_base(project: Project, dialect: str) -> Database:
+    backend = project.backend(dialect)
+    base = backend.fresh("base")
+    manage("loaddata", str(FIXTURES / "docs-style.json"), db=base.django)
+    return base
+
+
+@pytest.mark.parametrize(("dialect", "name"), cases(["keep-existing"]))
+def test_existing_rows_are_kept_where_loaddata_overwrites_them(
+    project: Project, dialect: str, name: str, tmp_path: Path
+) -> None:
+    """A deliberate difference: rows whose natural key or pk exists with other values keep the target's values
+    (``--on-conflict keep-existing``, the default); ``loaddata`` overwrites them. Nothing else differs."""
+    base = loaded_base(project, dialect)
+    try:
+        outcome, report = run_both(project, dialect, CHANGED, tmp_path / "ledger.sqlite3", base=base)
+    finally:
+        project.backend(dialect).drop(base)
+    assert report["loaddata"] is None, report["loaddata"]
+    assert outcome.exit_code == 0, outcome.output
+    assert set(report["natural"]) == set(KEPT), summary(report["natural"])
+    for label, kept in KEPT.items():
+        assert report["natural"][label]["counts"] == [1, 1], summary(report["natural"])
+        assert kept in report["natural"][label]["extra"][0], summary(report["natural"])
+
+
+@pytest.mark.parametrize(("dialect", "name"), cases(["on-conflict-update"]))
+def test_on_conflict_update_overwrites_as_loaddata_does(
+    project: Project, dialect: str, name: str, tmp_path: Path
+) -> None:
+    base = loaded_base(project, dialect)
+    try:
+        outcome, report = run_both(
+            project, dialect, CHANGED, tmp_path / "ledger.sqlite3", "--on-conflict", "update", base=base
+        )
+    finally:
+        project.backend(dialect).drop(base)
+    assert report["loaddata"] is None, report["loaddata"]
+    assert outcome.exit_code == 0, outcome.output
+    assert not report["natural"], "objects differ from loaddata's:\n" + summary(report["natural"])
