@@ -182,12 +182,40 @@ def compare(oracle: Database, restored: Database, fixture: Path | None) -> dict[
     return report
 
 
+def _flat(row: str) -> dict[str, Any]:
+    """A compared row as one flat mapping: table rows are already; objects are model, pk and fields."""
+    data: dict[str, Any] = json.loads(row)
+    if "fields" not in data:
+        return data
+    return {**{k: v for k, v in data.items() if k != "fields"}, **data["fields"]}
+
+
+def _pairs(missing: list[str], extra: list[str]) -> list[tuple[dict[str, Any] | None, dict[str, Any] | None]]:
+    """Each missing row with the extra row most like it, so that a difference reads as changed values."""
+    left, right = [_flat(r) for r in missing], [_flat(r) for r in extra]
+    pairs: list[tuple[dict[str, Any] | None, dict[str, Any] | None]] = []
+    for row in left:
+        best = max(right, key=lambda other: sum(other.get(k) == v for k, v in row.items()), default=None)
+        if best is not None:
+            right.remove(best)
+        pairs.append((row, best))
+    pairs.extend((None, row) for row in right)
+    return pairs
+
+
 def summary(differences: dict[str, Any]) -> str:
-    """One line per table or model: how many rows are missing and extra, and the first of each."""
+    """Per table or model, how many rows only loaddata (-) or only the restore (+) has, and for the first
+    few, the values that differ."""
     lines = []
     for name, found in differences.items():
         missing, extra = found["counts"]
-        lines.append(f"{name}: {missing} missing, {extra} extra")
-        lines.extend(f"  - {row[:600]}" for row in found["missing"][:2])
-        lines.extend(f"  + {row[:600]}" for row in found["extra"][:2])
+        lines.append(f"{name}: {missing} only in loaddata's, {extra} only in the restore's")
+        for oracle, restored in _pairs(found["missing"], found["extra"])[:3]:
+            if oracle is None or restored is None:
+                lines.append(f"  {'-' if restored is None else '+'} {json.dumps(oracle or restored)[:300]}")
+                continue
+            changed = sorted(k for k in {*oracle, *restored} if oracle.get(k) != restored.get(k))
+            same = {k: v for k, v in oracle.items() if k in {"pk", "id", "model"} or k.endswith(("name", "code"))}
+            values = "; ".join(f"{k}: {oracle.get(k, '(none)')} -> {restored.get(k, '(none)')}"[:200] for k in changed)
+            lines.append(f"  {json.dumps(same)[:120]}: {values}")
     return "\n".join(lines)

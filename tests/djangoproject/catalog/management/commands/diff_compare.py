@@ -59,7 +59,11 @@ def table_rows(alias: str) -> dict[str, Counter[str]]:
     with raw_cursor(alias) as cursor:
         for table in tables:
             cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
-            result[table] = Counter(json.dumps([storage(v) for v in row]) for row in cursor.fetchall())
+            columns = [c[0] for c in cursor.description]
+            result[table] = Counter(
+                json.dumps(dict(zip(columns, map(storage, row), strict=True)), sort_keys=True)
+                for row in cursor.fetchall()
+            )
     return result
 
 
