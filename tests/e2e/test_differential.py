@@ -125,10 +125,17 @@ def cases(names: list[str], dialects: list[str] = DIALECTS) -> list[Any]:
     ]
 
 
-@pytest.mark.parametrize(
-    ("dialect", "name"),
-    cases([*(f"{c}:{d}" for c in CONSTRUCTS for d in CONSTRUCT_DUMPS), *DUMPS, *HAND_WRITTEN]),
-)
+def construct_cases() -> list[Any]:
+    """Every construct cut from the pk and the natural-key dump on SQLite; from the natural one on PostgreSQL
+    (the backends differ in storage, not in how references resolve)."""
+    return [
+        case
+        for dialect, dumps in CONSTRUCT_DUMPS.items()
+        for case in cases([f"{c}:{d}" for c in CONSTRUCTS for d in dumps], [dialect])
+    ]
+
+
+@pytest.mark.parametrize(("dialect", "name"), [*construct_cases(), *cases([*DUMPS, *HAND_WRITTEN])])
 def test_restore_matches_loaddata(project: Project, dialect: str, name: str, tmp_path: Path) -> None:
     outcome, report = run_both(project, dialect, project.fixture(dialect, name), tmp_path / "ledger.sqlite3")
     assert report["loaddata"] is None, f"Django's loaddata refused the fixture: {report['loaddata']}"

@@ -63,8 +63,25 @@ class SkuManager(models.Manager["Product"]):
         return self.get(sku=sku)
 
 
+class SupplierContact(models.Model):
+    """A nullable FK to a model whose natural key is its UUID."""
+
+    supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts")
+    name = models.CharField(max_length=100)
+
+
+class Coupon(models.Model):
+    """A custom ``db_table``: not ``catalog_coupon``."""
+
+    code = models.CharField(max_length=20, unique=True)
+    percent = models.PositiveSmallIntegerField()
+
+    class Meta:
+        db_table = "legacy_coupons"
+
+
 class Product(models.Model):
-    """Custom db_table, a natural key, a tree FK, a nullable FK to a UUID-keyed model, taggit tags."""
+    """A natural key, a FK into a tree, a nullable self FK, a symmetrical self M2M, taggit tags."""
 
     sku = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=200)
@@ -72,15 +89,11 @@ class Product(models.Model):
     price = models.DecimalField(max_digits=10, decimal_places=2)
     color = models.CharField(max_length=20, default="black")
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
-    supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.SET_NULL)
     replaces = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     related = models.ManyToManyField("self", blank=True)
     tags = TaggableManager(blank=True)
 
     objects = SkuManager()
-
-    class Meta:
-        db_table = "catalog_products"
 
     def natural_key(self) -> tuple[str]:
         return (self.sku,)
@@ -113,9 +126,6 @@ class Shelf(models.Model):
     warehouse = models.ForeignKey(Warehouse, to_field="code", on_delete=models.CASCADE, related_name="shelves")
     label = models.CharField(max_length=20)
     section = models.ForeignKey(Category, null=True, on_delete=models.DO_NOTHING, db_constraint=False)
-
-    class Meta:
-        db_table = "shop_shelf"
 
 
 class StockLevel(models.Model):
@@ -165,7 +175,6 @@ class Order(models.Model):
     uuid = models.UUIDField(unique=True, default=uuid.uuid4)
     placed_at = models.DateTimeField()
     customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
-    handled_by = models.ForeignKey(Employee, null=True, blank=True, on_delete=models.SET_NULL)
     products = models.ManyToManyField(Product, through="OrderLine", related_name="orders")
     notes = models.TextField(null=True, blank=True)
 

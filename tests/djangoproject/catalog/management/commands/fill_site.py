@@ -20,6 +20,7 @@ from shop_catalog.models import Brand, BrandAlias
 from catalog.models import (
     AuditEntry,
     Category,
+    Coupon,
     DigitalProduct,
     Employee,
     Order,
@@ -29,6 +30,7 @@ from catalog.models import (
     Specimen,
     StockLevel,
     Supplier,
+    SupplierContact,
     Warehouse,
 )
 
@@ -88,6 +90,11 @@ class Command(BaseCommand):
             Supplier.objects.create(uuid=self.uuid(), name="Zürich Tools 🔧", website_ip="2001:db8::1"),
             Supplier.objects.create(uuid=self.uuid(), name="Nameless" + self.nul),
         ]
+        SupplierContact.objects.create(supplier=suppliers[0], name="Ann at Acme")
+        SupplierContact.objects.create(supplier=suppliers[1], name="Jörg 🔩")
+        SupplierContact.objects.create(supplier=None, name="former supplier's contact")
+        Coupon.objects.create(code="WELCOME", percent=10)
+        Coupon.objects.create(code="VIP-🎟", percent=25)
         north = Warehouse.objects.create(code="WH-NORTH", city="Oslo", opened=date(2019, 5, 1))
         south = Warehouse.objects.create(code="WH_SOUTH", city="Sevilla ☀", opened=date(2021, 1, 31))
 
@@ -100,7 +107,6 @@ class Command(BaseCommand):
                 price=Decimal(f"{rng.randint(1, 9999)}.{rng.randint(0, 99):02d}"),
                 color=["black", "white", "red"][index % 3],
                 category=[tools, hardware, software][index % 3],
-                supplier=suppliers[index % 3] if index != 5 else None,
                 replaces=products[index - 1] if index in {4, 6} else None,
             )
             products.append(product)
@@ -114,7 +120,6 @@ class Command(BaseCommand):
                 name=f"Download {index}",
                 price=Decimal("19.90"),
                 category=software,
-                supplier=suppliers[0],
                 download_url=f"https://downloads.example/{index}.zip",
                 size_bytes=2**40 + index,
             )
@@ -146,7 +151,6 @@ class Command(BaseCommand):
                 uuid=self.uuid(),
                 placed_at=self.moment(20 + index),
                 customer=users[customer],
-                handled_by=[boss, twin, None][index],
                 notes=None if index == 1 else f"deliver before noon #{index} 📦",
             )
             for line in range(1 + index):
