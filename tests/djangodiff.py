@@ -196,7 +196,7 @@ def _flat(row: str) -> dict[str, Any]:
     return {**{k: v for k, v in data.items() if k != "fields"}, **data["fields"]}
 
 
-def _pairs(missing: list[str], extra: list[str]) -> list[tuple[dict[str, Any] | None, dict[str, Any] | None]]:
+def pairs(missing: list[str], extra: list[str]) -> list[tuple[dict[str, Any] | None, dict[str, Any] | None]]:
     """Each missing row with the extra row most like it, so that a difference reads as changed values."""
     left, right = [_flat(r) for r in missing], [_flat(r) for r in extra]
     pairs: list[tuple[dict[str, Any] | None, dict[str, Any] | None]] = []
@@ -216,7 +216,7 @@ def summary(differences: dict[str, Any]) -> str:
     for name, found in differences.items():
         missing, extra = found["counts"]
         lines.append(f"{name}: {missing} only in loaddata's, {extra} only in the restore's")
-        for oracle, restored in _pairs(found["missing"], found["extra"])[:3]:
+        for oracle, restored in pairs(found["missing"], found["extra"])[:3]:
             if oracle is None or restored is None:
                 lines.append(f"  {'-' if restored is None else '+'} {json.dumps(oracle or restored)[:300]}")
                 continue

@@ -5,7 +5,7 @@ Prints one JSON object:
 - ``loaddata``: null when Django loaded the fixture, else Django's error message (then ``default`` is as it
   was: ``loaddata`` is atomic);
 - ``raw``: per table, the rows (every column, in the backend's storage form) found only in one database;
-  pks must be equal;
+  pks must be equal, except those of auto-created M2M tables, which no fixture holds;
 - ``natural``: per model label, objects found only in one database, compared by natural identity: pks of
   models with a natural key and references are replaced by natural keys, generic foreign keys by the
   natural key of the object they point at, and every other column is its storage form;
@@ -52,17 +52,30 @@ def raw_cursor(alias: str) -> Iterator[Any]:
         plain.close()
 
 
+def unkept_pks() -> dict[str, str]:
+    """Tables whose pks no fixture holds, so Django numbers them as it inserts: auto-created M2M tables."""
+    tables = {}
+    for model in apps.get_models():
+        for field in model._meta.local_many_to_many:
+            through = field.remote_field.through._meta
+            if through.auto_created:
+                tables[through.db_table] = through.pk.column
+    return tables
+
+
 def table_rows(alias: str) -> dict[str, Counter[str]]:
+    """Every row of every table, in storage form; pks of auto-created M2M tables left out."""
     connection = connections[alias]
     tables = sorted(connection.introspection.django_table_names(only_existing=True, include_views=False))
+    unkept = unkept_pks()
     result = {}
     with raw_cursor(alias) as cursor:
         for table in tables:
             cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
             columns = [c[0] for c in cursor.description]
+            rows = (dict(zip(columns, map(storage, row), strict=True)) for row in cursor.fetchall())
             result[table] = Counter(
-                json.dumps(dict(zip(columns, map(storage, row), strict=True)), sort_keys=True)
-                for row in cursor.fetchall()
+                json.dumps({k: v for k, v in row.items() if k != unkept.get(table)}, sort_keys=True) for row in rows
             )
     return result
 
