@@ -38,7 +38,17 @@ from tests.targets import pg_available
 
 IN_CI = os.environ.get("CI") == "true"
 DIALECTS = ["sqlite", "postgresql"]
-HAND_WRITTEN = ["docs-style.json", "docs-style.jsonl"]
+# Hand-written fixtures: two in the styles of Django's documentation, then one per style, each on its own.
+HAND_WRITTEN = [
+    "docs-style.json",
+    "docs-style.jsonl",
+    "style-pks-as-strings.json",
+    "style-fields-left-out.json",
+    "style-natural-keys-without-pk.json",
+    "style-no-pk-no-natural-key.json",
+    "style-proxy-label.json",
+    "style-values-as-strings.json",
+]
 
 
 class Project:
