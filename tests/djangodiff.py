@@ -180,6 +180,18 @@ def restore(fixture: Path, target: Database, ledger: Path, *options: str) -> Res
     return Restored(result.returncode, result.stdout + result.stderr)
 
 
+def ledger_restores(ledger: Path) -> list[dict[str, Any]]:
+    """``restore-ledger ledger list --json``: every restore the ledger records."""
+    result = subprocess.run(
+        [str(RESTORE_LEDGER), "ledger", "list", "--ledger", str(ledger), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    restores: list[dict[str, Any]] = json.loads(result.stdout)
+    return restores
+
+
 def compare(oracle: Database, restored: Database, fixture: Path | None) -> dict[str, Any]:
     """``loaddata`` the fixture into the oracle (when given), then every difference of the two databases."""
     report: dict[str, Any] = json.loads(

@@ -29,6 +29,7 @@ from tests.djangodiff import (
     Database,
     Source,
     compare,
+    ledger_restores,
     manage,
     pairs,
     restore,
@@ -171,7 +172,9 @@ BAD = {
 }
 
 
-def check_refused(outcome: Any, report: dict[str, Any], named: tuple[str, ...]) -> None:
+def check_refused(outcome: Any, report: dict[str, Any], named: tuple[str, ...], ledger: Path) -> None:
+    """Refused as loaddata refuses: exit 1, the record and the problem named, the failure recorded in the
+    ledger, no row written."""
     assert report["loaddata"] is not None, "Django's loaddata accepted the fixture"
     assert outcome.exit_code == 1, (
         f"exit {outcome.exit_code}, Django refused with {report['loaddata']}:\n{outcome.output}"
@@ -179,6 +182,9 @@ def check_refused(outcome: Any, report: dict[str, Any], named: tuple[str, ...]) 
     assert "Traceback" not in outcome.output, outcome.output
     for part in named:
         assert part in outcome.output, f"the message does not name {part!r}: {outcome.output}"
+    [recorded] = ledger_restores(ledger)
+    assert recorded["status"] == "failed", recorded["status"]
+    assert named[0] in recorded["failure"]["record"] + recorded["failure"]["reason"], recorded["failure"]
     if report["raw"]:
         pytest.fail("the refused restore wrote rows:\n" + summary(report["raw"]))
 
@@ -186,7 +192,7 @@ def check_refused(outcome: Any, report: dict[str, Any], named: tuple[str, ...]) 
 @pytest.mark.parametrize(("dialect", "name"), cases(list(BAD)))
 def test_restore_refuses_what_loaddata_refuses(project: Project, dialect: str, name: str, tmp_path: Path) -> None:
     outcome, report = run_both(project, dialect, FIXTURES / name, tmp_path / "ledger.sqlite3")
-    check_refused(outcome, report, BAD[name])
+    check_refused(outcome, report, BAD[name], tmp_path / "ledger.sqlite3")
 
 
 @pytest.mark.parametrize(("dialect", "name"), cases(["nul-from-sqlite"], ["postgresql"]))
@@ -196,7 +202,7 @@ def test_text_with_nul_is_refused_on_postgresql_as_by_loaddata(
     """A SQLite dump holding NUL characters: PostgreSQL cannot store them, and Django refuses the fixture."""
     fixture = project.fixture("sqlite", "dump-natural-exclude.json")
     outcome, report = run_both(project, dialect, fixture, tmp_path / "ledger.sqlite3")
-    check_refused(outcome, report, ("catalog.",))
+    check_refused(outcome, report, ("catalog.",), tmp_path / "ledger.sqlite3")
 
 
 CHANGED = FIXTURES / "docs-style-changed.json"
