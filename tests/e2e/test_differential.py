@@ -37,6 +37,7 @@ from tests.djangodiff import (
 )
 from tests.targets import pg_available
 
+pytestmark = pytest.mark.differential
 IN_CI = os.environ.get("CI") == "true"
 DIALECTS = ["sqlite", "postgresql"]
 # Hand-written fixtures: two in the styles of Django's documentation, then one per style, each on its own.
