@@ -121,11 +121,17 @@ class DigitalProduct(Product):
 
 
 class Shelf(models.Model):
-    """A FK to a non-pk unique field (``to_field``) and one without a database constraint."""
+    """A FK to a non-pk unique field (``to_field``): the column holds the warehouse's code."""
 
     warehouse = models.ForeignKey(Warehouse, to_field="code", on_delete=models.CASCADE, related_name="shelves")
     label = models.CharField(max_length=20)
+
+
+class Banner(models.Model):
+    """A FK without a database constraint (``db_constraint=False``): still a ``section_id`` column."""
+
     section = models.ForeignKey(Category, null=True, on_delete=models.DO_NOTHING, db_constraint=False)
+    text = models.CharField(max_length=80)
 
 
 class StockLevel(models.Model):

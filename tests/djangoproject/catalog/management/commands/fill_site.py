@@ -19,6 +19,7 @@ from shop_catalog.models import Brand, BrandAlias
 
 from catalog.models import (
     AuditEntry,
+    Banner,
     Category,
     Coupon,
     DigitalProduct,
@@ -128,9 +129,11 @@ class Command(BaseCommand):
         downloads[0].tags.add("digital")
         products[0].related.add(downloads[1])
 
-        Shelf.objects.create(warehouse=north, label="A1", section=tools)
-        Shelf.objects.create(warehouse=south, label="B7", section=software)
-        Shelf.objects.create(warehouse=south, label="B8", section=None)
+        Shelf.objects.create(warehouse=north, label="A1")
+        Shelf.objects.create(warehouse=south, label="B7")
+        Banner.objects.create(section=tools, text="Tools on sale")
+        Banner.objects.create(section=software, text="New software 💿")
+        Banner.objects.create(section=None, text="Welcome")
         for warehouse, bin_number, quantity in [(north, 1, 5), (north, 2, 0), (south, 1, 12), (south, 7, 3)]:
             StockLevel.objects.create(warehouse=warehouse, bin=bin_number, quantity=quantity)
         brand = Brand.objects.create(name="Nordlys ✨", founded=date(1990, 1, 1))
