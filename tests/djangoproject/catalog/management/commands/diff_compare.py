@@ -123,6 +123,8 @@ def natural_objects(alias: str) -> dict[str, Counter[str]]:
                 fields[gfk.fk_field] = identity(getattr(obj, gfk.name))
             if "pk" in row:
                 row["pk"] = storage(row["pk"])
+            else:  # the natural key names the row, also where its fields do not (a multi-table child's)
+                row["natural_key"] = list(obj.natural_key())
             counted[json.dumps(row, sort_keys=True, default=storage)] += 1
         result[meta.label_lower] = counted
     return result
