@@ -136,7 +136,6 @@ def test_a_ledger_that_fills_up_midway_gives_a_message_and_the_next_command_reco
     source: Source, target: Target, sqlite_ledger: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from application.ledger import Ledger
-
     from domain.ledger import RestoreRun
 
     save = Ledger.save

@@ -1,0 +1,260 @@
+"""Differential tests: Django's ``loaddata`` is the oracle.
+
+Each fixture is loaded by ``loaddata`` into one freshly migrated database of tests/djangoproject and restored
+by ``restore-ledger restore`` (no profile) into another; then every table must hold the same rows in the same
+storage form (pks equal, for dumps that carry every pk) and every object the same values and references by
+natural identity (for fixtures whose records may have no pk). What ``loaddata`` refuses, the restore must
+refuse, naming the record, with nothing written. Cases the engine gets wrong today are strict xfails whose
+reason is the failure seen: they turn into XPASS (a failure) once the engine is fixed, so remove them then.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.djangodiff import (
+    CONSTRUCT_DUMPS,
+    CONSTRUCTS,
+    DUMPS,
+    FIXTURES,
+    KEEPS_PKS,
+    PROJECT,
+    Backend,
+    Database,
+    Source,
+    compare,
+    ledger_restores,
+    manage,
+    pairs,
+    restore,
+    summary,
+)
+from tests.targets import pg_available
+
+pytestmark = pytest.mark.differential
+IN_CI = os.environ.get("CI") == "true"
+DIALECTS = ["sqlite", "postgresql"]
+# Hand-written fixtures: two in the styles of Django's documentation, then one per style, each on its own.
+HAND_WRITTEN = [
+    "docs-style.json",
+    "docs-style.jsonl",
+    "style-pks-as-strings.json",
+    "style-fields-left-out.json",
+    "style-natural-keys-without-pk.json",
+    "style-no-pk-no-natural-key.json",
+    "style-proxy-label.json",
+    "style-values-as-strings.json",
+]
+
+
+class Project:
+    """The test project per backend, made when first needed: a migrated template and a filled source."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.backends: dict[str, Backend] = {}
+        self.sources: dict[str, Source] = {}
+
+    def backend(self, dialect: str) -> Backend:
+        if dialect == "postgresql" and not pg_available():
+            if IN_CI:
+                pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432; .ci/run starts it")
+            pytest.skip("PostgreSQL is not reachable (outside CI)")
+        if dialect not in self.backends:
+            work = self.work / dialect
+            work.mkdir()
+            self.backends[dialect] = Backend(dialect, work)
+        return self.backends[dialect]
+
+    def source(self, dialect: str) -> Source:
+        if dialect not in self.sources:
+            self.sources[dialect] = Source(self.backend(dialect))
+        return self.sources[dialect]
+
+    def fixture(self, dialect: str, name: str) -> Path:
+        """A dump by name, a construct's cut of one (``construct:dump``), or a hand-written fixture."""
+        if name in DUMPS:
+            return self.source(dialect).dump(name, *DUMPS[name])
+        if ":" in name:
+            construct, dump = name.split(":")
+            return self.source(dialect).construct(dump, construct)
+        return FIXTURES / name
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    made = Project(tmp_path_factory.mktemp("djangoproject"))
+    yield made
+    for backend in made.backends.values():
+        backend.close()
+
+
+def run_both(
+    project: Project, dialect: str, fixture: Path, ledger: Path, *options: str, base: Database | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """Restore FIXTURE into one copy of the empty (or ``base``) database and ``loaddata`` it into another."""
+    backend = project.backend(dialect)
+    oracle, restored = backend.fresh("oracle", source=base), backend.fresh("restored", source=base)
+    try:
+        outcome = restore(fixture, restored, ledger, *options)
+        return outcome, compare(oracle, restored, fixture)
+    finally:
+        backend.drop(oracle)
+        backend.drop(restored)
+
+
+def same_as_loaddata(report: dict[str, Any], pks: bool) -> None:
+    """Every object the same by natural identity; with ``pks``, every table the same row by row."""
+    if report["natural"]:
+        pytest.fail("objects differ from loaddata's:\n" + summary(report["natural"]))
+    if pks and report["raw"]:
+        pytest.fail("rows differ from loaddata's:\n" + summary(report["raw"]))
+    if report["sequences"]:
+        pytest.fail(f"sequences behind their tables: {report['sequences']}")
+
+
+def xfail(reason: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=reason)
+
+
+def known_failures() -> dict[tuple[str, str], str]:
+    """What the engine gets wrong today, per (dialect, fixture): tests/djangoproject/known-failures.toml."""
+    with (PROJECT / "known-failures.toml").open("rb") as file:
+        return {(c["dialect"], c["fixture"]): c["reason"] for c in tomllib.load(file)["case"]}
+
+
+KNOWN = known_failures()
+
+
+def cases(names: list[str], dialects: list[str] = DIALECTS) -> list[Any]:
+    return [
+        pytest.param(
+            dialect,
+            name,
+            id=f"{dialect}-{name}",
+            marks=[xfail(KNOWN[dialect, name])] if (dialect, name) in KNOWN else [],
+        )
+        for dialect in dialects
+        for name in names
+    ]
+
+
+def construct_cases() -> list[Any]:
+    """Every construct cut from the pk and the natural-key dump on SQLite; from the natural one on PostgreSQL
+    (the backends differ in storage, not in how references resolve)."""
+    return [
+        case
+        for dialect, dumps in CONSTRUCT_DUMPS.items()
+        for case in cases([f"{c}:{d}" for c in CONSTRUCTS for d in dumps], [dialect])
+    ]
+
+
+@pytest.mark.parametrize(("dialect", "name"), [*construct_cases(), *cases([*DUMPS, *HAND_WRITTEN])])
+def test_restore_matches_loaddata(project: Project, dialect: str, name: str, tmp_path: Path) -> None:
+    outcome, report = run_both(project, dialect, project.fixture(dialect, name), tmp_path / "ledger.sqlite3")
+    assert report["loaddata"] is None, f"Django's loaddata refused the fixture: {report['loaddata']}"
+    assert outcome.exit_code == 0, outcome.output
+    same_as_loaddata(report, pks=name.rsplit(":", 1)[-1] in KEEPS_PKS)
+
+
+# Fixtures Django refuses, with what the restore's message must name: the record's model and the problem.
+BAD = {
+    "bad-m2m-not-list.json": ("auth.group", "permissions"),
+    "bad-unknown-field.json": ("catalog.product", "colour"),
+    "bad-wrong-type.json": ("catalog.specimen", "many"),
+    "bad-missing-reference.json": ("catalog.product", "999"),
+    "bad-unknown-model.json": ("catalog.nosuchmodel", "nosuchmodel"),
+}
+
+
+def check_refused(outcome: Any, report: dict[str, Any], named: tuple[str, ...], ledger: Path) -> None:
+    """Refused as loaddata refuses: exit 1, the record and the problem named, the failure recorded in the
+    ledger, no row written."""
+    assert report["loaddata"] is not None, "Django's loaddata accepted the fixture"
+    assert outcome.exit_code == 1, (
+        f"exit {outcome.exit_code}, Django refused with {report['loaddata']}:\n{outcome.output}"
+    )
+    assert "Traceback" not in outcome.output, outcome.output
+    for part in named:
+        assert part in outcome.output, f"the message does not name {part!r}: {outcome.output}"
+    [recorded] = ledger_restores(ledger)
+    assert recorded["status"] == "failed", recorded["status"]
+    assert named[0] in recorded["failure"]["record"] + recorded["failure"]["reason"], recorded["failure"]
+    if report["raw"]:
+        pytest.fail("the refused restore wrote rows:\n" + summary(report["raw"]))
+
+
+@pytest.mark.parametrize(("dialect", "name"), cases(list(BAD)))
+def test_restore_refuses_what_loaddata_refuses(project: Project, dialect: str, name: str, tmp_path: Path) -> None:
+    outcome, report = run_both(project, dialect, FIXTURES / name, tmp_path / "ledger.sqlite3")
+    check_refused(outcome, report, BAD[name], tmp_path / "ledger.sqlite3")
+
+
+@pytest.mark.parametrize(("dialect", "name"), cases(["nul-from-sqlite"], ["postgresql"]))
+def test_text_with_nul_is_refused_on_postgresql_as_by_loaddata(
+    project: Project, dialect: str, name: str, tmp_path: Path
+) -> None:
+    """A SQLite dump holding NUL characters: PostgreSQL cannot store them, and Django refuses the fixture."""
+    fixture = project.fixture("sqlite", "dump-natural-exclude.json")
+    outcome, report = run_both(project, dialect, fixture, tmp_path / "ledger.sqlite3")
+    check_refused(outcome, report, ("catalog.",), tmp_path / "ledger.sqlite3")
+
+
+CHANGED = FIXTURES / "docs-style-changed.json"
+# What docs-style-changed.json changes in rows that exist: Django overwrites them; by default the restore keeps
+# the target's values (and the kept product's many-to-many links, on both sides of the symmetrical relation).
+KEPT = {"catalog.warehouse": ("Bergen", {"city"}), "catalog.product": ("Hand-made mug", {"name", "related"})}
+
+
+def loaded_base(project: Project, dialect: str) -> Database:
+    backend = project.backend(dialect)
+    base = backend.fresh("base")
+    manage("loaddata", str(FIXTURES / "docs-style.json"), db=base.django)
+    return base
+
+
+@pytest.mark.parametrize(("dialect", "name"), cases(["keep-existing"]))
+def test_existing_rows_are_kept_where_loaddata_overwrites_them(
+    project: Project, dialect: str, name: str, tmp_path: Path
+) -> None:
+    """A deliberate difference: rows whose natural key or pk exists with other values keep the target's values
+    (``--on-conflict keep-existing``, the default); ``loaddata`` overwrites them. Nothing else differs: the new
+    warehouse is there as loaddata has it."""
+    base = loaded_base(project, dialect)
+    try:
+        outcome, report = run_both(project, dialect, CHANGED, tmp_path / "ledger.sqlite3", base=base)
+    finally:
+        project.backend(dialect).drop(base)
+    assert report["loaddata"] is None, report["loaddata"]
+    assert outcome.exit_code == 0, outcome.output
+    differences = report["natural"]
+    assert set(differences) == set(KEPT), summary(differences)
+    for label, (kept, fields) in KEPT.items():
+        found = differences[label]
+        assert any(kept in row for row in found["extra"]), summary(differences)
+        for oracle, restored in pairs(found["missing"], found["extra"]):
+            assert oracle is not None and restored is not None, summary(differences)
+            changed = {k for k in {*oracle, *restored} if oracle.get(k) != restored.get(k)}
+            assert changed <= fields, summary(differences)
+
+
+@pytest.mark.parametrize(("dialect", "name"), cases(["on-conflict-update"]))
+def test_on_conflict_update_overwrites_as_loaddata_does(
+    project: Project, dialect: str, name: str, tmp_path: Path
+) -> None:
+    base = loaded_base(project, dialect)
+    try:
+        outcome, report = run_both(
+            project, dialect, CHANGED, tmp_path / "ledger.sqlite3", "--on-conflict", "update", base=base
+        )
+    finally:
+        project.backend(dialect).drop(base)
+    assert report["loaddata"] is None, report["loaddata"]
+    assert outcome.exit_code == 0, outcome.output
+    same_as_loaddata(report, pks=False)
