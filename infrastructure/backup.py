@@ -25,6 +25,7 @@ import ijson
 
 from domain.errors import BackupError
 from domain.records import Record
+from infrastructure.manifest import check_manifest
 
 SUPPORTED = (
     "supported: a dumpdata JSON array or JSON Lines file, plain or compressed with gzip, bzip2 "
@@ -144,6 +145,14 @@ class Backup:
                 for record in _read_fixture(stream, name, ordinal):
                     ordinal = record.ordinal
                     yield record
+
+    def profile_text(self) -> str | None:
+        """The restore profile the package carries (``profile.toml``, verified), or None."""
+        name = (self.info.manifest or {}).get("profile")
+        if name is None:
+            return None
+        with self._open_member(name) as stream:
+            return bytes(stream.read()).decode("utf-8")
 
     def open_media(self, path: str) -> Stream:
         """The bytes of a media file, by its path relative to the media root."""
@@ -293,11 +302,7 @@ def _manifest(raw: bytes) -> dict[str, Any]:
         manifest = json.loads(raw)
     except ValueError as error:
         raise BackupError(f"manifest.json is not valid JSON ({error})") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
-        raise BackupError("manifest.json must be an object with a list 'files' of {path, sha256, size}")
-    if manifest.get("format_version") != 1:
-        raise BackupError(f"manifest.json format_version {manifest.get('format_version')!r} is not supported (1 is)")
-    return manifest
+    return check_manifest(manifest)
 
 
 def _package_info(
@@ -332,7 +337,7 @@ def _package_info(
             )
         if name.startswith("media/"):
             media.append(MediaFile(name.removeprefix("media/"), entry["sha256"], actual))
-        else:
+        elif name != manifest.get("profile"):
             fixtures.append(name)
     unlisted = sorted(members - {str(e["path"]) for e in manifest["files"]} - {"manifest.json"})
     if unlisted:
