@@ -22,9 +22,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from application.intents import failure_of
 from application.ledger import Ledger, tool_version
+from application.package_check import profile_differences, required_key, signature_problem
 from application.report import summaries
 from application.settle import fail_interrupted, settle, target_id_for
-from domain.errors import BackupError, PlanError, RestoreError
+from domain.errors import BackupError, PlanError, ProfileError, RestoreError
 from domain.ledger import APPLIED, APPLYING, PLANNED, RECORDING, RestoreRun
 from domain.planning import Index, Options, Planner
 from domain.profile import Kind, Profile
@@ -44,6 +45,7 @@ from infrastructure.target import (
     same_database,
     taken_values,
 )
+from infrastructure.target_schema import applied_migrations, table_columns
 
 BATCH_ROWS = 500
 EVENTS_PER_SAVE = 8
@@ -73,6 +75,8 @@ class RestoreRequest:
     on_conflict: str = "keep-existing"
     missing_users: str = "create"
     uuids: str = "keep"
+    require_signature: bool = False
+    public_key: Path | None = None
 
 
 @dataclass
@@ -107,20 +111,32 @@ def restore(request: RestoreRequest, progress: Progress | None = None) -> Restor
     """
     if not request.dry_run and "://" in request.ledger_url and same_database(request.ledger_url, request.target_url):
         raise ConfigurationError("the ledger must not live in the target database: give another --ledger")
+    try:
+        required = required_key(request.require_signature, request.public_key)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
     started = time.monotonic()
     engine = connect(request.target_url)
     with _fewer_collections():
-        return _locked_restore(request, engine, started, progress)
+        return _locked_restore(request, engine, started, progress, required)
 
 
 def _locked_restore(
-    request: RestoreRequest, engine: Engine, started: float, progress: Progress | None
+    request: RestoreRequest, engine: Engine, started: float, progress: Progress | None, required: str | None
 ) -> RestoreOutcome:
     try:
-        profile = load_profile(engine, request.profile_file)
+        opened, problem = _open(request.backup, required)
+        try:
+            package = opened.profile_text() if opened is not None else None
+            profile = load_profile(engine, request.profile_file, package)
+        except BaseException:
+            if opened is not None:
+                opened.close()
+            raise
         if request.dry_run:
             target_id = identity(engine) or "dry run"
-            return _restore(Ledger("memory:"), None, engine, profile, request, target_id, progress, started)
+            return _restore(Ledger("memory:"), None, engine, profile, request, target_id, progress, started,
+                            (opened, problem))  # fmt: skip
         ledger = Ledger(request.ledger_url)
         with locked(engine) as conn:
             target_id = target_id_for(ledger, engine) or str(uuid4())
@@ -129,8 +145,10 @@ def _locked_restore(
             fail_interrupted(ledger, target_id)
             finished = _finished_earlier(ledger, earlier.finished, request.backup)
             if finished is not None:
+                if opened is not None:
+                    opened.close()
                 return finished
-            return _restore(ledger, conn, engine, profile, request, target_id, progress, started)
+            return _restore(ledger, conn, engine, profile, request, target_id, progress, started, (opened, problem))
     finally:
         engine.dispose()
 
@@ -157,8 +175,9 @@ def _restore(
     target_id: str,
     progress: Progress | None,
     started: float,
+    backup: tuple[Backup | None, BackupError | None],
 ) -> RestoreOutcome:
-    opened, problem = _open(request.backup)
+    opened, problem = backup
     run = _start(ledger, request, engine, profile, opened, target_id)
     try:
         if problem is not None:
@@ -229,12 +248,17 @@ def _quiet(stage: str, count: int, total: int | None = None) -> None:
     """No progress shown."""
 
 
-def _open(path: Path) -> tuple[Backup | None, BackupError | None]:
-    """Open the backup; a backup that cannot be read is still recorded, as a failed run."""
+def _open(path: Path, required_key: str | None) -> tuple[Backup | None, BackupError | None]:
+    """Open the backup; a backup that cannot be read, or is not signed as required, is still
+    recorded, as a failed run."""
     try:
-        return open_backup(path), None
+        opened = open_backup(path)
     except BackupError as error:
         return None, error
+    problem = signature_problem(opened.info.manifest, required_key)
+    if problem is not None:
+        return opened, problem
+    return opened, None
 
 
 def _start(
@@ -257,6 +281,7 @@ def _start(
             "on_conflict": request.on_conflict,
             "missing_users": request.missing_users,
             "uuids": request.uuids,
+            "require_signature": request.require_signature,
         },
         actor=request.actor,
         reason=request.reason,
@@ -284,6 +309,8 @@ def _record(
         progress("read", 1)
         if record.ordinal == 100:
             checkpoint("read")
+    if opened.profile_text() is not None:
+        check_package_profile(opened, profile, engine, set(index.ordinals))
     planner = _planner(index, profile, engine, request, run)
     planner.identify()
     planner.existing = load_rows(engine, profile, planner.matched_pks())
@@ -325,6 +352,19 @@ def _record(
         order=planner.order,
         media_files=len(opened.info.media),
     )
+
+
+def check_package_profile(opened: Backup, profile: Profile, engine: Engine, labels: set[str]) -> None:
+    """The backup's own profile against the target's schema: every difference, before anything is written."""
+    source = (opened.info.manifest or {}).get("source_system") or {}
+    migrations = source.get("migrations", {}) if isinstance(source, dict) else {}
+    differences = profile_differences(profile, labels, table_columns(engine), migrations, applied_migrations(engine))
+    if differences:
+        raise ProfileError(
+            f"the backup's profile does not fit the target ({len(differences)} differences): "
+            + "; ".join(differences)
+            + "; nothing was written"
+        )
 
 
 def _planner(index: Index, profile: Profile, engine: Engine, request: RestoreRequest, run: RestoreRun) -> Planner:

@@ -148,6 +148,16 @@ def restore_options(command: Callable[..., None]) -> Callable[..., None]:
             show_default=True,
             help="Keep backup UUIDs that are free (taken ones are reassigned), or give every row a new one.",
         ),
+        click.option(
+            "--require-signature",
+            is_flag=True,
+            help="Refuse a backup package whose manifest is not signed by the key of --public-key.",
+        ),
+        click.option(
+            "--public-key",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="PEM Ed25519 public key the package must be signed with (with --require-signature).",
+        ),
         click.option("--actor", help="Who runs the restore [default: the OS user]."),
         click.option("--reason", default="", help="Why the restore is run, for the ledger."),
         click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON."),
@@ -175,6 +185,8 @@ def _run_restore(options: dict[str, Any], apply: bool, dry_run: bool = False) ->
         on_conflict=options["on_conflict"],
         missing_users=options["missing_users"],
         uuids=options["uuids"],
+        require_signature=options["require_signature"],
+        public_key=options["public_key"],
     )
     progress = Progress(not options["quiet"])
     try:

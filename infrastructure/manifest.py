@@ -47,7 +47,9 @@ def check_manifest(manifest: Any) -> dict[str, Any]:
         try:
             verify_manifest(manifest)
         except ValueError as problem:
-            raise BackupError(f"manifest.json was altered after it was signed: {problem}; nothing was written") from None
+            raise BackupError(
+                f"manifest.json was altered after it was signed: {problem}; nothing was written"
+            ) from None
     return manifest
 
 

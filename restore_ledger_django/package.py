@@ -87,9 +87,7 @@ def selected_models(exclude: list[str]) -> list[type[models.Model]]:
     for config in apps.get_app_configs():
         if config.models_module is None or config.label in excluded_apps:
             continue
-        chosen = [
-            m for m in config.get_models() if m._meta.label_lower not in excluded_models and not m._meta.proxy
-        ]
+        chosen = [m for m in config.get_models() if m._meta.label_lower not in excluded_models and not m._meta.proxy]
         app_list.append((config, chosen))
     return serializers.sort_dependencies(app_list, allow_cycles=True)
 
@@ -253,29 +251,31 @@ def _dump(
         pk = model._meta.pk
         assert pk is not None
         queryset = model._default_manager.using(options.database).order_by(pk.name)
-        found = 0
-
-        def objects() -> Iterator[models.Model]:
-            nonlocal found
-            for instance in queryset.iterator(chunk_size=2000):
-                found += 1
-                for file_field in file_fields:
-                    name = _media_name(str(getattr(instance, file_field.attname) or ""))
-                    if name is not None:
-                        media.setdefault(name, file_field.storage)
-                if found % 10_000 == 0:
-                    say(f"dumping {label}: {found} objects")
-                yield instance
-
+        found = [0]
         serializers.get_serializer("jsonl")().serialize(
-            objects(),
+            _objects(queryset, file_fields, media, found, lambda n, label=label: say(f"dumping {label}: {n} objects")),
             stream=sink,
             use_natural_foreign_keys=options.natural_foreign,
             use_natural_primary_keys=options.natural_primary,
         )
-        counts[label] = found
-        total += found
-        say(f"dumped {label}: {found} objects ({total} in all)")
+        counts[label] = found[0]
+        total += found[0]
+        say(f"dumped {label}: {found[0]} objects ({total} in all)")
+
+
+def _objects(
+    queryset: Any, file_fields: list[Any], media: dict[str, Any], found: list[int], tell: Callable[[int], None]
+) -> Iterator[models.Model]:
+    """The queryset's objects in chunks, counted, remembering the media files they reference."""
+    for instance in queryset.iterator(chunk_size=2000):
+        found[0] += 1
+        for file_field in file_fields:
+            name = _media_name(str(getattr(instance, file_field.attname) or ""))
+            if name is not None:
+                media.setdefault(name, file_field.storage)
+        if found[0] % 10_000 == 0:
+            tell(found[0])
+        yield instance
 
 
 def _archive(root: Path, target: Path, fmt: str, names: list[str]) -> None:

@@ -78,7 +78,11 @@ def kind_of(field: models.Field[Any, Any]) -> Kind:
 
 def _column(field: models.Field[Any, Any], nullable: bool | None = None) -> dict[str, Any]:
     kind = kind_of(field)
-    column: dict[str, Any] = {"name": field.column, "kind": kind.value, "nullable": field.null if nullable is None else nullable}
+    column: dict[str, Any] = {
+        "name": field.column,
+        "kind": kind.value,
+        "nullable": field.null if nullable is None else nullable,
+    }
     if kind is Kind.TEXT and getattr(field, "max_length", None):
         column["max_length"] = field.max_length
     return column
@@ -193,8 +197,9 @@ def _default(field: models.Field[Any, Any]) -> Any:
     value = field.get_default()
     if value is None:
         return None
-    encoded = json.loads(json.dumps(field.get_prep_value(value) if isinstance(field, models.JSONField) else value,
-                                    cls=DjangoJSONEncoder))
+    encoded = json.loads(
+        json.dumps(field.get_prep_value(value) if isinstance(field, models.JSONField) else value, cls=DjangoJSONEncoder)
+    )
     return encoded
 
 
@@ -264,7 +269,7 @@ def _traced(model: type[models.Model]) -> tuple[str, ...] | None:
     markers = _Markers()
     try:
         values = tuple(_instance(model, markers, None, 0).natural_key())  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - any error of user code means: cannot trace this way
+    except Exception:
         return None
     names: list[str] = []
     for value in values:

@@ -25,14 +25,25 @@ class Command(BaseCommand):
         parser.add_argument("--media", action="store_true", default=True, help="copy referenced media (default)")
         parser.add_argument("--no-media", dest="media", action="store_false", help="leave media files out")
         parser.add_argument(
-            "-e", "--exclude", action="append", default=[], metavar="LABEL", help="an app label or app.Model to leave out"
+            "-e",
+            "--exclude",
+            action="append",
+            default=[],
+            metavar="LABEL",
+            help="an app label or app.Model to leave out",
         )
         parser.add_argument(
-            "--no-natural-foreign", dest="natural_foreign", action="store_false", default=True,
+            "--no-natural-foreign",
+            dest="natural_foreign",
+            action="store_false",
+            default=True,
             help="write references as pks (default: natural keys, --natural-foreign)",
         )
         parser.add_argument(
-            "--no-natural-primary", dest="natural_primary", action="store_false", default=True,
+            "--no-natural-primary",
+            dest="natural_primary",
+            action="store_false",
+            default=True,
             help="write every pk (default: left out where a natural key exists, --natural-primary)",
         )
         parser.add_argument("--sign-key", help="PEM PKCS#8 Ed25519 private key to sign the manifest with")
