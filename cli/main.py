@@ -618,3 +618,6 @@ def profile_show(target: str, profile_file: Path | None) -> None:
     from application.profile import show_profile
 
     click.echo(show_profile(target, profile_file))
+
+
+from cli import compare_command  # noqa: E402, F401  (registers its command on main)

@@ -3,6 +3,8 @@ their columns, and the migrations Django recorded as applied."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -22,3 +24,11 @@ def applied_migrations(engine: Engine) -> dict[str, set[str]]:
         for app, name in conn.execute(sa.text("SELECT app, name FROM django_migrations")):
             applied.setdefault(str(app), set()).add(str(name))
         return applied
+
+
+def table_rows(engine: Engine, table: str, columns: list[str]) -> list[tuple[Any, ...]]:
+    """Every row of one table, the given columns in order (one table at a time: compare's unit)."""
+    with engine.connect() as conn:
+        quote = conn.dialect.identifier_preparer.quote
+        select = ", ".join(quote(c) for c in columns)
+        return [tuple(row) for row in conn.exec_driver_sql(f"SELECT {select} FROM {quote(table)}")]
