@@ -24,7 +24,7 @@ def version_2(**changes: Any) -> dict[str, Any]:
             "installed_apps": ["accounts"],
             "migrations": {"accounts": ["0001_initial"]},
             "database_vendor": "postgresql",
-        },  # fmt: skip
+        },
         "dump": {"format": "jsonl", "natural_foreign": True, "natural_primary": True, "excluded": [], "counts": {}},
         "profile": "profile.toml",
         "files": [FILE, {"path": "profile.toml", "sha256": "1" * 64, "size": 3}],
@@ -52,7 +52,7 @@ def test_format_1_is_still_read() -> None:
     ],
 )
 def test_a_manifest_that_breaks_the_schema_is_refused_naming_where(manifest: Any, message: str) -> None:
-    with pytest.raises(BackupError, match="manifest.json") as raised:
+    with pytest.raises(BackupError, match=r"manifest\.json") as raised:
         check_manifest(manifest)
 
     assert message in str(raised.value)

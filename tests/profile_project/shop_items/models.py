@@ -54,7 +54,7 @@ class Variant(models.Model):
     objects = VariantManager()
 
     class Meta:
-        unique_together = [("item", "size")]
+        unique_together = (("item", "size"),)
 
     def natural_key(self) -> tuple[str, ...]:
         return (*self.item.natural_key(), self.size)
