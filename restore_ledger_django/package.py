@@ -89,7 +89,8 @@ def selected_models(exclude: list[str]) -> list[type[models.Model]]:
             continue
         chosen = [m for m in config.get_models() if m._meta.label_lower not in excluded_models and not m._meta.proxy]
         app_list.append((config, chosen))
-    return serializers.sort_dependencies(app_list, allow_cycles=True)
+    ordered: list[type[models.Model]] = serializers.sort_dependencies(app_list, allow_cycles=True)
+    return ordered
 
 
 def source_system(database: str) -> dict[str, Any]:
@@ -253,7 +254,7 @@ def _dump(
         queryset = model._default_manager.using(options.database).order_by(pk.name)
         found = [0]
         serializers.get_serializer("jsonl")().serialize(
-            _objects(queryset, file_fields, media, found, lambda n, label=label: say(f"dumping {label}: {n} objects")),
+            _objects(queryset, file_fields, media, found, _teller(say, label)),
             stream=sink,
             use_natural_foreign_keys=options.natural_foreign,
             use_natural_primary_keys=options.natural_primary,
@@ -261,6 +262,10 @@ def _dump(
         counts[label] = found[0]
         total += found[0]
         say(f"dumped {label}: {found[0]} objects ({total} in all)")
+
+
+def _teller(say: Say, label: str) -> Callable[[int], None]:
+    return lambda count: say(f"dumping {label}: {count} objects")
 
 
 def _objects(

@@ -140,7 +140,7 @@ def model_profile(model: type[models.Model]) -> dict[str, Any]:
             foreign_keys[field.name] = {
                 "field": field.name,
                 "column": field.column,
-                "model": label(field.related_model._meta.concrete_model),  # type: ignore[union-attr]
+                "model": label(field.related_model._meta.concrete_model),
                 "nullable": field.null,
                 **({"to_field": target.name} if not target.primary_key else {}),
             }
@@ -157,7 +157,7 @@ def model_profile(model: type[models.Model]) -> dict[str, Any]:
             "table": field.remote_field.through._meta.db_table,
             "source_column": field.m2m_column_name(),
             "target_column": field.m2m_reverse_name(),
-            "model": label(field.related_model._meta.concrete_model),  # type: ignore[union-attr]
+            "model": label(field.related_model._meta.concrete_model),
         }
         for field in cmeta.local_many_to_many
         if field.remote_field.through._meta.auto_created and not meta.proxy
@@ -242,7 +242,7 @@ def _instance(model: type[models.Model], markers: _Markers, owner: str | None, d
         name = owner or field.name
         if field.is_relation and field.related_model is not None:
             if depth < 4 and not field.remote_field.parent_link:
-                setattr(instance, field.name, _instance(field.related_model, markers, name, depth + 1))  # type: ignore[arg-type]
+                setattr(instance, field.name, _instance(field.related_model, markers, name, depth + 1))
             continue
         value = markers.value(field, name)
         if value is not None:
@@ -268,7 +268,7 @@ def natural_key_fields(model: type[models.Model]) -> tuple[str, ...]:
 def _traced(model: type[models.Model]) -> tuple[str, ...] | None:
     markers = _Markers()
     try:
-        values = tuple(_instance(model, markers, None, 0).natural_key())  # type: ignore[attr-defined]
+        values = tuple(_instance(model, markers, None, 0).natural_key())
     except Exception:
         return None
     names: list[str] = []
@@ -284,7 +284,7 @@ def _traced(model: type[models.Model]) -> tuple[str, ...] | None:
         field = model._meta.get_field(name)
         width = 1
         if field.is_relation and field.related_model is not None:
-            width = len(natural_key_fields(field.related_model)) if has_natural_key(field.related_model) else 1  # type: ignore[arg-type]
+            width = len(natural_key_fields(field.related_model)) if has_natural_key(field.related_model) else 1
         if names[position : position + width] != [name] * width:
             return None
         result.append(name)
@@ -306,7 +306,7 @@ def _unique_sets(model: type[models.Model]) -> list[tuple[str, ...]]:
 
 def _by_unique_sets(model: type[models.Model]) -> tuple[str, ...] | None:
     try:
-        parameters = inspect.signature(model._default_manager.get_by_natural_key).parameters  # type: ignore[attr-defined]
+        parameters = inspect.signature(model._default_manager.get_by_natural_key).parameters
     except (TypeError, ValueError):
         return None
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters.values()):
@@ -317,7 +317,7 @@ def _by_unique_sets(model: type[models.Model]) -> tuple[str, ...] | None:
         for name in names:
             field = model._meta.get_field(name)
             related = field.related_model if field.is_relation else None
-            width += len(natural_key_fields(related)) if related is not None and has_natural_key(related) else 1  # type: ignore[arg-type]
+            width += len(natural_key_fields(related)) if related is not None and has_natural_key(related) else 1
         if width == arity:
             return names
     return None
