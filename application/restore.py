@@ -124,15 +124,10 @@ def restore(request: RestoreRequest, progress: Progress | None = None) -> Restor
 def _locked_restore(
     request: RestoreRequest, engine: Engine, started: float, progress: Progress | None, required: str | None
 ) -> RestoreOutcome:
+    opened: Backup | None = None
     try:
         opened, problem = _open(request.backup, required)
-        try:
-            package = opened.profile_text() if opened is not None else None
-            profile = load_profile(engine, request.profile_file, package)
-        except BaseException:
-            if opened is not None:
-                opened.close()
-            raise
+        profile = load_profile(engine, request.profile_file, opened.profile_text() if opened is not None else None)
         if request.dry_run:
             target_id = identity(engine) or "dry run"
             return _restore(Ledger("memory:"), None, engine, profile, request, target_id, progress, started,
@@ -145,11 +140,11 @@ def _locked_restore(
             fail_interrupted(ledger, target_id)
             finished = _finished_earlier(ledger, earlier.finished, request.backup)
             if finished is not None:
-                if opened is not None:
-                    opened.close()
                 return finished
             return _restore(ledger, conn, engine, profile, request, target_id, progress, started, (opened, problem))
     finally:
+        if opened is not None:
+            opened.close()
         engine.dispose()
 
 

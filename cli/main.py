@@ -555,6 +555,9 @@ def ledger_show(
     click.echo(f"  started: {run['started_at']}")
     click.echo(f"  backup:  {run['backup']['path']} ({run['backup']['format']}, {run['backup']['size']} bytes)")
     click.echo(f"  sha256:  {run['backup']['sha256']}")
+    signature = (run["backup"].get("manifest") or {}).get("signature")
+    if signature:
+        click.echo(f"  signed:  by {signature.get('signer') or '(no name)'}, key {signature['key_id']} (verified)")
     click.echo(f"  target:  {run['target']['url']}")
     click.echo(f"  tool:    restore-ledger {run['tool_version']}, profile {run['profile_digest'][:12]}")
     if run.get("failure"):

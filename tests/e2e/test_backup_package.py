@@ -185,6 +185,8 @@ def test_a_signed_package_verifies_and_the_ledger_names_its_signer(
     assert shown["backup"]["manifest"]["signature"]["key_id"] == key_id
     assert shown["backup"]["manifest"]["signature"]["signer"] == "qa"
     assert shown["options"]["require_signature"] is True
+    text = run(cli, "ledger", "show", output.split()[1], "--ledger", ledger).output
+    assert f"signed:  by qa, key {key_id} (verified)" in text
     inspected = run(cli, "inspect", package)
     assert f"signed by qa, key {key_id[:16]}" in inspected.output
 
