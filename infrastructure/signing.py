@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,23 +27,24 @@ class KeyFileError(ValueError):
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
-    try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as error:
-        raise KeyFileError(f"private key {str(path)!r} cannot be read ({error})") from None
+    key = _load(path, "private", lambda data: serialization.load_pem_private_key(data, password=None))
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyFileError(f"private key {str(path)!r} is not an Ed25519 key")
     return key
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
-    try:
-        key = serialization.load_pem_public_key(path.read_bytes())
-    except (OSError, ValueError, TypeError) as error:
-        raise KeyFileError(f"public key {str(path)!r} cannot be read ({error})") from None
+    key = _load(path, "public", serialization.load_pem_public_key)
     if not isinstance(key, Ed25519PublicKey):
         raise KeyFileError(f"public key {str(path)!r} is not an Ed25519 key")
     return key
+
+
+def _load(path: Path, kind: str, loader: Callable[[bytes], object]) -> object:
+    try:
+        return loader(path.read_bytes())
+    except (OSError, ValueError, TypeError) as error:
+        raise KeyFileError(f"{kind} key {str(path)!r} cannot be read ({error})") from None
 
 
 def public_pem(key: Ed25519PublicKey) -> str:

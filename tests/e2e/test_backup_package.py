@@ -15,15 +15,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from infrastructure.signing import load_private_key, sign_manifest
 from tests.conftest import run
+from tests.e2e.test_reinitialised import BUSINESS_ONLY
 from tests.edms import Source, manage, tar_package, zip_package
 from tests.targets import SqliteTarget, Target, sqlite_target
-
-BUSINESS_ONLY = [
-    "--exclude", "accounts.role",
-    "--exclude", "documents.documenttype",
-    "--exclude", "workflows.workflowtype",
-    "--skip", "accounts.user=admin",
-]  # fmt: skip
 
 
 def keypair(directory: Path, name: str) -> tuple[Path, Path]:
