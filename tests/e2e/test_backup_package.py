@@ -248,3 +248,24 @@ def test_a_tar_package_round_trips_through_the_reader(source: Source, tmp_path: 
 
     assert result.exit_code == 0, result.output
     assert "records: 522" in result.output
+
+
+def test_a_target_whose_migrations_are_older_than_the_backups_is_refused(
+    source: Source, tmp_path: Path, cli: CliRunner
+) -> None:
+    target = sqlite_target(tmp_path / "t.sqlite3", True)
+    manifest = json.loads((source.backup() / "manifest.json").read_text())
+    for app, names in manifest["source_system"]["migrations"].items():
+        for name in names if app != "auth" else names[:-1]:  # auth one migration behind
+            target.execute(
+                f"INSERT INTO django_migrations (app, name, applied) VALUES ('{app}', '{name}', '2026-01-01')"
+            )
+    before = target.snapshot()
+
+    code, output = restore(cli, source.backup(), target, str(tmp_path / "l.sqlite3"))
+
+    assert code == 1
+    latest = manifest["source_system"]["migrations"]["auth"][-1]
+    assert f"app auth: the target's migrations are older than the backup's (not applied: {latest})" in output
+    assert "(1 differences)" in output
+    assert target.snapshot() == before
