@@ -114,22 +114,40 @@ def _media_name(name: str) -> str | None:
 
 
 class _Sink:
-    """A file of the package being written: digested and counted as it is written."""
+    """A file of the package being written: digested and counted as it is written. The
+    serializer writes many small strings (json.dump writes token by token): they are
+    gathered up to 64 KiB, then encoded, digested and written at once."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.file = open(path, "wb")
         self.digest = hashlib.sha256()
         self.size = 0
+        self.pending: list[str] = []
+        self.pending_size = 0
 
-    def write(self, data: str | bytes) -> None:
-        raw = data.encode("utf-8") if isinstance(data, str) else data
+    def write(self, text: str) -> None:
+        self.pending.append(text)
+        self.pending_size += len(text)
+        if self.pending_size >= 1 << 16:
+            self.flush()
+
+    def write_bytes(self, raw: bytes) -> None:
+        self.flush()
         self.digest.update(raw)
         self.size += len(raw)
         self.file.write(raw)
 
     def flush(self) -> None:
-        self.file.flush()
+        if self.pending:
+            raw = "".join(self.pending).encode("utf-8")
+            self.pending.clear()
+            self.pending_size = 0
+            self.write_bytes(raw)
+
+    def close(self) -> None:
+        self.flush()
+        self.file.close()
 
 
 class _Writer:
@@ -145,13 +163,13 @@ class _Writer:
         try:
             yield sink
         finally:
-            sink.file.close()
+            sink.close()
         self.files.append({"path": name, "sha256": sink.digest.hexdigest(), "size": sink.size})
 
     def add(self, name: str, chunks: Iterator[bytes]) -> None:
         with self.open(name) as sink:
             for chunk in chunks:
-                sink.write(chunk)
+                sink.write_bytes(chunk)
 
 
 def _read(stream: Any) -> Iterator[bytes]:
