@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ class Inspection:
     counts: dict[str, int] = field(default_factory=dict)
     records: int = 0
     problems: list[str] = field(default_factory=list)
+    profile: dict[str, Any] | None = None  # the restore profile a package carries, by model label
 
 
 def inspect_backup(path: Path, limits: Limits | None = None) -> Inspection:
@@ -30,6 +32,12 @@ def inspect_backup(path: Path, limits: Limits | None = None) -> Inspection:
 
 def _inspect(opened: Backup) -> Inspection:
     result = Inspection(opened.info.to_dict())
+    text = opened.profile_text()
+    if text is not None:
+        try:
+            result.profile = tomllib.loads(text).get("models", {})
+        except tomllib.TOMLDecodeError as error:
+            result.problems.append(f"the package's profile cannot be read: {error}")
     counts: Counter[str] = Counter()
     seen: dict[tuple[str, Any], int] = {}
     try:

@@ -24,9 +24,10 @@ from sqlalchemy.engine import Connection, Engine
 from application.guard import guard, refuse_for_a_new_ledger
 from application.intents import failure_of
 from application.ledger import Ledger, tool_version
+from application.package_check import profile_differences, required_key, signature_problem
 from application.report import summaries
 from application.settle import fail_interrupted, record_outcomes, settle, target_id_for
-from domain.errors import BackupError, PlanError, RestoreError
+from domain.errors import BackupError, PlanError, ProfileError, RestoreError
 from domain.ledger import APPLIED, APPLYING, PLANNED, RECORDING, RestoreRun
 from domain.planning import Index, Options, Planner
 from domain.profile import Kind, Profile
@@ -48,6 +49,7 @@ from infrastructure.target import (
     same_database,
     taken_values,
 )
+from infrastructure.target_schema import applied_migrations, table_columns
 
 BATCH_ROWS = 500
 EVENTS_PER_SAVE = 8
@@ -79,6 +81,8 @@ class RestoreRequest:
     uuids: str = "keep"
     limits: Limits = field(default_factory=Limits)
     restore_id: UUID | None = None  # chosen by an adapter that names the run before it starts (web jobs)
+    require_signature: bool = False
+    public_key: Path | None = None
 
 
 @dataclass
@@ -112,13 +116,17 @@ def restore(request: RestoreRequest, progress: Progress | None = None) -> Restor
     Under the target's lock: first finish or record what earlier runs left unfinished.
     """
     request = absolute(request)
+    try:
+        required = required_key(request.require_signature, request.public_key)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
     started = time.monotonic()
     engine = connect(request.target_url)
     if not request.dry_run and same_database(request.ledger_url, engine):
         engine.dispose()
         raise ConfigurationError("the ledger must not live in the target database: give another --ledger")
     with _fewer_collections():
-        return _locked_restore(request, engine, started, progress)
+        return _locked_restore(request, engine, started, progress, required)
 
 
 def absolute(request: RestoreRequest) -> RestoreRequest:
@@ -132,13 +140,16 @@ def absolute(request: RestoreRequest) -> RestoreRequest:
 
 
 def _locked_restore(
-    request: RestoreRequest, engine: Engine, started: float, progress: Progress | None
+    request: RestoreRequest, engine: Engine, started: float, progress: Progress | None, required: str | None
 ) -> RestoreOutcome:
+    opened: Backup | None = None
     try:
-        profile = load_profile(engine, request.profile_file)
+        opened, problem = _open(request.backup, request.limits, required)
+        profile = load_profile(engine, request.profile_file, opened.profile_text() if opened is not None else None)
         if request.dry_run:
             target_id = identity(engine) or "dry run"
-            return _restore(Ledger("memory:"), None, engine, profile, request, target_id, progress, started)
+            return _restore(Ledger("memory:"), None, engine, profile, request, target_id, progress, started,
+                            (opened, problem))  # fmt: skip
         refuse_for_a_new_ledger(request.ledger_url, engine)
         ledger = Ledger(request.ledger_url, create=True)
         with locked(engine) as conn:
@@ -150,8 +161,10 @@ def _locked_restore(
             finished = _finished_earlier(ledger, earlier.finished, request.backup)
             if finished is not None:
                 return finished
-            return _restore(ledger, conn, engine, profile, request, target_id, progress, started)
+            return _restore(ledger, conn, engine, profile, request, target_id, progress, started, (opened, problem))
     finally:
+        if opened is not None:
+            opened.close()
         engine.dispose()
 
 
@@ -177,8 +190,9 @@ def _restore(
     target_id: str,
     progress: Progress | None,
     started: float,
+    backup: tuple[Backup | None, BackupError | None],
 ) -> RestoreOutcome:
-    opened, problem = _open(request.backup, request.limits)
+    opened, problem = backup
     run = _start(ledger, request, engine, profile, opened, target_id)
     try:
         if problem is not None:
@@ -295,12 +309,17 @@ def _quiet(stage: str, count: int, total: int | None = None) -> None:
     """No progress shown."""
 
 
-def _open(path: Path, limits: Limits) -> tuple[Backup | None, BackupError | None]:
-    """Open the backup; a backup that cannot be read is still recorded, as a failed run."""
+def _open(path: Path, limits: Limits, required_key: str | None) -> tuple[Backup | None, BackupError | None]:
+    """Open the backup; a backup that cannot be read, or is not signed as required, is still
+    recorded, as a failed run."""
     try:
-        return open_backup(path, limits), None
+        opened = open_backup(path, limits)
     except BackupError as error:
         return None, error
+    problem = signature_problem(opened.info.manifest, required_key)
+    if problem is not None:
+        return opened, problem
+    return opened, None
 
 
 def _start(
@@ -326,6 +345,7 @@ def _start(
             "missing_users": request.missing_users,
             "uuids": request.uuids,
             "limits": request.limits.to_dict(),
+            "require_signature": request.require_signature,
         },
         actor=request.actor,
         reason=request.reason,
@@ -353,6 +373,8 @@ def _record(
         progress("read", 1)
         if record.ordinal == 100:
             checkpoint("read")
+    if opened.profile_text() is not None:
+        check_package_profile(opened, profile, engine, set(index.ordinals))
     planner = _planner(index, profile, engine, request, run)
     planner.identify()
     planner.existing = load_rows(engine, profile, planner.matched_pks())
@@ -394,6 +416,19 @@ def _record(
         order=planner.order,
         media_files=len(opened.info.media),
     )
+
+
+def check_package_profile(opened: Backup, profile: Profile, engine: Engine, labels: set[str]) -> None:
+    """The backup's own profile against the target's schema: every difference, before anything is written."""
+    source = (opened.info.manifest or {}).get("source_system") or {}
+    migrations = source.get("migrations", {}) if isinstance(source, dict) else {}
+    differences = profile_differences(profile, labels, table_columns(engine), migrations, applied_migrations(engine))
+    if differences:
+        raise ProfileError(
+            f"the backup's profile does not fit the target ({len(differences)} differences): "
+            + "; ".join(differences)
+            + "; nothing was written"
+        )
 
 
 def _planner(index: Index, profile: Profile, engine: Engine, request: RestoreRequest, run: RestoreRun) -> Planner:

@@ -190,6 +190,16 @@ def restore_options(command: Callable[..., None]) -> Callable[..., None]:
             show_default=True,
             help="Keep backup UUIDs that are free (taken ones are reassigned), or give every row a new one.",
         ),
+        click.option(
+            "--require-signature",
+            is_flag=True,
+            help="Refuse a backup package whose manifest is not signed by the key of --public-key.",
+        ),
+        click.option(
+            "--public-key",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="PEM Ed25519 public key the package must be signed with (with --require-signature).",
+        ),
         click.option("--actor", callback=free_text, help="Who runs the restore [default: the OS user]."),
         reason_option("Why the restore is run, for the ledger."),
         click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON."),
@@ -219,6 +229,8 @@ def _run_restore(options: dict[str, Any], apply: bool, dry_run: bool = False) ->
         missing_users=options["missing_users"],
         uuids=options["uuids"],
         limits=limits_from(options),
+        require_signature=options["require_signature"],
+        public_key=options["public_key"],
     )
     progress = Progress(not options["quiet"])
     try:
@@ -427,10 +439,7 @@ def inspect(backup: Path, as_json: bool, **limits: Any) -> None:
             f"format: {result.backup['format']}  sha256: {result.backup['sha256']}  size: {result.backup['size']}"
         )
         if result.backup.get("manifest"):
-            click.echo(
-                f"manifest: verified, {result.backup['media_files']} media files, "
-                f"{json.dumps(result.backup['manifest'])}"
-            )
+            _echo_package(result.backup["manifest"], result.backup["media_files"], result.profile)
         for label, count in result.counts.items():
             click.echo(f"  {label:<40} {count:>8}")
         click.echo(f"records: {result.records}")
@@ -438,6 +447,41 @@ def inspect(backup: Path, as_json: bool, **limits: Any) -> None:
             click.echo(f"problem: {problem}")
     if result.problems:
         raise Refused(f"{len(result.problems)} problems found in {backup}")
+
+
+def _echo_package(manifest: dict[str, Any], media_files: int, profile: dict[str, Any] | None) -> None:
+    """A package's metadata and the profile it carries, a line each."""
+    click.echo(f"manifest: verified, format {manifest.get('format_version')}, {media_files} media files")
+    source = manifest.get("source_system")
+    if isinstance(source, dict):
+        apps = ", ".join(f"{app} {names[-1]}" for app, names in sorted(source.get("migrations", {}).items()) if names)
+        click.echo(f"  made:      {manifest.get('created_at')} by restore-ledger {manifest['tool']['version']}")
+        click.echo(f"  source:    Django {source['django_version']} on {source['database_vendor']}")
+        click.echo(f"  migrations: {apps}")
+        dump = manifest.get("dump", {})
+        flags = [f for f in ("natural_foreign", "natural_primary") if dump.get(f)]
+        excluded = ", ".join(dump.get("excluded", [])) or "nothing"
+        click.echo(f"  dump:      {dump.get('format')} with {', '.join(flags) or 'pks only'}; excluded {excluded}")
+    elif source:
+        click.echo(f"  source:    {source}  made: {manifest.get('created_at')}")
+    signature = manifest.get("signature")
+    if signature:
+        click.echo(f"  signed by {signature.get('signer') or '(no name)'}, key {signature['key_id'][:16]} (verified)")
+    else:
+        click.echo("  not signed")
+    if profile is not None:
+        click.echo(f"profile: {len(profile)} models (the package's {manifest.get('profile')})")
+        for label, model in sorted(profile.items()):
+            key = ", ".join(model.get("natural_key", [])) or "pk"
+            extra = [f"policy {model['policy']}"] if model.get("policy", "restore") != "restore" else []
+            extra += ["seeded"] if model.get("seeded") else []
+            extra += [f"proxy of {model['proxy_for']}"] if model.get("proxy_for") else []
+            extra += [f"child of {', '.join(model['parents'])}"] if model.get("parents") else []
+            extra += (
+                [f"generic FK {', '.join(model['generic_foreign_keys'])}"] if model.get("generic_foreign_keys") else []
+            )
+            suffix = f"; {'; '.join(extra)}" if extra else ""
+            click.echo(f"  {label:<38} {model.get('table', '?'):<34} key ({key}){suffix}")
 
 
 @main.group()
@@ -548,6 +592,9 @@ def ledger_show(
     click.echo(f"  started: {run['started_at']}")
     click.echo(f"  backup:  {run['backup']['path']} ({run['backup']['format']}, {run['backup']['size']} bytes)")
     click.echo(f"  sha256:  {run['backup']['sha256']}")
+    signature = (run["backup"].get("manifest") or {}).get("signature")
+    if signature:
+        click.echo(f"  signed:  by {signature.get('signer') or '(no name)'}, key {signature['key_id']} (verified)")
     click.echo(f"  target:  {run['target']['url']}")
     click.echo(f"  tool:    restore-ledger {run['tool_version']}, profile {run['profile_digest'][:12]}")
     if run.get("failure"):
@@ -662,6 +709,7 @@ def profile_show(target: str, profile_file: Path | None) -> None:
 
 
 from cli import (  # noqa: E402, F401  (they register their commands above)
+    compare_command,
     ledger_commands,
     report_command,
     target_commands,

@@ -40,6 +40,16 @@ class ForeignKey:
     column: str
     model: str
     nullable: bool
+    to_field: str | None = None  # the referenced model's unique field, when it is not the pk
+
+
+@dataclass(frozen=True, slots=True)
+class GenericForeignKey:
+    """Django's ``GenericForeignKey``: a content type and an object id naming another row."""
+
+    field: str
+    content_type: str
+    object_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +90,11 @@ class ModelProfile:
     missing: str = FAIL
     create_values: dict[str, Any] = field(default_factory=dict)
     secret_fields: tuple[str, ...] = ()  # shown redacted in reviews and reports (``password`` always is)
+    # Known only to the live Django project (``manage.py restore_ledger_profile``):
+    defaults: dict[str, Any] = field(default_factory=dict)  # field name -> the model field's default
+    generic_foreign_keys: dict[str, GenericForeignKey] = field(default_factory=dict)
+    parents: dict[str, str] = field(default_factory=dict)  # multi-table inheritance: parent label -> ptr field
+    proxy_for: str = ""  # a proxy model: the label of its concrete model
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,6 +115,13 @@ class ModelProfile:
             missing=_choice(data, "missing", (FAIL, CREATE)),
             create_values=dict(data.get("create_values", {})),
             secret_fields=tuple(data.get("secret_fields", ())),
+            defaults=dict(data.get("defaults", {})),
+            generic_foreign_keys={
+                name: GenericForeignKey(**{"field": name, **gfk})
+                for name, gfk in data.get("generic_foreign_keys", {}).items()
+            },
+            parents=dict(data.get("parents", {})),
+            proxy_for=str(data.get("proxy_for", "")),
         )
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from domain.errors import BackupError
 from domain.records import Record
+from infrastructure.manifest import check_manifest
 from infrastructure.reading import Budget, Digesting, Limits, array_items, exceeded, line_items
 
 SUPPORTED = (
@@ -169,6 +170,14 @@ class Backup:
                     f"the backup changed while it was read: {name!r} now has sha256 {seen}, "
                     f"not {expected} as when the restore started; nothing was written"
                 )
+
+    def profile_text(self) -> str | None:
+        """The restore profile the package carries (``profile.toml``, verified), or None."""
+        name = (self.info.manifest or {}).get("profile")
+        if name is None:
+            return None
+        with self._open_member(name) as stream:
+            return bytes(stream.read()).decode("utf-8")
 
     def open_media(self, path: str) -> Stream:
         """The bytes of a media file, by its path relative to the media root."""
@@ -392,11 +401,7 @@ def _manifest(raw: bytes) -> dict[str, Any]:
         manifest = json.loads(raw)
     except (ValueError, RecursionError) as error:
         raise BackupError(f"manifest.json is not valid JSON ({error})") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
-        raise BackupError("manifest.json must be an object with a list 'files' of {path, sha256, size}")
-    if manifest.get("format_version") != 1:
-        raise BackupError(f"manifest.json format_version {manifest.get('format_version')!r} is not supported (1 is)")
-    return manifest
+    return check_manifest(manifest)
 
 
 def _package_info(
@@ -432,7 +437,7 @@ def _package_info(
             )
         if name.startswith("media/"):
             media.append(MediaFile(name.removeprefix("media/"), entry["sha256"], actual))
-        else:
+        elif name != manifest.get("profile"):
             fixtures.append(name)
     unlisted = sorted(members - set(entries) - {"manifest.json"})
     if unlisted:

@@ -19,19 +19,46 @@ from infrastructure.schema import infer_profile
 _MERGED = ("fields", "foreign_keys", "many_to_many", "create_values")
 
 
-def load_profile(engine: Engine, path: Path | None) -> Profile:
-    """The inferred profile of the target, with the file's overrides applied."""
+def load_profile(engine: Engine, path: Path | None, package: str | None = None) -> Profile:
+    """The inferred profile of the target, with the backup package's profile (``package``, its
+    TOML text) and then the file's overrides applied.
+
+    The package knows its models exactly: for each model it describes, its ``fields``,
+    ``foreign_keys`` and ``many_to_many`` replace the inferred ones whole, and inference
+    fills only the keys it does not give. A file's entries are merged one by one.
+    """
     inferred = infer_profile(engine)
+    models = {label: model.to_dict() for label, model in inferred.models.items()}
+    if package is not None:
+        described = _parse(package, "the backup's profile.toml")
+        tables = {str(entry.get("table")) for entry in described.values() if not entry.get("proxy_for")}
+        for label in [label for label, model in models.items() if label not in described and model["table"] in tables]:
+            del models[label]  # a table inference labelled otherwise: the package names its model
+        _apply(models, described, "the backup's profile.toml", merge=False)
     if path is None:
-        return inferred
+        if package is None:
+            return inferred
+        return Profile({label: ModelProfile.from_dict(model) for label, model in models.items()})
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
         raise ProfileError(f"profile file {str(path)!r} cannot be read: {error}") from None
+    _apply(models, _parse(text, f"profile file {str(path)!r}"), f"profile file {str(path)!r}", merge=True)
+    return Profile({label: ModelProfile.from_dict(model) for label, model in models.items()})
+
+
+def _parse(text: str, where: str) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ProfileError(f"{where} cannot be read: {error}") from None
     overrides = data.get("models", {})
     if not isinstance(overrides, dict):
-        raise ProfileError(f"profile file {str(path)!r}: 'models' must be a table of model labels")
-    models = {label: model.to_dict() for label, model in inferred.models.items()}
+        raise ProfileError(f"{where}: 'models' must be a table of model labels")
+    return overrides
+
+
+def _apply(models: dict[str, dict[str, Any]], overrides: dict[str, Any], where: str, merge: bool) -> None:
     for label, override in overrides.items():
         merged = models.get(label, {"label": label, "pk": {"name": "id", "kind": "integer", "nullable": False}})
         try:
@@ -40,18 +67,15 @@ def load_profile(engine: Engine, path: Path | None) -> Profile:
             for key, value in override.items():
                 if key in _MERGED and not isinstance(value, dict):
                     raise TypeError(f"{key!r} must be a table, got {value!r}")
-                merged[key] = {**merged.get(key, {}), **value} if key in _MERGED else value
+                merged[key] = {**merged.get(key, {}), **value} if key in _MERGED and merge else value
             merged["label"] = label
             models[label] = _complete(merged)
         except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise ProfileError(
-                f"profile file {str(path)!r}: model {label!r} is incomplete or wrong ({error})"
-            ) from None
-    return Profile({label: ModelProfile.from_dict(model) for label, model in models.items()})
+            raise ProfileError(f"{where}: model {label!r} is incomplete or wrong ({error})") from None
 
 
 def _complete(model: dict[str, Any]) -> dict[str, Any]:
-    for key in ("fields", "foreign_keys", "many_to_many"):
+    for key in ("fields", "foreign_keys", "many_to_many", "generic_foreign_keys"):
         for name, entry in model.get(key, {}).items():
             entry.setdefault("field" if key != "fields" else "name", name)
     ModelProfile.from_dict(model)

@@ -54,6 +54,13 @@ class Source:
             manage("make_backup", "--package", str(path), db=self.db, media=self.media)
         return path
 
+    def backup(self, name: str = "backup", *flags: str) -> Path:
+        """A package written by ``manage.py restore_ledger_backup`` (restore-ledger's Django app)."""
+        path = self.work / name
+        if not path.exists():
+            manage("restore_ledger_backup", "-o", str(path), "-v0", *flags, db=self.db, media=self.media)
+        return path
+
     def compare(self, target: str, *options: str) -> str:
         """Compare the source with a restored target (a SQLite path or PostgreSQL URL) through the
         Django ORM; raises on any difference."""

@@ -19,10 +19,18 @@ INSTALLED_APPS = [
     "documents",
     "workflows",
     "audit",
+    "restore_ledger_django",
 ]
 MIDDLEWARE: list[str] = []
 ROOT_URLCONF = "edms.urls"
 AUTH_USER_MODEL = "accounts.User"
+# What the project knows and no model says: the seed creates these rows again on every
+# re-initialisation, so a backup row with the same natural key is mapped onto the seeded row.
+RESTORE_LEDGER_PROFILE = {
+    "accounts.role": {"policy": "map", "seeded": True},
+    "documents.documenttype": {"policy": "map", "seeded": True},
+    "workflows.workflowtype": {"policy": "map", "seeded": True},
+}
 MEDIA_ROOT = os.environ.get("EDMS_MEDIA_ROOT", str(BASE_DIR / "media"))
 
 
