@@ -46,6 +46,7 @@ from infrastructure.target import (
 )
 
 BATCH_ROWS = 500
+CONTENT_TYPES = "contenttypes.contenttype"
 EVENTS_PER_SAVE = 8
 
 
@@ -73,6 +74,7 @@ class RestoreRequest:
     on_conflict: str = "keep-existing"
     missing_users: str = "create"
     uuids: str = "keep"
+    trust_pks: bool = False
 
 
 @dataclass
@@ -89,6 +91,7 @@ class RestoreOutcome:
     rows_written: int = 0
     seconds: float = 0.0
     resumed: bool = False  # an interrupted run of the same backup was finished instead
+    already_present: bool = False  # every record matched an existing row with the same values
 
 
 class RestoreFailed(RestoreError):
@@ -257,6 +260,7 @@ def _start(
             "on_conflict": request.on_conflict,
             "missing_users": request.missing_users,
             "uuids": request.uuids,
+            "trust_pks": request.trust_pks,
         },
         actor=request.actor,
         reason=request.reason,
@@ -288,6 +292,7 @@ def _record(
     planner.identify()
     planner.existing = load_rows(engine, profile, planner.matched_pks())
     planner.taken_uuids = taken_values(engine, profile, planner.uuid_columns())
+    planner.decide_uuids()
     with Spool() as spool:
         for record in opened.records():  # the second streaming pass: no record is held in memory
             built = planner.build(record)
@@ -324,23 +329,29 @@ def _record(
         deferred={label: sorted(fields) for label, fields in planner.deferred.items() if fields},
         order=planner.order,
         media_files=len(opened.info.media),
+        already_present=bool(index.model_of) and not run.recorded_rows and not planner.decisions.conflicts,
     )
 
 
 def _planner(index: Index, profile: Profile, engine: Engine, request: RestoreRequest, run: RestoreRun) -> Planner:
     labels = set(index.ordinals)
-    used = set(profile.models) & (
-        labels | {fk.model for label in labels for fk in profile.models[label].foreign_keys.values()}
-    )
-    run.validate(index.counts(), Profile({label: profile.models[label] for label in used}).to_dict())
+    generic = bool(index.content_types)
+    targets = existing_keys(engine, profile, labels | ({CONTENT_TYPES} & set(profile.models) if generic else set()))
     options = Options(
         on_conflict=request.on_conflict,
         missing="fail" if request.missing_users == "fail" else "profile",
         uuids=request.uuids,
         now=datetime.now(UTC).isoformat(),
+        trust_pks=request.trust_pks,
     )
-    targets = existing_keys(engine, profile, labels)
-    return Planner(index, targets, link_max_ids(engine, profile, labels), options)
+    planner = Planner(index, targets, link_max_ids(engine, profile, labels), options)
+    named = {planner.label_of_content_type(value) for value in index.content_types} - {None} - set(targets)
+    named = {label for label in named if label in profile.models}
+    if named:
+        more = existing_keys(engine, profile, named)
+        targets.update({label: keys for label, keys in more.items() if label not in targets})
+    run.validate(index.counts(), Profile({label: profile.models[label] for label in sorted(targets)}).to_dict())
+    return planner
 
 
 def _chunks(items: list[dict[str, Any]], size: int = BATCH_ROWS) -> list[list[dict[str, Any]]]:
@@ -357,6 +368,13 @@ def _record_decisions(run: RestoreRun, planner: Planner) -> dict[str, int]:
     for label, items in sorted(decisions.mapped.items()):
         for chunk in _chunks(items):
             run.map_rows(label, profile.models[label].table, chunk)
+    for label, items in sorted(decisions.unchanged.items()):
+        for chunk in _chunks(items):
+            run.mark_unchanged(label, profile.models[label].table, chunk)
+    references = decisions.references
+    for label, bound in sorted(references.bound.items()):
+        for chunk in _chunks(list(bound.values())):
+            run.bind_pks(label, profile.models[label].table, chunk)
     for label, items in sorted(decisions.conflicts.items()):
         for chunk in _chunks(items):
             run.record_conflicts(label, profile.models[label].table, chunk)
@@ -376,14 +394,25 @@ def _record_decisions(run: RestoreRun, planner: Planner) -> dict[str, int]:
     for label, items in sorted(decisions.pks.items()):
         for chunk in _chunks(items):
             run.reassign_pks(label, profile.models[label].table, chunk)
+    for (label, name), items in sorted(references.soft.items()):
+        for chunk in _chunks(items):
+            run.follow_soft_references(label, profile.models[label].table, name, chunk)
+    for (label, name), items in sorted(references.generic.items()):
+        for chunk in _chunks(items):
+            run.follow_generic_references(label, profile.models[label].table, name, chunk)
+    for (label, name), items in sorted(references.links.items()):
+        for chunk in _chunks(items):
+            run.add_links(label, profile.models[label].many_to_many[name].table, name, chunk)
     return {
         "mapped": sum(map(len, decisions.mapped.values())),
+        "unchanged": sum(map(len, decisions.unchanged.values())),
         "conflicts": sum(map(len, decisions.conflicts.values())),
         "updated": sum(map(len, decisions.updates.values())),
         "created": sum(map(len, decisions.created.values())),
         "uuids reassigned": sum(map(len, decisions.uuids.values())),
         "pks reassigned": sum(map(len, decisions.pks.values())),
         "pks allocated": sum(a.count for a in planner.allocations),
+        **references.counts(),
     }
 
 

@@ -148,6 +148,12 @@ def restore_options(command: Callable[..., None]) -> Callable[..., None]:
             show_default=True,
             help="Keep backup UUIDs that are free (taken ones are reassigned), or give every row a new one.",
         ),
+        click.option(
+            "--trust-pks",
+            is_flag=True,
+            help="Bind pk-only references to seeded rows of a target found re-initialised by pk anyway "
+            "(refused without it: those pks may name other rows now).",
+        ),
         click.option("--actor", help="Who runs the restore [default: the OS user]."),
         click.option("--reason", default="", help="Why the restore is run, for the ledger."),
         click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON."),
@@ -175,6 +181,7 @@ def _run_restore(options: dict[str, Any], apply: bool, dry_run: bool = False) ->
         on_conflict=options["on_conflict"],
         missing_users=options["missing_users"],
         uuids=options["uuids"],
+        trust_pks=options["trust_pks"],
     )
     progress = Progress(not options["quiet"])
     try:
@@ -207,6 +214,8 @@ def _run_restore(options: dict[str, Any], apply: bool, dry_run: bool = False) ->
         click.echo(f"  {label}: {', '.join(fields)} written empty first, set after the cycle's rows exist")
     if outcome.media_files:
         click.echo(f"  media files: {outcome.media_files}")
+    if outcome.already_present:
+        click.echo("  every record of the backup is in the target already, with the same values: nothing to write")
     if apply and not dry_run:
         click.echo(f"  rows written: {outcome.rows_written} in {outcome.seconds:.2f}s")
     else:

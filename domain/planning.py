@@ -16,8 +16,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.errors import PlanError, ProfileError
-from domain.profile import CREATE, MAP, Column, ForeignKey, Kind, ModelProfile, Profile
+from domain.profile import CREATE, MAP, Column, ForeignKey, Kind, ModelProfile, Profile, relabel
 from domain.records import Record, describe
+from domain.references import ReferenceDecisions, UuidFollower, refused_bindings
 from domain.values import ValueProblem, checker, normalise
 
 Key = tuple[Any, ...]
@@ -95,6 +96,7 @@ class Options:
     missing: str = "profile"  # "profile": create where the profile says so; "fail": never create
     uuids: str = "keep"  # or "regenerate": every restored row gets a new UUID
     now: str = "1970-01-01T00:00:00+00:00"  # the restore's time, for rows it creates
+    trust_pks: bool = False  # bind pk-only references to seeded rows of a re-initialised target anyway
 
 
 @dataclass
@@ -102,6 +104,7 @@ class Decisions:
     """Every decision of a plan, by kind and model, each entry a plain dict for the ledger."""
 
     mapped: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    unchanged: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     conflicts: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     updates: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     created: dict[str, dict[Key, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
@@ -109,6 +112,7 @@ class Decisions:
     pks: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     missing: dict[str, dict[Key, list[str]]] = field(default_factory=lambda: defaultdict(dict))
     reinitialised: list[dict[str, Any]] = field(default_factory=list)
+    references: ReferenceDecisions = field(default_factory=ReferenceDecisions)
 
 
 class Index:
@@ -123,9 +127,12 @@ class Index:
         self.ordinals: dict[str, list[int]] = defaultdict(list)
         self._keys: dict[int, Key] = {}
         self.by_key: dict[str, dict[Key, int]] = defaultdict(dict)
+        self.uuids: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+        self.uuid_repeats: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.content_types: set[Any] = set()  # content type values of generic foreign keys
 
     def add(self, record: Record) -> None:
-        model = self.profile.models.get(record.model)
+        model = self.profile.models.get(record.model) or self._by_table(record.model)
         if model is None:
             raise ProfileError(
                 f"model {record.model!r} is known neither to the profile nor to the target "
@@ -150,17 +157,44 @@ class Index:
             parts = []
             for name in model.natural_key:
                 if name not in record.fields:
+                    if model.natural_key == model.uuid_fields[:1]:
+                        break  # a UUID left out: the row is known by its pk, or gets a new one
                     raise PlanError(
                         f"natural key field {name!r} is missing",
                         describe(record.ordinal, record.model, pk=record.pk),
                     )
                 parts.append(record.fields[name])
-            self.raw_key[record.ordinal] = tuple(parts)
-        elif record.pk is None:
-            raise PlanError(
-                "has neither a pk nor a natural key in the profile",
-                describe(record.ordinal, record.model),
-            )
+            else:
+                if parts != [None] or model.natural_key != model.uuid_fields[:1]:
+                    self.raw_key[record.ordinal] = tuple(parts)
+        for name in model.uuid_fields:
+            self._add_uuid(model, name, record)
+        for gfk in model.generic_foreign_keys.values():
+            content_type = record.fields.get(gfk.ct_field)
+            if content_type is not None:
+                self.content_types.add(tuple(content_type) if isinstance(content_type, list) else content_type)
+
+    def _add_uuid(self, model: ModelProfile, name: str, record: Record) -> None:
+        """Identity UUIDs of the backup, by value: repeats and reassignments are decided from them."""
+        value = record.fields.get(name)
+        if value is None:
+            return
+        try:
+            value = normalise(model.fields[name], value)
+        except ValueProblem:
+            return  # refused with the record named when its row is built
+        first = self.uuids[(model.label, name)].setdefault(value, record.ordinal)
+        if first != record.ordinal:
+            self.uuid_repeats[(model.label, name)].append(record.ordinal)
+
+    def _by_table(self, label: str) -> ModelProfile | None:
+        """A backup label whose table the target has under another label (an app label with ``_``)."""
+        table = label.replace(".", "_")
+        found = [m for m in self.profile.models.values() if m.table == table]
+        if len(found) != 1:
+            return None
+        relabel(self.profile, found[0].label, label)
+        return self.profile.models[label]
 
     def counts(self) -> dict[str, int]:
         return {label: len(ordinals) for label, ordinals in sorted(self.ordinals.items())}
@@ -178,6 +212,8 @@ class Index:
                 flat.append(_key_part(model, name, part, ordinal))
             elif isinstance(part, list):
                 flat.extend(part)
+            elif part is None:
+                flat.append(None)
             else:
                 flat.extend(self._key_by_pk(fk, part, targets, ordinal))
         key = tuple(flat)
@@ -245,7 +281,9 @@ class Planner:
         self.order, self.deferred = write_order(self.profile, labels)
         self._next_pk: dict[str, int] = {}
         self._next_link_id = dict(link_max_ids)
-        self._seen_uuids: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self._uuid_changes: dict[int, list[tuple[int, str]]] = {}  # ordinal -> (position, new UUID)
+        self._uuids_decided = False
+        self.follower = UuidFollower()
         self._columns = {label: columns_of(self.profile.models[label]) for label in labels}
         self._checks = {
             label: [(name, checker(column)) for name, column in self.profile.models[label].fields.items()]
@@ -257,6 +295,22 @@ class Planner:
         }
         self._uuid_positions = {
             label: [(name, list(self.profile.models[label].fields).index(name) + 1) for name in model.uuid_fields]
+            for label, model in ((label, self.profile.models[label]) for label in labels)
+        }
+        self._soft_positions = {
+            label: [
+                (name, list(model.fields).index(name) + 1)
+                for name in model.soft_uuids
+                if name in model.fields and model.fields[name].kind is Kind.UUID
+            ]
+            for label, model in ((label, self.profile.models[label]) for label in labels)
+        }
+        self._generic = {
+            label: [
+                (gfk, model.foreign_keys[gfk.ct_field], list(model.fields).index(gfk.id_field) + 1)
+                for gfk in model.generic_foreign_keys.values()
+                if gfk.ct_field in model.foreign_keys and gfk.id_field in model.fields
+            ]
             for label, model in ((label, self.profile.models[label]) for label in labels)
         }
 
@@ -277,7 +331,7 @@ class Planner:
             without_pk: list[int] = []
             taken: list[int] = []
             for ordinal in self.index.ordinals[label]:
-                if model.natural_key:
+                if model.natural_key and ordinal in self.index.raw_key:
                     key = self.index.key(ordinal, self.targets)
                     other = by_key.setdefault(key, ordinal)
                     if other != ordinal:
@@ -334,6 +388,8 @@ class Planner:
             )
 
     def _take_pk(self, label: str) -> int:
+        if label not in self._next_pk:  # a model only created (referenced, not in the backup)
+            self._next_pk[label] = self.targets[label].max_pk + 1 if label in self.targets else 1
         pk = self._next_pk[label]
         self._next_pk[label] = pk + 1
         return pk
@@ -351,6 +407,37 @@ class Planner:
             (label, name) for label in sorted(self.index.ordinals) for name in self.profile.models[label].uuid_fields
         ]
 
+    def decide_uuids(self) -> None:
+        """Before any row is built: the identity UUIDs that are reassigned, so that soft references
+        to them, wherever they come in the backup, follow. A free UUID is kept; one taken in the
+        target by another row, or repeated in the backup, gets a new one."""
+        self._uuids_decided = True
+        for (label, name), values in sorted(self.index.uuids.items()):
+            taken = self.taken_uuids.get((label, name), set())
+            repeats = set(self.index.uuid_repeats.get((label, name), ()))
+            position = dict(self._uuid_positions.get(label, ())).get(name)
+            if position is None:
+                continue
+            changes = [(o, old, "") for old, o in values.items()]
+            changes += [(o, None, "repeat") for o in sorted(repeats)]
+            for ordinal, old, why in changes:
+                if ordinal in self.matched:
+                    continue
+                if self.options.uuids == "regenerate":
+                    reason = "--uuids regenerate: no backup UUID reappears"
+                elif why == "repeat":
+                    reason = f"{name} appears twice in the backup"
+                elif old in taken:
+                    reason = f"{name} {old} is used by another row of the target"
+                else:
+                    continue
+                new = self.new_uuid()
+                self._uuid_changes.setdefault(ordinal, []).append((position, new))
+                entry = {"record": self.index.describe(ordinal), "old": old, "new": new, "reason": reason}
+                self.decisions.uuids[(label, name)].append(entry)
+                if old is not None:
+                    self.follower.add(label, old, new)
+
     def resolve(self, fk: ForeignKey, value: Any, ordinal: int) -> Any:
         """The target pk a foreign key value (natural key list or pk) refers to."""
         if isinstance(value, list):
@@ -366,8 +453,14 @@ class Planner:
         if referenced is not None:
             return self.final_pk[referenced]
         target = self.targets.get(fk.model)
-        if target is not None and value in target.pks:
-            return value
+        if target is not None:
+            try:
+                pk = normalise(self.profile.models[fk.model].pk, value)
+            except (ValueProblem, KeyError):
+                pk = value
+            if pk in target.pks:  # as Django binds it; recorded with the row's natural key
+                self.decisions.references.bind(fk.model, pk, target.key_of(pk), self.index.describe(ordinal), "pk")
+                return pk
         raise PlanError(
             f"{fk.field} references {fk.model} pk={value!r}, found neither in the backup nor in the target",
             self.index.describe(ordinal),
@@ -430,11 +523,13 @@ class Planner:
         name = ""
         try:
             for name, check in self._checks[record.model]:
-                values.append(check(fields[name]))
-        except KeyError:
-            raise PlanError(f"field {name!r} is missing", self.index.describe(ordinal)) from None
+                values.append(check(fields[name] if name in fields else self._default_of(model, name, ordinal)))
         except ValueProblem as problem:
             raise PlanError(f"field {name!r} {problem}", self.index.describe(ordinal)) from None
+        if self._soft_positions[record.model]:
+            self._follow_soft(model, ordinal, values)
+        for gfk, ct_fk, position in self._generic[record.model]:
+            self._follow_generic(model, gfk.field, ct_fk, fields.get(gfk.ct_field), position, ordinal, values)
         references: list[Any] = []
         for name, fk in model.foreign_keys.items():
             value = fields.get(name)
@@ -444,7 +539,10 @@ class Planner:
         if ordinal in self.matched:
             self._decide_match(model, ordinal, values + references)
             return None
-        self._decide_uuids(model, ordinal, values)
+        if not self._uuids_decided:
+            self.decide_uuids()
+        for position, new in self._uuid_changes.get(ordinal, ()):
+            values[position] = new
         deferred: list[tuple[str, Any, Any]] = []
         deferred_fields = self.deferred.get(record.model, set())
         for (name, fk), target_pk in zip(model.foreign_keys.items(), references, strict=True):
@@ -463,28 +561,79 @@ class Planner:
                 links.append((m2m.table, pk, self.resolve(fk, value, ordinal)))
         return BuiltRow(record.model, values, deferred, links)
 
-    def _decide_uuids(self, model: ModelProfile, ordinal: int, values: list[Any]) -> None:
-        """Keep a backup UUID that is free; reassign one taken in the target or repeated in the backup."""
-        for name, position in self._uuid_positions[model.label]:
-            old = values[position]
-            if old is None:
+    def _default_of(self, model: ModelProfile, name: str, ordinal: int) -> Any:
+        """A field the record leaves out: the column's default where the schema has one, as Django's
+        model default would fill it in; else the field is named."""
+        if name in model.defaults:
+            return model.defaults[name]
+        raise PlanError(
+            f"field {name!r} is missing and the target's column has no default "
+            "(give it in the record, or a default in the profile's [defaults])",
+            self.index.describe(ordinal),
+        )
+
+    def _follow_soft(self, model: ModelProfile, ordinal: int, values: list[Any]) -> None:
+        """A non-unique UUID column holding the UUID of a restored row whose UUID was reassigned."""
+        for name, position in self._soft_positions[model.label]:
+            followed = self.follower.follow(values[position])
+            if followed is None:
                 continue
-            seen = self._seen_uuids[(model.label, name)]
-            if self.options.uuids == "regenerate":
-                reason = "--uuids regenerate: no backup UUID reappears"
-            elif old in seen:
-                reason = f"{name} {old} appears twice in the backup"
-            elif old in self.taken_uuids.get((model.label, name), ()):
-                reason = f"{name} {old} is used by another row of the target"
-            else:
-                seen.add(old)
-                continue
-            new = self.new_uuid()
-            values[position] = new
-            seen.add(new)
-            self.decisions.uuids[(model.label, name)].append(
-                {"record": self.index.describe(ordinal), "old": old, "new": new, "reason": reason}
+            new, owner = followed
+            self.decisions.references.soft[(model.label, name)].append(
+                {"record": self.index.describe(ordinal), "old": values[position], "new": new, "model": owner}
             )
+            values[position] = new
+
+    def _follow_generic(
+        self, model: ModelProfile, name: str, ct_fk: ForeignKey, content_type: Any, position: int, ordinal: int,
+        values: list[Any],
+    ) -> None:  # fmt: skip
+        """A generic foreign key's object id follows its row to the pk the restore gives it."""
+        object_id = values[position]
+        label = self.label_of_content_type(content_type)
+        if object_id is None or object_id == "" or label is None or label not in self.profile.models:
+            return
+        referenced = self.profile.models[label]
+        try:
+            backup_pk = normalise(referenced.pk, object_id)
+        except ValueProblem:
+            return
+        found = self.index.by_pk[label].get(backup_pk)
+        if found is None:
+            target = self.targets.get(label)
+            key = target.key_of(backup_pk) if target is not None else None
+            how = "generic" if target is not None and backup_pk in target.pks else "dangling"
+            self.decisions.references.bind(label, backup_pk, key, self.index.describe(ordinal), how)
+            return
+        final = self.final_pk[found]
+        if final == backup_pk:
+            return
+        new = str(final) if isinstance(object_id, str) else final
+        self.decisions.references.generic[(model.label, name)].append(
+            {
+                "record": self.index.describe(ordinal),
+                "column": model.fields[model.generic_foreign_keys[name].id_field].name,
+                "model": label,
+                "old": object_id,
+                "new": new,
+                "object": self.index.describe(found),
+            }
+        )
+        values[position] = new
+
+    def label_of_content_type(self, content_type: Any) -> str | None:
+        """The model label a content type value names: ``[app_label, model]`` or a pk."""
+        if isinstance(content_type, list) and len(content_type) == 2:
+            return f"{content_type[0]}.{content_type[1]}"
+        if content_type is None or isinstance(content_type, list):
+            return None
+        found = self.index.by_pk["contenttypes.contenttype"].get(content_type)
+        if found is not None and found in self.index.raw_key:
+            app_label, model = self.index.raw_key[found]
+            return f"{app_label}.{model}"
+        target = self.targets.get("contenttypes.contenttype")
+        key = target.key_of(content_type) if target is not None else None
+        return f"{key[0]}.{key[1]}" if key is not None and len(key) == 2 else None
 
     def _decide_match(self, model: ModelProfile, ordinal: int, backup: list[Any]) -> None:
         """A backup row whose natural key exists in the target: mapped, or a conflict kept or updated."""
@@ -514,7 +663,7 @@ class Planner:
         }
         if not differing:
             entry["reason"] = "same natural key and the same values"
-            self.decisions.mapped[model.label].append(entry)
+            self.decisions.unchanged[model.label].append(entry)
             return
         entry["differing"] = differing
         entry["resolution"] = self.options.on_conflict
@@ -564,6 +713,22 @@ class Planner:
                         ],
                     }
                 )
+        self.check_bindings()
+
+    def check_bindings(self) -> None:
+        """Pk-only references to seeded rows of a target found re-initialised name other rows now:
+        refused, naming them, unless the user trusts the pks."""
+        if not self.decisions.reinitialised or self.options.trust_pks:
+            return
+        seeded = {label for label, model in self.profile.models.items() if model.seeded}
+        lines = refused_bindings(self.decisions.references.bound, seeded)
+        if lines:
+            raise PlanError(
+                f"the target was re-initialised, so {len(lines)} pk-only references to its seeded rows may name "
+                f"other rows than in the backup's database: {'; '.join(lines[:5])}"
+                + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
+                + "; restore from a dump with natural keys, or pass --trust-pks to bind them by pk"
+            )
 
     def created_rows(self) -> dict[str, list[list[Any]]]:
         return {label: [c["row"] for c in created.values()] for label, created in self.decisions.created.items()}

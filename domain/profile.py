@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -51,6 +51,15 @@ class ManyToMany:
     model: str
 
 
+@dataclass(frozen=True, slots=True)
+class GenericForeignKey:
+    """Django's ``GenericForeignKey``: a content type FK field and an object id field naming any row."""
+
+    field: str
+    ct_field: str
+    id_field: str
+
+
 RESTORE = "restore"  # a backup row whose natural key exists in the target is a conflict
 MAP = "map"  # ... is mapped onto the existing row, which keeps its identity and values
 FAIL = "fail"  # a reference to a row found neither in the backup nor in the target fails
@@ -79,6 +88,9 @@ class ModelProfile:
     seeded: bool = False
     missing: str = FAIL
     create_values: dict[str, Any] = field(default_factory=dict)
+    soft_uuids: tuple[str, ...] = ()  # non-unique UUID fields: they may hold other rows' UUIDs
+    generic_foreign_keys: dict[str, GenericForeignKey] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)  # column defaults, for fields a record leaves out
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,6 +110,11 @@ class ModelProfile:
             seeded=bool(data.get("seeded", False)),
             missing=_choice(data, "missing", (FAIL, CREATE)),
             create_values=dict(data.get("create_values", {})),
+            soft_uuids=tuple(data.get("soft_uuids", ())),
+            generic_foreign_keys={
+                name: GenericForeignKey(**gfk) for name, gfk in data.get("generic_foreign_keys", {}).items()
+            },
+            defaults=dict(data.get("defaults", {})),
         )
 
 
@@ -131,3 +148,14 @@ class Profile:
     def digest(self) -> str:
         canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def relabel(profile: Profile, old: str, new: str) -> None:
+    """Give the model ``old`` the label ``new``, and every reference to it too (in place)."""
+    model = profile.models.pop(old)
+    profile.models[new] = replace(model, label=new)
+    for label, other in list(profile.models.items()):
+        fks = {n: replace(fk, model=new) if fk.model == old else fk for n, fk in other.foreign_keys.items()}
+        m2m = {n: replace(m, model=new) if m.model == old else m for n, m in other.many_to_many.items()}
+        if fks != other.foreign_keys or m2m != other.many_to_many:
+            profile.models[label] = replace(other, foreign_keys=fks, many_to_many=m2m)

@@ -257,6 +257,8 @@ class Projection:
                 execute_many(self.conn, sql, [(value, pk) for pk, value in event.pairs])
             elif isinstance(event, RestoreRun.RowsMapped):
                 self._check_present(event.table, event.mappings, "maps onto", check_identity)
+            elif isinstance(event, RestoreRun.RowsUnchanged):
+                self._check_present(event.table, event.rows, "finds unchanged", check_identity)
             elif isinstance(event, RestoreRun.RowsUpdated):
                 self._check_present(event.table, event.updates, "updates", False)
                 self._write_updates(work, event, "after")
@@ -277,9 +279,10 @@ class Projection:
 
     def _check_free(self, event: Any) -> None:
         """The plan's new pks and UUIDs must still be free: the target may have changed since planning."""
+        unique = self._unique_columns(event.table)
         for position, column in enumerate(event.columns):
-            if position != 0 and event.kinds[position] != Kind.UUID.value:
-                continue
+            if position != 0 and (event.kinds[position] != Kind.UUID.value or column not in unique):
+                continue  # a non-unique UUID column may repeat values: a soft reference
             values = [row[position] for row in event.rows if row[position] is not None]
             if position != 0:
                 convert = to_storage(self.conn.dialect.name, Kind.UUID)
@@ -291,6 +294,13 @@ class Projection:
                     f"{event.model}: {column} {shown} in {event.table!r} is taken since planning "
                     f"({len(taken)} such rows); plan the restore again"
                 )
+
+    def _unique_columns(self, table: str) -> set[str]:
+        """The columns of ``table`` that are unique on their own."""
+        inspector = sa.inspect(self.conn)
+        sets = [u["column_names"] for u in inspector.get_unique_constraints(table)]
+        sets += [i["column_names"] for i in inspector.get_indexes(table) if i["unique"]]
+        return {columns[0] for columns in sets if len(columns) == 1}
 
     def _check_present(self, table: str, entries: list[dict[str, Any]], what: str, check_identity: bool) -> None:
         """Rows the restore maps onto or updates must exist (for a replay: with the same UUID)."""

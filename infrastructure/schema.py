@@ -8,13 +8,25 @@ models have their natural keys built in.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from domain.profile import CREATE, MAP, RESTORE, Column, ForeignKey, Kind, ManyToMany, ModelProfile, Profile
+from domain.profile import (
+    CREATE,
+    MAP,
+    RESTORE,
+    Column,
+    ForeignKey,
+    GenericForeignKey,
+    Kind,
+    ManyToMany,
+    ModelProfile,
+    Profile,
+)
 from infrastructure.target import OWN_TABLES
 
 CONTRIB_TABLES = {
@@ -136,6 +148,10 @@ def infer_profile(engine: Engine, hints: Iterable[str] = ()) -> Profile:
             }
             for table in tables
         }
+        if "django_content_type" in tables:  # the target says which labels exist
+            hints += [f"{app}.{model}" for app, model in conn.exec_driver_sql(
+                "SELECT app_label, model FROM django_content_type"
+            )]  # fmt: skip
     labels = {table: label_for(table, hints) for table in tables}
     through = {table: _through(table, data, reflected) for table, data in reflected.items()}
     models: dict[str, ModelProfile] = {}
@@ -201,9 +217,19 @@ def _model(label: str, table: str, data: dict[str, Any], labels: dict[str, str],
         else:
             fields[name] = Column(name, kind, bool(column["nullable"]), length)
             field_of_column[name] = name
-    natural_key = CONTRIB_NATURAL_KEYS.get(label) or _natural_key(data["unique"], fields, field_of_column)
-    uuid_fields = tuple(name for name, column in fields.items() if column.kind is Kind.UUID)
+    unique_columns = {columns[0] for columns in data["unique"] if len(columns) == 1}
+    # identity UUIDs are unique; any other UUID column may hold other rows' UUIDs (a soft reference)
+    uuid_fields = tuple(n for n, c in fields.items() if c.kind is Kind.UUID and c.name in unique_columns)
+    soft_uuids = tuple(n for n, c in fields.items() if c.kind is Kind.UUID and c.name not in unique_columns)
+    natural_key = (
+        CONTRIB_NATURAL_KEYS.get(label) or _natural_key(data["unique"], fields, field_of_column) or uuid_fields[:1]
+    )
     policy = MAP if label in CONTRIB_MAPPED else RESTORE
+    extra: dict[str, Any] = {
+        "soft_uuids": soft_uuids,
+        "generic_foreign_keys": _generic_foreign_keys(foreign_keys, fields),
+        "defaults": {n: d for n, c in fields.items() if (d := _default(data["columns"], c)) is not _NO_DEFAULT},
+    }
     if fields.keys() >= DJANGO_USER_COLUMNS and natural_key:
         # a Django user model: a user referenced but missing is created inactive, never staff
         return ModelProfile(
@@ -219,8 +245,66 @@ def _model(label: str, table: str, data: dict[str, Any], labels: dict[str, str],
             False,
             CREATE,
             dict(USER_CREATE_VALUES),
+            **extra,
         )
-    return ModelProfile(label, table, pk, natural_key, uuid_fields, fields, foreign_keys, {}, policy)
+    return ModelProfile(label, table, pk, natural_key, uuid_fields, fields, foreign_keys, {}, policy, **extra)
+
+
+_NO_DEFAULT = object()
+_GFK_NAMES = (("content_type", ("object_id", "object_pk")), ("_content_type", ("_object_id", "_object_pk")))
+
+
+def _generic_foreign_keys(foreign_keys: dict[str, ForeignKey], fields: dict[str, Column]) -> dict[str, Any]:
+    """Django's ``GenericForeignKey`` convention: an FK ``<p>content_type`` to the content types and an
+    id field ``<p>object_id`` (or ``object_pk``) beside it."""
+    found: dict[str, GenericForeignKey] = {}
+    for name, fk in foreign_keys.items():
+        if fk.model != "contenttypes.contenttype":
+            continue
+        for suffix, id_suffixes in _GFK_NAMES:
+            if name == suffix.lstrip("_") or name.endswith(suffix):
+                prefix = name[: -len(suffix.lstrip("_"))] if name != suffix.lstrip("_") else ""
+                for id_suffix in id_suffixes:
+                    id_field = prefix + id_suffix.lstrip("_") if prefix else id_suffix.lstrip("_")
+                    if id_field in fields:
+                        gfk_name = prefix.rstrip("_") or "content_object"
+                        found[gfk_name] = GenericForeignKey(gfk_name, name, id_field)
+                        break
+                break
+    return found
+
+
+def _default(columns: list[dict[str, Any]], column: Column) -> Any:
+    """A column's default as the schema declares it, when it is a plain literal; else no default."""
+    [reflected] = [c for c in columns if c["name"] == column.name]
+    text = reflected.get("default")
+    if text is None:  # Django's own default: None, or "" for fields that allow empty strings
+        if column.nullable:
+            return None
+        return "" if column.kind in (Kind.TEXT, Kind.BINARY) else _NO_DEFAULT
+    text = str(text).strip()
+    while text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    if "::" in text:
+        text = text.split("::", 1)[0]
+    if text.startswith("'") and text.endswith("'") and len(text) >= 2:
+        value: Any = text[1:-1].replace("''", "'")
+        if column.kind is Kind.JSON:
+            try:
+                return json.loads(value)
+            except ValueError:
+                return _NO_DEFAULT
+        return value
+    lowered = text.lower()
+    if lowered in ("true", "false") and column.kind is Kind.BOOLEAN:
+        return lowered == "true"
+    if lowered == "null":
+        return None
+    try:
+        number = int(text)
+    except ValueError:
+        return _NO_DEFAULT
+    return bool(number) if column.kind is Kind.BOOLEAN else number
 
 
 def _natural_key(

@@ -197,11 +197,31 @@ def claim_identity(conn: Connection, target_id: str) -> None:
         raise TargetError(f"the target is {found}, not {target_id}: the restore was planned for another target")
 
 
-def existing_keys(engine: Engine, profile: Profile, labels: set[str]) -> dict[str, TargetKeys]:
-    """Natural keys, pks and the largest pk of every table the restore touches: one query each."""
+def keys_needed(profile: Profile, labels: set[str]) -> set[str]:
+    """Models whose existing keys a restore of ``labels`` needs: those, what their foreign keys,
+    many-to-many fields and generic foreign keys name, and transitively what natural keys are made of
+    (a permission's key holds its content type's)."""
     needed = set(labels)
     for label in labels:
-        needed |= {fk.model for fk in profile.models[label].foreign_keys.values() if fk.model in profile.models}
+        model = profile.models[label]
+        needed |= {fk.model for fk in model.foreign_keys.values()}
+        needed |= {m2m.model for m2m in model.many_to_many.values()}
+    pending = list(needed)
+    while pending:
+        model = profile.models.get(pending.pop())
+        if model is None:
+            continue
+        for name in model.natural_key:
+            fk = model.foreign_keys.get(name)
+            if fk is not None and fk.model not in needed:
+                needed.add(fk.model)
+                pending.append(fk.model)
+    return needed & set(profile.models)
+
+
+def existing_keys(engine: Engine, profile: Profile, labels: set[str]) -> dict[str, TargetKeys]:
+    """Natural keys, pks and the largest pk of every table the restore touches: one query each."""
+    needed = keys_needed(profile, labels)
     raw: dict[str, list[tuple[Any, tuple[Any, ...]]]] = {}
     max_pks: dict[str, int] = {}
     with engine.connect() as conn:
@@ -224,7 +244,8 @@ def existing_keys(engine: Engine, profile: Profile, labels: set[str]) -> dict[st
                 max((row[0] for row in converted if isinstance(row[0], int)), default=0),
                 sequence_position(conn, model.table, model.pk.name),
             )
-    return flatten_target_keys(profile, raw, max_pks)
+    flat = flatten_target_keys(profile, raw, max_pks)
+    return {label: keys for label, keys in flat.items() if label in needed}
 
 
 def sequence_position(conn: Connection, table: str, pk_column: str) -> int:
