@@ -329,7 +329,7 @@ def _record(
         deferred={label: sorted(fields) for label, fields in planner.deferred.items() if fields},
         order=planner.order,
         media_files=len(opened.info.media),
-        already_present=bool(index.model_of) and not run.recorded_rows and not planner.decisions.conflicts,
+        already_present=bool(index.model_of) and not run.recorded_rows and not planner.decisions.updates,
     )
 
 

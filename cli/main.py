@@ -215,7 +215,10 @@ def _run_restore(options: dict[str, Any], apply: bool, dry_run: bool = False) ->
     if outcome.media_files:
         click.echo(f"  media files: {outcome.media_files}")
     if outcome.already_present:
-        click.echo("  every record of the backup is in the target already, with the same values: nothing to write")
+        click.echo(
+            "  every record of the backup is in the target already (unchanged, mapped or kept conflicts): "
+            "nothing to write"
+        )
     if apply and not dry_run:
         click.echo(f"  rows written: {outcome.rows_written} in {outcome.seconds:.2f}s")
     else:

@@ -273,6 +273,7 @@ class Planner:
         self.new_secret = new_secret
         self.final_pk: dict[int, Any] = {}
         self.matched: dict[int, Any] = {}  # ordinal -> existing pk
+        self.tentative: set[int] = set()  # matched by pk alone: the same row only if its values are
         self.existing: dict[str, dict[Any, dict[str, Any]]] = {}
         self.taken_uuids: dict[tuple[str, str], set[str]] = {}
         self.allocations: list[Allocation] = []
@@ -324,6 +325,14 @@ class Planner:
 
     def identify(self) -> None:
         """Give every backup row its target pk: kept, matched by natural key, allocated or reassigned."""
+        referenced = {
+            other.model
+            for label in self.index.ordinals
+            for other in (
+                *self.profile.models[label].foreign_keys.values(),
+                *self.profile.models[label].many_to_many.values(),
+            )
+        }
         for label in sorted(self.index.ordinals):
             model = self.profile.models[label]
             target = self.targets[label]
@@ -345,6 +354,10 @@ class Planner:
                 pk = self.index.backup_pk.get(ordinal)
                 if pk is None:
                     without_pk.append(ordinal)
+                elif pk in target.pks and not model.natural_key and label not in referenced:
+                    # the same row restored again, if its values are the same: decided when it is built
+                    self.final_pk[ordinal] = self.matched[ordinal] = pk
+                    self.tentative.add(ordinal)
                 elif pk in target.pks:
                     taken.append(ordinal)
                 else:
@@ -537,8 +550,9 @@ class Planner:
                 raise PlanError(f"field {name!r} is null but NOT NULL", self.index.describe(ordinal))
             references.append(None if value is None else self.resolve(fk, value, ordinal))
         if ordinal in self.matched:
-            self._decide_match(model, ordinal, values + references)
-            return None
+            if self._decide_match(model, ordinal, values + references):
+                return None
+            values[0] = pk = self.final_pk[ordinal]  # another row had its pk: it gets a new one
         if not self._uuids_decided:
             self.decide_uuids()
         for position, new in self._uuid_changes.get(ordinal, ()):
@@ -635,8 +649,9 @@ class Planner:
         key = target.key_of(content_type) if target is not None else None
         return f"{key[0]}.{key[1]}" if key is not None and len(key) == 2 else None
 
-    def _decide_match(self, model: ModelProfile, ordinal: int, backup: list[Any]) -> None:
-        """A backup row whose natural key exists in the target: mapped, or a conflict kept or updated."""
+    def _decide_match(self, model: ModelProfile, ordinal: int, backup: list[Any]) -> bool:
+        """A backup row whose natural key exists in the target: mapped, unchanged, or a conflict kept
+        or updated (True). A row matched by its pk alone whose values differ is another row (False)."""
         pk = self.matched[ordinal]
         existing = self.existing.get(model.label, {}).get(pk, {})
         columns = self._columns[model.label]
@@ -644,7 +659,7 @@ class Planner:
         record = self.index.describe(ordinal)
         entry: dict[str, Any] = {
             "record": record,
-            "key": list(self.index.key(ordinal, self.targets)),
+            "key": list(self.index.key(ordinal, self.targets)) if ordinal in self.index.raw_key else [],
             "backup_pk": self.index.backup_pk.get(ordinal),
             "pk": pk,
         }
@@ -655,16 +670,25 @@ class Planner:
             entry["uuid"] = existing.get(model.fields[uuid_field].name)
         if model.policy == MAP:
             self.decisions.mapped[model.label].append(entry)
-            return
+            return True
         differing = {
             column: [existing.get(column), value]
             for column, value in zip(columns[1:], backup[1:], strict=True)
             if not same_value(kinds.get(column, Kind.INTEGER), existing.get(column), value)
         }
         if not differing:
-            entry["reason"] = "same natural key and the same values"
+            entry["reason"] = "same pk and the same values" if ordinal in self.tentative else (
+                "same natural key and the same values"
+            )
             self.decisions.unchanged[model.label].append(entry)
-            return
+            return True
+        if ordinal in self.tentative:
+            del self.matched[ordinal]
+            self.final_pk[ordinal] = new = self._take_pk(model.label)
+            self.decisions.pks[model.label].append(
+                {"record": record, "old": pk, "new": new, "reason": f"pk {pk} is taken in the target by another row"}
+            )
+            return False
         entry["differing"] = differing
         entry["resolution"] = self.options.on_conflict
         self.decisions.conflicts[model.label].append(entry)
@@ -679,6 +703,7 @@ class Planner:
                         "after": {c: pair[1] for c, pair in changed.items()},
                     }
                 )
+        return True
 
     def finish(self) -> None:
         """After the build pass: refuse missing references listed together, and note re-initialisation."""
