@@ -463,14 +463,17 @@ class Planner:
                 return target.by_key[key]
             return self._missing(fk, key, ordinal)
         referenced = self.index.by_pk[fk.model].get(value)
+        if referenced is None and type(value) is not int and fk.model in self.profile.models:
+            try:  # a pk as Django's to_python reads it: "6" is 6
+                value = normalise(self.profile.models[fk.model].pk, value)
+            except ValueProblem as problem:
+                raise PlanError(f"{fk.field} {problem}", self.index.describe(ordinal)) from None
+            referenced = self.index.by_pk[fk.model].get(value)
         if referenced is not None:
             return self.final_pk[referenced]
         target = self.targets.get(fk.model)
         if target is not None:
-            try:
-                pk = normalise(self.profile.models[fk.model].pk, value)
-            except (ValueProblem, KeyError):
-                pk = value
+            pk = value
             if pk in target.pks:  # as Django binds it; recorded with the row's natural key
                 self.decisions.references.bind(fk.model, pk, target.key_of(pk), self.index.describe(ordinal), "pk")
                 return pk
