@@ -227,8 +227,8 @@ def _decision_lines(event: Any) -> list[dict[str, Any]]:
             add(
                 "generic reference",
                 event.model,
-                f"{_key_text(f)}: {f['column']} {f['old']!r} -> {f['new']!r} (follows {_key_text({'record': f['object']})}"
-                " to its new pk)",
+                f"{_key_text(f)}: {f['column']} {f['old']!r} -> {f['new']!r} "
+                f"(follows {_key_text({'record': f['object']})} to its new pk)",
                 f | {"field": event.field},
             )
     elif isinstance(event, RestoreRun.LinksAdded):

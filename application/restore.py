@@ -345,8 +345,8 @@ def _planner(index: Index, profile: Profile, engine: Engine, request: RestoreReq
         trust_pks=request.trust_pks,
     )
     planner = Planner(index, targets, link_max_ids(engine, profile, labels), options)
-    named = {planner.label_of_content_type(value) for value in index.content_types} - {None} - set(targets)
-    named = {label for label in named if label in profile.models}
+    labels_named = {planner.label_of_content_type(value) for value in index.content_types}
+    named = {label for label in labels_named if label is not None and label in profile.models and label not in targets}
     if named:
         more = existing_keys(engine, profile, named)
         targets.update({label: keys for label, keys in more.items() if label not in targets})

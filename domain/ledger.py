@@ -276,9 +276,7 @@ class RestoreRun(Aggregate):
         self._generic_references_followed(model=model, table=table, field=field, follows=follows)
 
     @event(GenericReferencesFollowed)
-    def _generic_references_followed(
-        self, model: str, table: str, field: str, follows: list[dict[str, Any]]
-    ) -> None:
+    def _generic_references_followed(self, model: str, table: str, field: str, follows: list[dict[str, Any]]) -> None:
         pass
 
     def add_links(self, model: str, table: str, field: str, links: list[dict[str, Any]]) -> None:

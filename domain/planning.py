@@ -326,12 +326,10 @@ class Planner:
     def identify(self) -> None:
         """Give every backup row its target pk: kept, matched by natural key, allocated or reassigned."""
         referenced = {
-            other.model
-            for label in self.index.ordinals
-            for other in (
-                *self.profile.models[label].foreign_keys.values(),
-                *self.profile.models[label].many_to_many.values(),
-            )
+            fk.model for label in self.index.ordinals for fk in self.profile.models[label].foreign_keys.values()
+        }
+        referenced |= {
+            m.model for label in self.index.ordinals for m in self.profile.models[label].many_to_many.values()
         }
         for label in sorted(self.index.ordinals):
             model = self.profile.models[label]
@@ -431,7 +429,7 @@ class Planner:
             position = dict(self._uuid_positions.get(label, ())).get(name)
             if position is None:
                 continue
-            changes = [(o, old, "") for old, o in values.items()]
+            changes: list[tuple[int, str | None, str]] = [(o, old, "") for old, o in values.items()]
             changes += [(o, None, "repeat") for o in sorted(repeats)]
             for ordinal, old, why in changes:
                 if ordinal in self.matched:
@@ -680,9 +678,8 @@ class Planner:
             if not same_value(kinds.get(column, Kind.INTEGER), existing.get(column), value)
         }
         if not differing:
-            entry["reason"] = "same pk and the same values" if ordinal in self.tentative else (
-                "same natural key and the same values"
-            )
+            same = "pk" if ordinal in self.tentative else "natural key"
+            entry["reason"] = f"same {same} and the same values"
             self.decisions.unchanged[model.label].append(entry)
             return True
         if ordinal in self.tentative:

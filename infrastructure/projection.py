@@ -29,6 +29,7 @@ from domain.profile import Kind
 from infrastructure.backup import Backup, open_backup
 from infrastructure.checkpoints import checkpoint
 from infrastructure.dialects import execute_many, writer_for
+from infrastructure.schema import unique_sets
 from infrastructure.storage import Converter, from_storage, same, to_storage
 from infrastructure.target import APPLIED_TABLE, TRACKING_TABLE, claim_identity, quote
 
@@ -297,10 +298,7 @@ class Projection:
 
     def _unique_columns(self, table: str) -> set[str]:
         """The columns of ``table`` that are unique on their own."""
-        inspector = sa.inspect(self.conn)
-        sets = [u["column_names"] for u in inspector.get_unique_constraints(table)]
-        sets += [i["column_names"] for i in inspector.get_indexes(table) if i["unique"]]
-        return {columns[0] for columns in sets if len(columns) == 1}
+        return {columns[0] for columns in unique_sets(self.conn, table, self.conn.dialect.name) if len(columns) == 1}
 
     def _check_present(self, table: str, entries: list[dict[str, Any]], what: str, check_identity: bool) -> None:
         """Rows the restore maps onto or updates must exist (for a replay: with the same UUID)."""

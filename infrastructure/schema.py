@@ -95,7 +95,7 @@ def _json_columns(conn: Connection, table: str, dialect: str) -> set[str]:
     return found
 
 
-def _unique_sets(conn: Connection, table: str, dialect: str) -> list[tuple[str, ...]]:
+def unique_sets(conn: Connection, table: str, dialect: str) -> list[tuple[str, ...]]:
     """Every unique column set of a table but its primary key, in a stable order."""
     sets: list[tuple[str, ...]] = []
     if dialect == "sqlite":
@@ -143,7 +143,7 @@ def infer_profile(engine: Engine, hints: Iterable[str] = ()) -> Profile:
                 "columns": inspector.get_columns(table),
                 "pk": inspector.get_pk_constraint(table)["constrained_columns"],
                 "fks": inspector.get_foreign_keys(table),
-                "unique": _unique_sets(conn, table, dialect),
+                "unique": unique_sets(conn, table, dialect),
                 "json": _json_columns(conn, table, dialect),
             }
             for table in tables

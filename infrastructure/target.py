@@ -208,11 +208,11 @@ def keys_needed(profile: Profile, labels: set[str]) -> set[str]:
         needed |= {m2m.model for m2m in model.many_to_many.values()}
     pending = list(needed)
     while pending:
-        model = profile.models.get(pending.pop())
-        if model is None:
+        found = profile.models.get(pending.pop())
+        if found is None:
             continue
-        for name in model.natural_key:
-            fk = model.foreign_keys.get(name)
+        for name in found.natural_key:
+            fk = found.foreign_keys.get(name)
             if fk is not None and fk.model not in needed:
                 needed.add(fk.model)
                 pending.append(fk.model)

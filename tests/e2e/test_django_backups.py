@@ -50,8 +50,7 @@ def test_djangos_recommended_dump_restores_with_no_profile_into_a_reinitialised_
     assert "0 differences" in source.compare(reinitialised.django, *BUSINESS_ONLY)
     assert reinitialised.foreign_key_problems() == []
     permissions = (
-        "SELECT p.codename FROM auth_group_permissions gp JOIN auth_permission p ON p.id = gp.permission_id "
-        "ORDER BY 1"
+        "SELECT p.codename FROM auth_group_permissions gp JOIN auth_permission p ON p.id = gp.permission_id ORDER BY 1"
     )
     assert reinitialised.query(permissions) == [tuple(str(v) for v in row) for row in source.query(permissions)]
     assert reinitialised.query(AUDIT_BY_UUID) == [(audit_entries(reinitialised),)]
