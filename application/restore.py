@@ -35,6 +35,7 @@ from infrastructure.spool import Spool
 from infrastructure.target import (
     connect,
     existing_keys,
+    existing_links,
     hold,
     identity,
     link_max_ids,
@@ -291,6 +292,7 @@ def _record(
     planner = _planner(index, profile, engine, request, run)
     planner.identify()
     planner.existing = load_rows(engine, profile, planner.matched_pks())
+    planner.existing_links = existing_links(engine, profile, planner.matched_pks())
     planner.taken_uuids = taken_values(engine, profile, planner.uuid_columns())
     planner.decide_uuids()
     with Spool() as spool:
@@ -299,7 +301,8 @@ def _record(
             progress("plan", 1, len(index.model_of))
             if built is None:
                 continue
-            spool.append(("rows", built.model), built.values)
+            if built.values:
+                spool.append(("rows", built.model), built.values)
             for column, row_pk, value in built.deferred:
                 spool.append(("deferred", built.model, column), (row_pk, value))
             for table, source, target in built.links:

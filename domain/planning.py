@@ -275,6 +275,7 @@ class Planner:
         self.matched: dict[int, Any] = {}  # ordinal -> existing pk
         self.tentative: set[int] = set()  # matched by pk alone: the same row only if its values are
         self.existing: dict[str, dict[Any, dict[str, Any]]] = {}
+        self.existing_links: dict[str, set[tuple[Any, Any]]] = {}  # through table -> links of matched rows
         self.taken_uuids: dict[tuple[str, str], set[str]] = {}
         self.allocations: list[Allocation] = []
         self.decisions = Decisions()
@@ -552,7 +553,8 @@ class Planner:
             references.append(None if value is None else self.resolve(fk, value, ordinal))
         if ordinal in self.matched:
             if self._decide_match(model, ordinal, values + references):
-                return None
+                links = self._links(model, ordinal, self.matched[ordinal], fields, added=True)
+                return BuiltRow(record.model, [], [], links) if links else None
             values[0] = pk = self.final_pk[ordinal]  # another row had its pk: it gets a new one
         if not self._uuids_decided:
             self.decide_uuids()
@@ -566,15 +568,33 @@ class Planner:
                 values.append(None)
             else:
                 values.append(target_pk)
+        return BuiltRow(record.model, values, deferred, self._links(model, ordinal, pk, fields, added=False))
+
+    def _links(
+        self, model: ModelProfile, ordinal: int, pk: Any, fields: dict[str, Any], added: bool
+    ) -> list[tuple[str, Any, Any]]:
+        """The row's many-to-many links; for a row matched onto an existing one, those it lacks (each
+        a decision: a matched group gets the permissions the backup gives it)."""
         links: list[tuple[str, Any, Any]] = []
         for name, m2m in model.many_to_many.items():
-            related = fields.get(name) or []
+            if name not in fields:
+                continue
+            related = fields[name]
             if not isinstance(related, list):
                 raise PlanError(f"field {name!r} expected a list, got {related!r}", self.index.describe(ordinal))
             fk = ForeignKey(name, m2m.target_column, m2m.model, False)
+            existing = self.existing_links.get(m2m.table, set()) if added else set()
             for value in related:
-                links.append((m2m.table, pk, self.resolve(fk, value, ordinal)))
-        return BuiltRow(record.model, values, deferred, links)
+                target = self.resolve(fk, value, ordinal)
+                if (pk, target) in existing:
+                    continue
+                links.append((m2m.table, pk, target))
+                if added:
+                    existing.add((pk, target))
+                    self.decisions.references.links[(model.label, name)].append(
+                        {"record": self.index.describe(ordinal), "source": pk, "target": target, "to": value}
+                    )
+        return links
 
     def _default_of(self, model: ModelProfile, name: str, ordinal: int) -> Any:
         """A field the record leaves out: the column's default where the schema has one, as Django's

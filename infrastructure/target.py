@@ -302,3 +302,22 @@ def link_max_ids(engine: Engine, profile: Profile, labels: set[str]) -> dict[str
             found = conn.exec_driver_sql(f"SELECT MAX(id) FROM {quote(conn, table)}").scalar()
             result[table] = max(int(found or 0), sequence_position(conn, table, "id"))
     return result
+
+
+def existing_links(engine: Engine, profile: Profile, pks: dict[str, list[Any]]) -> dict[str, set[tuple[Any, Any]]]:
+    """The many-to-many links existing rows the backup matched have already, per through table."""
+    result: dict[str, set[tuple[Any, Any]]] = {}
+    with engine.connect() as conn:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        for label, wanted in sorted(pks.items()):
+            for m2m in profile.models[label].many_to_many.values():
+                found = result.setdefault(m2m.table, set())
+                source, target = quote(conn, m2m.source_column), quote(conn, m2m.target_column)
+                for start in range(0, len(wanted), 500):
+                    chunk = wanted[start : start + 500]
+                    sql = (
+                        f"SELECT {source}, {target} FROM {quote(conn, m2m.table)} "
+                        f"WHERE {source} IN ({', '.join(mark for _ in chunk)})"
+                    )
+                    found.update((row[0], row[1]) for row in conn.exec_driver_sql(sql, tuple(chunk)))
+    return result

@@ -213,3 +213,28 @@ def test_the_same_pk_only_data_twice_changes_nothing(
 
 def details(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [d["details"] for d in found]
+
+
+def test_a_matched_group_gets_the_permissions_the_backup_gives_it(
+    source: Source, reinitialised: Target, sqlite_ledger: str, tmp_path: Path, cli: CliRunner
+) -> None:
+    backup = source.fixture("recommended.json", *RECOMMENDED)
+    restore(cli, backup, reinitialised, sqlite_ledger)
+    permissions = (
+        "SELECT g.name, p.codename FROM auth_group_permissions gp JOIN auth_permission p ON p.id = gp.permission_id "
+        "JOIN auth_group g ON g.id = gp.group_id ORDER BY 1, 2"
+    )
+    expected = reinitialised.query(permissions)
+    reinitialised.execute(
+        "DELETE FROM auth_group_permissions WHERE permission_id IN "
+        "(SELECT id FROM auth_permission WHERE codename LIKE 'delete_%')"
+    )
+    removed = len(expected) - len(reinitialised.query(permissions))
+    assert removed > 0
+
+    restore_id = restore(cli, zip_fixture(backup, tmp_path / "again.zip"), reinitialised, sqlite_ledger)
+
+    assert reinitialised.query(permissions) == expected
+    added = decisions(cli, sqlite_ledger, restore_id, "--kind", "link")
+    assert len(added) == removed
+    assert all(d["model"] == "auth.group" and d["details"]["to"][0].startswith("delete_") for d in added)
