@@ -576,13 +576,19 @@ def profile() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="TOML profile overriding the inferred one.",
 )
-def profile_show(target: str, profile_file: Path | None) -> None:
-    """Print the profile inferred from the target schema, as TOML to start a profile file from.
+@click.option(
+    "--backup",
+    type=click.Path(exists=True, path_type=Path),
+    help="Show only the backup's models, with what the backup's shape says (records without pk, references).",
+)
+def profile_show(target: str, profile_file: Path | None, backup: Path | None) -> None:
+    """Print the profile inferred from the target schema, as TOML to start a profile file from,
+    each inference with its evidence as a comment.
 
     \b
     Example:
-      restore-ledger profile show --target sqlite:///edms.sqlite3 > profile.toml
+      restore-ledger profile show --target sqlite:///edms.sqlite3 --backup backup.json > profile.toml
     """
     from application.profile import show_profile
 
-    click.echo(show_profile(target, profile_file))
+    click.echo(show_profile(target, profile_file, backup))

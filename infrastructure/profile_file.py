@@ -16,7 +16,7 @@ from domain.errors import ProfileError
 from domain.profile import ModelProfile, Profile
 from infrastructure.schema import infer_profile
 
-_MERGED = ("fields", "foreign_keys", "many_to_many", "create_values")
+_MERGED = ("fields", "foreign_keys", "many_to_many", "create_values", "generic_foreign_keys", "defaults")
 
 
 def load_profile(engine: Engine, path: Path | None) -> Profile:
@@ -50,7 +50,7 @@ def load_profile(engine: Engine, path: Path | None) -> Profile:
 
 
 def _complete(model: dict[str, Any]) -> dict[str, Any]:
-    for key in ("fields", "foreign_keys", "many_to_many"):
+    for key in ("fields", "foreign_keys", "many_to_many", "generic_foreign_keys"):
         for name, entry in model.get(key, {}).items():
             entry.setdefault("field" if key != "fields" else "name", name)
     ModelProfile.from_dict(model)
@@ -62,6 +62,8 @@ def _value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, float):
+        return repr(value)
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list | tuple):
@@ -71,8 +73,9 @@ def _value(value: Any) -> str:
     raise TypeError(f"cannot write {value!r} as TOML")
 
 
-def to_toml(profile: Profile, source: str) -> str:
-    """The profile as a TOML document to start a profile file from."""
+def to_toml(profile: Profile, source: str, notes: dict[str, list[str]] | None = None) -> str:
+    """The profile as a TOML document to start a profile file from; ``notes`` (what was inferred
+    from which evidence) become comments under each model."""
     lines = [
         f"# Restore profile inferred from {source}",
         "# Keep the models you change; the rest is inferred.",
@@ -80,11 +83,15 @@ def to_toml(profile: Profile, source: str) -> str:
     ]
     for label, model in profile.to_dict().items():
         lines.append(f'[models."{label}"]')
-        for key in ("table", "pk", "natural_key", "uuid_fields", "policy", "seeded", "missing"):
+        lines += [f"# {note}" for note in (notes or {}).get(label, [])]
+        for key in ("table", "pk", "natural_key", "uuid_fields", "soft_uuids", "policy", "seeded", "missing"):
             lines.append(f"{key} = {_value(model[key])}")
         if model["create_values"]:
             lines.append(f"create_values = {_value(model['create_values'])}")
-        for key in ("fields", "foreign_keys", "many_to_many"):
+        defaults = {name: value for name, value in model["defaults"].items() if value is not None}
+        if defaults:
+            lines.append(f"defaults = {_value(defaults)}")
+        for key in ("fields", "foreign_keys", "many_to_many", "generic_foreign_keys"):
             if model[key]:
                 lines.append(f'[models."{label}".{key}]')
                 lines += [f"{name} = {_value(entry)}" for name, entry in model[key].items()]
