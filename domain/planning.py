@@ -534,6 +534,8 @@ class Planner:
             raise PlanError(
                 f"field {unknown[0]!r} is not a column of table {model.table!r}", self.index.describe(ordinal)
             )
+        if not self._uuids_decided:
+            self.decide_uuids()
         values: list[Any] = [pk]
         name = ""
         try:
@@ -556,8 +558,6 @@ class Planner:
                 links = self._links(model, ordinal, self.matched[ordinal], fields, added=True)
                 return BuiltRow(record.model, [], [], links) if links else None
             values[0] = pk = self.final_pk[ordinal]  # another row had its pk: it gets a new one
-        if not self._uuids_decided:
-            self.decide_uuids()
         for position, new in self._uuid_changes.get(ordinal, ()):
             values[position] = new
         deferred: list[tuple[str, Any, Any]] = []
