@@ -27,7 +27,7 @@ from application.settle import fail_interrupted, settle, target_id_for
 from domain.errors import BackupError, PlanError, RestoreError
 from domain.ledger import APPLIED, APPLYING, PLANNED, RECORDING, RestoreRun
 from domain.planning import Index, Options, Planner
-from domain.profile import Kind, Profile
+from domain.profile import ForeignKey, Kind, Profile
 from infrastructure.backup import Backup, BackupInfo, file_digest, open_backup
 from infrastructure.checkpoints import checkpoint
 from infrastructure.profile_file import load_profile
@@ -443,10 +443,7 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
     for label in planner.order:
         model = profile.models[label]
         kinds = [model.pk.kind.value, *(c.kind.value for c in model.fields.values())]
-        kinds += [
-            profile.models[fk.model].pk.kind.value if fk.model in profile.models else Kind.INTEGER.value
-            for fk in model.foreign_keys.values()
-        ]
+        kinds += [_reference_kind(profile, fk) for fk in model.foreign_keys.values()]
         batches(label, model.table, planner.columns(label), kinds, spool.read(("rows", label)))
     ledger.save(run)
     checkpoint("record")
@@ -470,3 +467,13 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
                 )
             ledger.save(run)
     ledger.save(run)
+
+
+def _reference_kind(profile: Profile, fk: ForeignKey) -> str:
+    """The kind of a foreign key column: the referenced pk's, or its ``to_field``'s."""
+    referenced = profile.models.get(fk.model)
+    if referenced is None:
+        return Kind.INTEGER.value
+    if fk.to_field and fk.to_field in referenced.fields:
+        return referenced.fields[fk.to_field].kind.value
+    return referenced.pk.kind.value

@@ -332,9 +332,12 @@ class Planner:
         referenced |= {
             m.model for label in self.index.ordinals for m in self.profile.models[label].many_to_many.values()
         }
-        for label in sorted(self.index.ordinals):
+        for label in sorted(self.index.ordinals, key=self._depth):
             model = self.profile.models[label]
             target = self.targets[label]
+            if model.parent:
+                self._follow_parent(model, target)
+                continue
             by_key = self.index.by_key[label]
             without_pk: list[int] = []
             taken: list[int] = []
@@ -362,6 +365,38 @@ class Planner:
                 else:
                     self.final_pk[ordinal] = pk
             self._allocate(model, without_pk, taken)
+
+    def _depth(self, label: str) -> tuple[int, str]:
+        """Parents of multi-table inheritance before their children, else by label."""
+        depth, model = 0, self.profile.models[label]
+        while model.parent and model.parent in self.profile.models and depth < 50:
+            depth, model = depth + 1, self.profile.models[model.parent]
+        return depth, label
+
+    def _follow_parent(self, model: ModelProfile, target: TargetKeys) -> None:
+        """A multi-table child's pk is its parent row's: it follows the parent when that row is matched or
+        moved. A child row the target holds already is compared (unchanged or a conflict)."""
+        parents = self.index.by_pk[model.parent]
+        parent_target = self.targets.get(model.parent)
+        self._next_pk[model.label] = target.max_pk + 1
+        for ordinal in self.index.ordinals[model.label]:
+            pk = self.index.backup_pk.get(ordinal)
+            parent = parents.get(pk)
+            if parent is not None:
+                final = self.final_pk[parent]
+            elif parent_target is not None and pk in parent_target.pks:
+                final = pk  # the parent row is not in the backup but in the target: bound by pk, recorded
+                self.decisions.references.bind(
+                    model.parent, pk, parent_target.key_of(pk), self.index.describe(ordinal), "parent"
+                )
+            else:
+                raise PlanError(
+                    f"its parent row {model.parent} pk={pk!r} is found neither in the backup nor in the target",
+                    self.index.describe(ordinal),
+                )
+            self.final_pk[ordinal] = final
+            if final in target.pks:
+                self.matched[ordinal] = final
 
     def _allocate(self, model: ModelProfile, without_pk: list[int], taken: list[int]) -> None:
         """New pks after the largest of the target and the backup: a contiguous range, recorded."""
@@ -452,6 +487,14 @@ class Planner:
 
     def resolve(self, fk: ForeignKey, value: Any, ordinal: int) -> Any:
         """The target pk a foreign key value (natural key list or pk) refers to."""
+        if fk.to_field:  # the column holds the row's unique field, which no restore changes
+            if isinstance(value, list):
+                raise PlanError(
+                    f"{fk.field} refers to {fk.model}.{fk.to_field} (to_field) by natural key: give the "
+                    f"{fk.to_field} value, as dumpdata without --natural-foreign does",
+                    self.index.describe(ordinal),
+                )
+            return value
         if isinstance(value, list):
             key = tuple(value)
             referenced = self.index.by_key[fk.model].get(key)
@@ -839,6 +882,7 @@ def write_order(profile: Profile, labels: set[str]) -> tuple[list[str], dict[str
     """
     edges: dict[str, list[ForeignKey]] = {
         label: [fk for fk in profile.models[label].foreign_keys.values() if fk.model in labels]
+        + _parent_edge(profile.models[label], labels)
         for label in sorted(labels)
     }
     component = _components(edges)
@@ -872,6 +916,13 @@ def write_order(profile: Profile, labels: set[str]) -> tuple[list[str], dict[str
             f"so no order can write them: {', '.join(fields)}"
         )
     return order, dict(deferred)
+
+
+def _parent_edge(model: ModelProfile, labels: set[str]) -> list[ForeignKey]:
+    """A multi-table child is written after its parent: its pk references the parent's."""
+    if model.parent and model.parent in labels:
+        return [ForeignKey(f"<{model.pk.name}>", model.pk.name, model.parent, False)]
+    return []
 
 
 def _components(edges: dict[str, list[ForeignKey]]) -> dict[str, int]:

@@ -40,6 +40,7 @@ class ForeignKey:
     column: str
     model: str
     nullable: bool
+    to_field: str = ""  # Django's ``to_field``: the column holds this unique field of the row, not its pk
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ class ModelProfile:
     soft_uuids: tuple[str, ...] = ()  # non-unique UUID fields: they may hold other rows' UUIDs
     generic_foreign_keys: dict[str, GenericForeignKey] = field(default_factory=dict)
     defaults: dict[str, Any] = field(default_factory=dict)  # column defaults, for fields a record leaves out
+    parent: str = ""  # multi-table inheritance: the pk is a one-to-one FK to this model's pk (``*_ptr_id``)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,6 +117,7 @@ class ModelProfile:
                 name: GenericForeignKey(**gfk) for name, gfk in data.get("generic_foreign_keys", {}).items()
             },
             defaults=dict(data.get("defaults", {})),
+            parent=str(data.get("parent", "")),
         )
 
 

@@ -158,7 +158,7 @@ def infer_profile(engine: Engine, hints: Iterable[str] = ()) -> Profile:
     for table, data in reflected.items():
         if through[table] is not None or len(data["pk"]) != 1:
             continue
-        models[labels[table]] = _model(labels[table], table, data, labels, dialect)
+        models[labels[table]] = _model(labels[table], table, data, labels, dialect, reflected)
     for table, found in through.items():
         if found is None:
             continue
@@ -192,16 +192,27 @@ def _through(
     return None
 
 
-def _model(label: str, table: str, data: dict[str, Any], labels: dict[str, str], dialect: str) -> ModelProfile:
+def _model(
+    label: str, table: str, data: dict[str, Any], labels: dict[str, str], dialect: str, reflected: dict[str, Any]
+) -> ModelProfile:
     pk_name = data["pk"][0]
     fk_by_column = {
         fk["constrained_columns"][0]: fk["referred_table"]
         for fk in data["fks"]
         if len(fk["constrained_columns"]) == 1 and fk["referred_table"] in labels
     }
+    to_fields = {
+        fk["constrained_columns"][0]: fk["referred_columns"][0]
+        for fk in data["fks"]
+        if len(fk["constrained_columns"]) == 1
+        and fk["referred_table"] in reflected
+        and fk["referred_columns"] != reflected[fk["referred_table"]]["pk"]
+    }
+    fk_by_column |= _unconstrained(data, labels, set(fk_by_column), pk_name)
     fields: dict[str, Column] = {}
     foreign_keys: dict[str, ForeignKey] = {}
     pk = Column(pk_name, Kind.INTEGER, False)
+    extra_parent = ""
     field_of_column: dict[str, str] = {}
     for column in data["columns"]:
         name = column["name"]
@@ -210,9 +221,13 @@ def _model(label: str, table: str, data: dict[str, Any], labels: dict[str, str],
         if name == pk_name:
             pk = Column(name, kind, False)
             field_of_column[name] = name
+            if name in fk_by_column:  # multi-table inheritance: the parent's pk is the child's
+                extra_parent = labels[fk_by_column[name]]
         elif name in fk_by_column:
             field = name[:-3] if name.endswith("_id") else name
-            foreign_keys[field] = ForeignKey(field, name, labels[fk_by_column[name]], bool(column["nullable"]))
+            foreign_keys[field] = ForeignKey(
+                field, name, labels[fk_by_column[name]], bool(column["nullable"]), to_fields.get(name, "")
+            )
             field_of_column[name] = field
         else:
             fields[name] = Column(name, kind, bool(column["nullable"]), length)
@@ -229,6 +244,7 @@ def _model(label: str, table: str, data: dict[str, Any], labels: dict[str, str],
         "soft_uuids": soft_uuids,
         "generic_foreign_keys": _generic_foreign_keys(foreign_keys, fields),
         "defaults": {n: d for n, c in fields.items() if (d := _default(data["columns"], c)) is not _NO_DEFAULT},
+        "parent": extra_parent,
     }
     if fields.keys() >= DJANGO_USER_COLUMNS and natural_key:
         # a Django user model: a user referenced but missing is created inactive, never staff
@@ -251,6 +267,27 @@ def _model(label: str, table: str, data: dict[str, Any], labels: dict[str, str],
 
 
 _NO_DEFAULT = object()
+
+
+def _unconstrained(data: dict[str, Any], labels: dict[str, str], constrained: set[str], pk: str) -> dict[str, str]:
+    """Foreign keys declared with ``db_constraint=False``: a ``<field>_id`` column without a constraint
+    whose field names exactly one model (``page_id`` -> the one model named ``page``)."""
+    by_model: dict[str, list[str]] = {}
+    for table, label in labels.items():
+        by_model.setdefault(label.rpartition(".")[2], []).append(table)
+    found = {}
+    for column in data["columns"]:
+        name = column["name"]
+        if name in constrained or name == pk or not name.endswith("_id") or name == "object_id":
+            continue
+        if not isinstance(column["type"], sa.types.Integer | sa.types.String | sa.types.NullType | sa.Uuid):
+            continue
+        tables = by_model.get(name[:-3].replace("_", ""), [])
+        if len(tables) == 1:
+            found[name] = tables[0]
+    return found
+
+
 _GFK_NAMES = (("content_type", ("object_id", "object_pk")), ("_content_type", ("_object_id", "_object_pk")))
 
 
