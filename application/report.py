@@ -203,6 +203,9 @@ def _decision_lines(event: Any) -> list[dict[str, Any]]:
             row = (
                 f"the target's row {tuple(b['key'])!r}"
                 if b["key"] is not None
+                else "whatever row gets that pk (the backup's rows of this model carry no pk: natural primary "
+                "keys; kept as loaddata would)"
+                if b["how"] == "no backup pks"
                 else "the target's row"
                 if b["found"]
                 else "no row (neither in the backup nor in the target; kept as loaddata would)"

@@ -681,6 +681,8 @@ class Planner:
             target = self.targets.get(label)
             key = target.key_of(backup_pk) if target is not None else None
             how = "generic" if target is not None and backup_pk in target.pks else "dangling"
+            if self.index.ordinals.get(label) and not self.index.by_pk.get(label):
+                how = "no backup pks"  # the rows came with natural primary keys: their old pks are unknown
             self.decisions.references.bind(label, backup_pk, key, self.index.describe(ordinal), how)
             return
         final = self.final_pk[found]
