@@ -755,9 +755,9 @@ class Planner:
             )
             return False
         entry["differing"] = differing
-        entry["resolution"] = self.options.on_conflict
+        entry["resolution"] = resolution = model.on_conflict or self.options.on_conflict
         self.decisions.conflicts[model.label].append(entry)
-        if self.options.on_conflict == "update":
+        if resolution == "update":
             changed = {c: pair for c, pair in differing.items() if c not in model.uuid_fields}
             if changed:
                 self.decisions.updates[model.label].append(

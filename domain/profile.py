@@ -93,6 +93,7 @@ class ModelProfile:
     generic_foreign_keys: dict[str, GenericForeignKey] = field(default_factory=dict)
     defaults: dict[str, Any] = field(default_factory=dict)  # column defaults, for fields a record leaves out
     parent: str = ""  # multi-table inheritance: the pk is a one-to-one FK to this model's pk (``*_ptr_id``)
+    on_conflict: str = ""  # "keep-existing" or "update" for this model, whatever the restore's option
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,6 +119,7 @@ class ModelProfile:
             },
             defaults=dict(data.get("defaults", {})),
             parent=str(data.get("parent", "")),
+            on_conflict=_choice(data, "on_conflict", ("", "keep-existing", "update")),
         )
 
 

@@ -86,6 +86,9 @@ def to_toml(profile: Profile, source: str, notes: dict[str, list[str]] | None = 
         lines += [f"# {note}" for note in (notes or {}).get(label, [])]
         for key in ("table", "pk", "natural_key", "uuid_fields", "soft_uuids", "policy", "seeded", "missing"):
             lines.append(f"{key} = {_value(model[key])}")
+        for key in ("parent", "on_conflict"):
+            if model[key]:
+                lines.append(f"{key} = {_value(model[key])}")
         if model["create_values"]:
             lines.append(f"create_values = {_value(model['create_values'])}")
         defaults = {name: value for name, value in model["defaults"].items() if value is not None}

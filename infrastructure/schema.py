@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -159,6 +160,7 @@ def infer_profile(engine: Engine, hints: Iterable[str] = ()) -> Profile:
         if through[table] is not None or len(data["pk"]) != 1:
             continue
         models[labels[table]] = _model(labels[table], table, data, labels, dialect, reflected)
+    _drop_keys_through_models_without_one(models)
     for table, found in through.items():
         if found is None:
             continue
@@ -267,6 +269,21 @@ def _model(
 
 
 _NO_DEFAULT = object()
+
+
+def _drop_keys_through_models_without_one(models: dict[str, ModelProfile]) -> None:
+    """A unique set whose FK part points at a model without a natural key names no row by natural
+    key (Django would not give it one): such a model is known by its pk."""
+    changed = True
+    while changed:
+        changed = False
+        for label, model in list(models.items()):
+            if label in CONTRIB_NATURAL_KEYS or not model.natural_key:
+                continue
+            parts = [model.foreign_keys[name].model for name in model.natural_key if name in model.foreign_keys]
+            if any(part in models and not models[part].natural_key for part in parts):
+                models[label] = replace(model, natural_key=())
+                changed = True
 
 
 def _unconstrained(data: dict[str, Any], labels: dict[str, str], constrained: set[str], pk: str) -> dict[str, str]:

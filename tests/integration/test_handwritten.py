@@ -26,6 +26,8 @@ CREATE TABLE shop_place (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, name var
 CREATE TABLE shop_restaurant (place_ptr_id integer NOT NULL PRIMARY KEY REFERENCES shop_place (id)
     DEFERRABLE INITIALLY DEFERRED, serves_pizza bool NOT NULL);
 CREATE TABLE shop_note (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, place_id integer NULL, text text NOT NULL);
+CREATE TABLE shop_menu (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, title varchar(50) NOT NULL,
+    restaurant_id integer NOT NULL UNIQUE REFERENCES shop_restaurant (place_ptr_id) DEFERRABLE INITIALLY DEFERRED);
 INSERT INTO shop_place (id, name) VALUES (1, 'There before the restore');
 """
 FIXTURE: list[dict[str, Any]] = [
@@ -36,6 +38,7 @@ FIXTURE: list[dict[str, Any]] = [
     {"model": "shop.place", "pk": 1, "fields": {"name": "Pizzeria"}},
     {"model": "shop.restaurant", "pk": 1, "fields": {"serves_pizza": True}},
     {"model": "shop.note", "pk": 1, "fields": {"place": 1, "text": "about the pizzeria"}},
+    {"model": "shop.menu", "pk": 1, "fields": {"restaurant": 1, "title": "Lunch"}},
 ]
 
 
@@ -70,6 +73,8 @@ def test_a_hand_written_fixture_restores_as_django_would_load_it(tmp_path: Path,
     assert pizzeria != 1  # pk 1 was taken: the parent moved, and its child and references follow
     assert rows(path, "SELECT place_ptr_id, serves_pizza FROM shop_restaurant") == [(pizzeria, 1)]
     assert rows(path, "SELECT place_id FROM shop_note") == [(pizzeria,)]
+    # its unique one-to-one points at a model without a natural key: known by its pk, not by that
+    assert rows(path, "SELECT restaurant_id, title FROM shop_menu") == [(pizzeria, "Lunch")]
     assert rows(path, "PRAGMA foreign_key_check") == []
 
 
@@ -89,3 +94,18 @@ def test_what_django_refuses_is_refused_with_the_record_named(tmp_path: Path, cl
         assert result.exit_code == 1, (name, result.output)
         assert message in result.output and "record 2 (shop.order" in result.output, (name, result.output)
         assert path.read_bytes() == before
+
+
+def test_a_per_model_conflict_policy_in_the_profile_takes_the_backups_values(tmp_path: Path, cli: CliRunner) -> None:
+    path, fixture, profile = target(tmp_path), tmp_path / "fixture.json", tmp_path / "profile.toml"
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO shop_item (code, price, weight, active, color) VALUES ('A1', 1, 1, 0, 'red')")
+    db.close()
+    fixture.write_text(json.dumps([FIXTURE[2] | {"pk": 9}]))
+    profile.write_text('[models."shop.item"]\non_conflict = "update"\n')
+
+    result = run(cli, "restore", fixture, "--target", f"sqlite:///{path}", "--ledger", tmp_path / "l.sqlite3",
+                 "--profile", profile, "--quiet")  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert rows(path, "SELECT code, price, weight, active, color FROM shop_item") == [("A1", 9.5, 1.5, 1, "")]
