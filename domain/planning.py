@@ -10,7 +10,7 @@ import secrets
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -130,9 +130,10 @@ class Index:
         self.uuids: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         self.uuid_repeats: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.content_types: set[Any] = set()  # content type values of generic foreign keys
+        self.alias_of: dict[str, str] = {}  # a proxy's label (or a custom db_table's) -> the table's label
 
     def add(self, record: Record) -> None:
-        model = self.profile.models.get(record.model) or self._by_table(record.model)
+        model = self.profile.models.get(record.model) or self._by_table(record)
         if model is None:
             raise ProfileError(
                 f"model {record.model!r} is known neither to the profile nor to the target "
@@ -146,6 +147,8 @@ class Index:
                 pk = normalise(model.pk, record.pk)
             except ValueProblem as problem:
                 raise PlanError(f"pk {problem}", describe(record.ordinal, record.model)) from None
+            if record.model in self.alias_of:  # references to the concrete model find the proxy's rows
+                self.by_pk[self.alias_of[record.model]].setdefault(pk, record.ordinal)
             other = self.by_pk[record.model].setdefault(pk, record.ordinal)
             if other != record.ordinal:
                 raise PlanError(
@@ -187,13 +190,29 @@ class Index:
         if first != record.ordinal:
             self.uuid_repeats[(model.label, name)].append(record.ordinal)
 
-    def _by_table(self, label: str) -> ModelProfile | None:
-        """A backup label whose table the target has under another label (an app label with ``_``)."""
+    def _by_table(self, record: Record) -> ModelProfile | None:
+        """A backup label the target's labels do not know: its table under another label (an app label
+        with ``_``: relabelled), else the one model of its app whose fields hold the record's (a proxy
+        model, or a custom ``db_table``: an alias writing to that model's table)."""
+        label = record.model
         table = label.replace(".", "_")
         found = [m for m in self.profile.models.values() if m.table == table]
-        if len(found) != 1:
+        if len(found) == 1:
+            relabel(self.profile, found[0].label, label)
+            return self.profile.models[label]
+        app = label.partition(".")[0]
+        names = set(record.fields)
+        fitting = [
+            m
+            for m in self.profile.models.values()
+            if m.label.partition(".")[0] == app
+            and m.label not in self.alias_of
+            and names <= set(m.fields) | set(m.foreign_keys) | set(m.many_to_many)
+        ]
+        if len(fitting) != 1:
             return None
-        relabel(self.profile, found[0].label, label)
+        self.alias_of[label] = fitting[0].label
+        self.profile.models[label] = replace(fitting[0], label=label)
         return self.profile.models[label]
 
     def counts(self) -> dict[str, int]:
@@ -345,6 +364,8 @@ class Planner:
                 if model.natural_key and ordinal in self.index.raw_key:
                     key = self.index.key(ordinal, self.targets)
                     other = by_key.setdefault(key, ordinal)
+                    if label in self.index.alias_of:
+                        self.index.by_key[self.index.alias_of[label]].setdefault(key, ordinal)
                     if other != ordinal:
                         raise PlanError(
                             f"natural key {key!r} appears twice in the backup (also record {other})",
@@ -400,9 +421,10 @@ class Planner:
 
     def _allocate(self, model: ModelProfile, without_pk: list[int], taken: list[int]) -> None:
         """New pks after the largest of the target and the backup: a contiguous range, recorded."""
-        backup_max = max((pk for pk in self.index.by_pk[model.label] if isinstance(pk, int)), default=0)
-        first = max(self.targets[model.label].max_pk, backup_max) + 1
-        self._next_pk[model.label] = first
+        shared = self.index.alias_of.get(model.label, model.label)  # a proxy takes pks of its table's model
+        backup_max = max((pk for pk in self.index.by_pk[shared] if isinstance(pk, int)), default=0)
+        first = max(self.targets[model.label].max_pk + 1, backup_max + 1, self._next_pk.get(shared, 0))
+        self._next_pk[shared] = first
         if not without_pk and not taken:
             return
         if model.pk.kind is not Kind.INTEGER:
@@ -435,6 +457,7 @@ class Planner:
             )
 
     def _take_pk(self, label: str) -> int:
+        label = self.index.alias_of.get(label, label)
         if label not in self._next_pk:  # a model only created (referenced, not in the backup)
             self._next_pk[label] = self.targets[label].max_pk + 1 if label in self.targets else 1
         pk = self._next_pk[label]

@@ -39,6 +39,9 @@ FIXTURE: list[dict[str, Any]] = [
     {"model": "shop.restaurant", "pk": 1, "fields": {"serves_pizza": True}},
     {"model": "shop.note", "pk": 1, "fields": {"place": 1, "text": "about the pizzeria"}},
     {"model": "shop.menu", "pk": 1, "fields": {"restaurant": 1, "title": "Lunch"}},
+    # a proxy model of shop.item: its label, the concrete model's table
+    {"model": "shop.cheapitem", "fields": {"code": "B2", "price": "1", "weight": 1, "active": False, "color": "red"}},
+    {"model": "shop.order", "pk": 2, "fields": {"item": "B2", "quantity": 1}},
 ]
 
 
@@ -67,8 +70,11 @@ def test_a_hand_written_fixture_restores_as_django_would_load_it(tmp_path: Path,
         (6, "Load Count", 0),
         (7, "No pk", 0),
     ]
-    assert rows(path, "SELECT code, price, weight, active, color FROM shop_item") == [("A1", 9.5, 1.5, 1, "")]
-    assert rows(path, "SELECT id, item_id, quantity FROM shop_order") == [(1, "A1", 3)]
+    assert rows(path, "SELECT id, code, price, weight, active, color FROM shop_item ORDER BY id") == [
+        (1, "A1", 9.5, 1.5, 1, ""),
+        (2, "B2", 1, 1.0, 0, "red"),
+    ]
+    assert rows(path, "SELECT id, item_id, quantity FROM shop_order ORDER BY id") == [(1, "A1", 3), (2, "B2", 1)]
     [(pizzeria,)] = rows(path, "SELECT id FROM shop_place WHERE name = 'Pizzeria'")
     assert pizzeria != 1  # pk 1 was taken: the parent moved, and its child and references follow
     assert rows(path, "SELECT place_ptr_id, serves_pizza FROM shop_restaurant") == [(pizzeria, 1)]
