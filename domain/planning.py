@@ -130,14 +130,16 @@ class Index:
         self.uuids: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         self.uuid_repeats: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.content_types: set[Any] = set()  # content type values of generic foreign keys
-        self.alias_of: dict[str, str] = {}  # a proxy's label (or a custom db_table's) -> the table's label
+        # a proxy's label (or a custom db_table's) -> the table's label
+        self.alias_of: dict[str, str] = {label: m.alias_of for label, m in profile.models.items() if m.alias_of}
 
     def add(self, record: Record) -> None:
         model = self.profile.models.get(record.model) or self._by_table(record)
         if model is None:
             raise ProfileError(
                 f"model {record.model!r} is known neither to the profile nor to the target "
-                f"(no table {record.model.replace('.', '_')!r}); nothing was written",
+                f"(no table {record.model.replace('.', '_')!r}); for a proxy model or a custom db_table, "
+                f'name its table in a profile file ([models."{record.model}"] table = "..."); nothing was written',
                 describe(record.ordinal, record.model, pk=record.pk),
             )
         self.model_of[record.ordinal] = record.model
@@ -192,8 +194,8 @@ class Index:
 
     def _by_table(self, record: Record) -> ModelProfile | None:
         """A backup label the target's labels do not know: its table under another label (an app label
-        with ``_``: relabelled), else the one model of its app whose fields hold the record's (a proxy
-        model, or a custom ``db_table``: an alias writing to that model's table)."""
+        with ``_``: relabelled), else the one model of its app whose fields are exactly the record's (a
+        proxy model as dumpdata writes it: an alias writing to that model's table)."""
         label = record.model
         table = label.replace(".", "_")
         found = [m for m in self.profile.models.values() if m.table == table]
@@ -207,12 +209,14 @@ class Index:
             for m in self.profile.models.values()
             if m.label.partition(".")[0] == app
             and m.label not in self.alias_of
-            and names <= set(m.fields) | set(m.foreign_keys) | set(m.many_to_many)
+            and set(m.fields) | set(m.foreign_keys)
+            <= names
+            <= set(m.fields) | set(m.foreign_keys) | set(m.many_to_many)
         ]
         if len(fitting) != 1:
             return None
         self.alias_of[label] = fitting[0].label
-        self.profile.models[label] = replace(fitting[0], label=label)
+        self.profile.models[label] = replace(fitting[0], label=label, alias_of=fitting[0].label)
         return self.profile.models[label]
 
     def counts(self) -> dict[str, int]:
@@ -351,6 +355,7 @@ class Planner:
         referenced |= {
             m.model for label in self.index.ordinals for m in self.profile.models[label].many_to_many.values()
         }
+        referenced |= {self.label_of_content_type(value) or "" for value in self.index.content_types}
         for label in sorted(self.index.ordinals, key=self._depth):
             model = self.profile.models[label]
             target = self.targets[label]
@@ -377,7 +382,7 @@ class Planner:
                 pk = self.index.backup_pk.get(ordinal)
                 if pk is None:
                     without_pk.append(ordinal)
-                elif pk in target.pks and not model.natural_key and label not in referenced:
+                elif pk in target.pks and not model.natural_key and self._unreferenced(label, referenced):
                     # the same row restored again, if its values are the same: decided when it is built
                     self.final_pk[ordinal] = self.matched[ordinal] = pk
                     self.tentative.add(ordinal)
@@ -386,6 +391,10 @@ class Planner:
                 else:
                     self.final_pk[ordinal] = pk
             self._allocate(model, without_pk, taken)
+
+    def _unreferenced(self, label: str, referenced: set[str]) -> bool:
+        """Nothing in the backup references rows of ``label`` (or of the model it is an alias of)."""
+        return label not in referenced and self.index.alias_of.get(label, label) not in referenced
 
     def _depth(self, label: str) -> tuple[int, str]:
         """Parents of multi-table inheritance before their children, else by label."""

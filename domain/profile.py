@@ -94,6 +94,7 @@ class ModelProfile:
     defaults: dict[str, Any] = field(default_factory=dict)  # column defaults, for fields a record leaves out
     parent: str = ""  # multi-table inheritance: the pk is a one-to-one FK to this model's pk (``*_ptr_id``)
     on_conflict: str = ""  # "keep-existing" or "update" for this model, whatever the restore's option
+    alias_of: str = ""  # a proxy model (or a custom db_table named in a profile file): the table's own label
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,6 +121,7 @@ class ModelProfile:
             defaults=dict(data.get("defaults", {})),
             parent=str(data.get("parent", "")),
             on_conflict=_choice(data, "on_conflict", ("", "keep-existing", "update")),
+            alias_of=str(data.get("alias_of", "")),
         )
 
 

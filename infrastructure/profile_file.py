@@ -6,6 +6,7 @@ the inferred one (``fields``, ``foreign_keys`` and ``many_to_many`` per entry).
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ def load_profile(engine: Engine, path: Path | None) -> Profile:
         raise ProfileError(f"profile file {str(path)!r}: 'models' must be a table of model labels")
     models = {label: model.to_dict() for label, model in inferred.models.items()}
     for label, override in overrides.items():
-        merged = models.get(label, {"label": label, "pk": {"name": "id", "kind": "integer", "nullable": False}})
+        merged = models.get(label) or _of_table(models, override.get("table"), label)
         for key, value in override.items():
             if key in _MERGED:
                 merged[key] = {**merged.get(key, {}), **value}
@@ -47,6 +48,15 @@ def load_profile(engine: Engine, path: Path | None) -> Profile:
                 f"profile file {str(path)!r}: model {label!r} is incomplete or wrong ({error})"
             ) from None
     return Profile({label: ModelProfile.from_dict(model) for label, model in models.items()})
+
+
+def _of_table(models: dict[str, dict[str, Any]], table: Any, label: str) -> dict[str, Any]:
+    """A label the target does not know, given the table of a label it knows (a proxy model, a custom
+    ``db_table``): that model, under this label, as an alias of it."""
+    for other, model in models.items():
+        if model["table"] == table and not model.get("alias_of"):
+            return {**copy.deepcopy(model), "alias_of": other}
+    return {"label": label, "pk": {"name": "id", "kind": "integer", "nullable": False}}
 
 
 def _complete(model: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +96,7 @@ def to_toml(profile: Profile, source: str, notes: dict[str, list[str]] | None = 
         lines += [f"# {note}" for note in (notes or {}).get(label, [])]
         for key in ("table", "pk", "natural_key", "uuid_fields", "soft_uuids", "policy", "seeded", "missing"):
             lines.append(f"{key} = {_value(model[key])}")
-        for key in ("parent", "on_conflict"):
+        for key in ("parent", "on_conflict", "alias_of"):
             if model[key]:
                 lines.append(f"{key} = {_value(model[key])}")
         if model["create_values"]:

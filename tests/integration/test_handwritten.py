@@ -28,7 +28,11 @@ CREATE TABLE shop_restaurant (place_ptr_id integer NOT NULL PRIMARY KEY REFERENC
 CREATE TABLE shop_note (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, place_id integer NULL, text text NOT NULL);
 CREATE TABLE shop_menu (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, title varchar(50) NOT NULL,
     restaurant_id integer NOT NULL UNIQUE REFERENCES shop_restaurant (place_ptr_id) DEFERRABLE INITIALLY DEFERRED);
+CREATE TABLE catalogue_entries (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, title varchar(50) NOT NULL);
+CREATE TABLE shop_review (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, text text NOT NULL,
+    entry_id integer NOT NULL REFERENCES catalogue_entries (id) DEFERRABLE INITIALLY DEFERRED);
 INSERT INTO shop_place (id, name) VALUES (1, 'There before the restore');
+INSERT INTO catalogue_entries (id, title) VALUES (1, 'There before the restore');
 """
 FIXTURE: list[dict[str, Any]] = [
     {"model": "fixtures_regress.absolute", "pk": "6", "fields": {"name": "Load Count"}},
@@ -115,3 +119,22 @@ def test_a_per_model_conflict_policy_in_the_profile_takes_the_backups_values(tmp
 
     assert result.exit_code == 0, result.output
     assert rows(path, "SELECT code, price, weight, active, color FROM shop_item") == [("A1", 9.5, 1.5, 1, "")]
+
+
+def test_a_custom_db_table_named_in_a_profile_file_takes_the_labels_rows(tmp_path: Path, cli: CliRunner) -> None:
+    path, fixture, profile = target(tmp_path), tmp_path / "fixture.json", tmp_path / "profile.toml"
+    fixture.write_text(json.dumps([
+        {"model": "shop.review", "pk": 1, "fields": {"entry": 1, "text": "good"}},
+        {"model": "shop.entry", "pk": 1, "fields": {"title": "Pizza"}},
+    ]))  # fmt: skip
+    arguments = ("restore", fixture, "--target", f"sqlite:///{path}", "--ledger", tmp_path / "l.sqlite3", "--quiet")
+
+    refused = run(cli, *arguments)
+    assert refused.exit_code == 1 and "record 2 (shop.entry pk=1)" in refused.output
+    assert '[models."shop.entry"] table = "..."' in refused.output
+    profile.write_text('[models."shop.entry"]\ntable = "catalogue_entries"\n')
+    result = run(cli, *arguments, "--profile", profile)
+
+    assert result.exit_code == 0, result.output
+    [(pizza,)] = rows(path, "SELECT id FROM catalogue_entries WHERE title = 'Pizza'")
+    assert pizza == 2 and rows(path, "SELECT entry_id, text FROM shop_review") == [(pizza, "good")]
