@@ -337,6 +337,7 @@ def _record(
 
 
 def _planner(index: Index, profile: Profile, engine: Engine, request: RestoreRequest, run: RestoreRun) -> Planner:
+    index.fit_keys()
     labels = set(index.ordinals)
     generic = bool(index.content_types)
     targets = existing_keys(engine, profile, labels | ({CONTENT_TYPES} & set(profile.models) if generic else set()))

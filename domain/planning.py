@@ -6,6 +6,7 @@ keys of rows the target already holds; the planner answers with final rows.
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from collections import defaultdict
@@ -22,6 +23,8 @@ from domain.references import ReferenceDecisions, UuidFollower, refused_bindings
 from domain.values import ValueProblem, checker, normalise
 
 Key = tuple[Any, ...]
+SAMPLED = 20  # records per model whose references are looked at for their shape
+_UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
 
 
 @dataclass
@@ -131,6 +134,7 @@ class Index:
         self.uuid_repeats: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.content_types: set[Any] = set()  # content type values of generic foreign keys
         # a proxy's label (or a custom db_table's) -> the table's label
+        self.uuid_references: dict[str, bool] = {}  # referenced model -> every sampled reference a UUID
         self.alias_of: dict[str, str] = {label: m.alias_of for label, m in profile.models.items() if m.alias_of}
 
     def add(self, record: Record) -> None:
@@ -178,6 +182,39 @@ class Index:
             content_type = record.fields.get(gfk.ct_field)
             if content_type is not None:
                 self.content_types.add(tuple(content_type) if isinstance(content_type, list) else content_type)
+        if len(self.ordinals[record.model]) <= SAMPLED:
+            self._sample_references(model, record)
+
+    def _sample_references(self, model: ModelProfile, record: Record) -> None:
+        """How the first records of a model reference others: a one-part natural key that is a UUID
+        says the referenced model's ``natural_key()`` is its UUID."""
+        for name, fk in model.foreign_keys.items():
+            value = record.fields.get(name)
+            if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
+                self.uuid_references[fk.model] = self.uuid_references.get(fk.model, True) and bool(
+                    _UUID_TEXT.fullmatch(value[0])
+                )
+            elif isinstance(value, list):
+                self.uuid_references[fk.model] = False
+
+    def fit_keys(self) -> list[str]:
+        """After reading: models referenced by their UUID though a unique non-UUID column was inferred as
+        their natural key take the UUID as natural key (rows are keyed again from the UUIDs read)."""
+        switched = []
+        for label, by_uuid in sorted(self.uuid_references.items()):
+            model = self.profile.models.get(label)
+            if not by_uuid or model is None or not model.uuid_fields or model.natural_key == model.uuid_fields[:1]:
+                continue
+            if len(model.natural_key) != 1 or model.natural_key[0] in model.foreign_keys:
+                continue
+            name = model.uuid_fields[0]
+            self.profile.models[label] = replace(model, natural_key=(name,))
+            for ordinal in self.ordinals.get(label, ()):
+                self.raw_key.pop(ordinal, None)
+            for value, ordinal in self.uuids.get((label, name), {}).items():
+                self.raw_key[ordinal] = (value,)
+            switched.append(label)
+        return switched
 
     def _add_uuid(self, model: ModelProfile, name: str, record: Record) -> None:
         """Identity UUIDs of the backup, by value: repeats and reassignments are decided from them."""

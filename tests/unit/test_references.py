@@ -168,3 +168,31 @@ def test_a_matched_row_gets_the_links_it_lacks_each_a_decision() -> None:
     assert built is not None and built.values == [] and built.links == [("app_doc_tags", 9, 2)]
     [added] = planner.decisions.references.links[("app.doc", "tags")]
     assert added["to"] == ["POL"]
+
+
+def test_references_by_uuid_make_the_uuid_the_natural_key_though_another_unique_column_exists() -> None:
+    person = ModelProfile("app.person", "app_person", PK, ("name",), ("uuid",), {"uuid": UUID, "name": TEXT})
+    note = ModelProfile(
+        "app.note",
+        "app_note",
+        PK,
+        (),
+        (),
+        {"name": TEXT},
+        {"person": ForeignKey("person", "person_id", "app.person", False)},
+    )
+    index = Index(Profile({"app.person": person, "app.note": note}))
+    items = [
+        Record(1, "app.note", 1, {"name": "n", "person": [U1]}),
+        Record(2, "app.person", None, {"uuid": U1, "name": "ada"}),
+    ]
+    for item in items:
+        index.add(item)
+
+    assert index.fit_keys() == ["app.person"]
+
+    planner = Planner(index, {"app.person": TargetKeys(), "app.note": TargetKeys()}, {}, Options())
+    planner.identify()
+    built = planner.build(items[0])
+    assert built is not None and built.values[-1] == planner.final_pk[2] == 1
+    assert index.profile.models["app.person"].natural_key == ("uuid",)
