@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from domain.planning import UUID_TEXT
 from domain.profile import Kind, ModelProfile, Profile
 from infrastructure.backup import open_backup
 from infrastructure.profile_file import load_profile, to_toml
@@ -68,6 +69,8 @@ def _shape(profile: Profile, backup: Path) -> _Shape:
 
 
 def _form(value: Any) -> str:
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str) and UUID_TEXT.fullmatch(value[0]):
+        return "a UUID natural key"
     if isinstance(value, list):
         return f"a {len(value)}-part natural key"
     return "a pk"
@@ -114,6 +117,10 @@ def _evidence(model: ModelProfile, shape: _Shape | None) -> list[str]:
             seen = ", ".join(f"{n} as {form}" for form, n in sorted(forms.items()))
             notes.append(f"backup: references to it: {seen}")
             arity = f"a {len(model.natural_key)}-part natural key"
+            if "a UUID natural key" in forms and model.uuid_fields:
+                if model.natural_key != model.uuid_fields[:1]:
+                    notes.append(f"backup: referenced by UUID: the restore takes {model.uuid_fields[0]} as natural key")
+                arity = "a UUID natural key"
             odd = [form for form in forms if form not in ("a pk", arity)]
             if odd:
                 notes.append(

@@ -24,7 +24,7 @@ from domain.values import ValueProblem, checker, normalise
 
 Key = tuple[Any, ...]
 SAMPLED = 20  # records per model whose references are looked at for their shape
-_UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
 
 
 @dataclass
@@ -192,7 +192,7 @@ class Index:
             value = record.fields.get(name)
             if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
                 self.uuid_references[fk.model] = self.uuid_references.get(fk.model, True) and bool(
-                    _UUID_TEXT.fullmatch(value[0])
+                    UUID_TEXT.fullmatch(value[0])
                 )
             elif isinstance(value, list):
                 self.uuid_references[fk.model] = False

@@ -68,7 +68,7 @@ def test_profile_show_with_a_backup_says_what_was_inferred_and_why(
     assert "# backup: 44 records, 44 without pk" in instance.replace(
         str(source.query("SELECT COUNT(*) FROM workflows_workflowinstance")[0][0]), "44"
     )
-    assert "as a 1-part natural key" in instance
+    assert "as a UUID natural key" in instance
     audit = shown.output.split('[models."audit.auditentry"]')[1].split("\n[models.")[0]
     assert "# soft references ['object_uuid']: non-unique UUID columns" in audit
     assert "# generic foreign key content_object: content_type (content type) + object_id" in audit
