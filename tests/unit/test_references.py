@@ -196,3 +196,19 @@ def test_references_by_uuid_make_the_uuid_the_natural_key_though_another_unique_
     built = planner.build(items[0])
     assert built is not None and built.values[-1] == planner.final_pk[2] == 1
     assert index.profile.models["app.person"].natural_key == ("uuid",)
+
+
+def test_a_nullable_foreign_key_inside_a_natural_key_matches_an_existing_row_with_none() -> None:
+    site = ModelProfile("app.site", "app_site", PK, ("name",), (), {"name": TEXT})
+    setting = ModelProfile(
+        "app.setting", "app_setting", PK, ("site", "name"), (), {"name": TEXT},
+        {"site": ForeignKey("site", "site_id", "app.site", True)},
+    )  # fmt: skip
+    index = Index(Profile({"app.site": site, "app.setting": setting}))
+    index.add(Record(1, "app.setting", 4, {"site": None, "name": "theme"}))
+    targets = {"app.site": TargetKeys(), "app.setting": TargetKeys(by_key={(None, "theme"): 2}, pks={2}, max_pk=2)}
+
+    planner = Planner(index, targets, {}, Options())
+    planner.identify()
+
+    assert planner.matched == {1: 2}
