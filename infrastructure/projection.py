@@ -109,6 +109,7 @@ class Projection:
         self._started: dict[UUID, Any] = {}
         self._converters: dict[tuple[str, tuple[str, ...]], list[tuple[int, Converter]]] = {}
         self._references: dict[str, list[tuple[str, str, str]]] | None = None
+        self._unique: dict[str, set[str]] = {}
 
     # -- reading the ledger -------------------------------------------------------------
 
@@ -297,8 +298,11 @@ class Projection:
                 )
 
     def _unique_columns(self, table: str) -> set[str]:
-        """The columns of ``table`` that are unique on their own."""
-        return {columns[0] for columns in unique_sets(self.conn, table, self.conn.dialect.name) if len(columns) == 1}
+        """The columns of ``table`` that are unique on their own (read once per table)."""
+        if table not in self._unique:
+            sets = unique_sets(self.conn, table, self.conn.dialect.name)
+            self._unique[table] = {columns[0] for columns in sets if len(columns) == 1}
+        return self._unique[table]
 
     def _check_present(self, table: str, entries: list[dict[str, Any]], what: str, check_identity: bool) -> None:
         """Rows the restore maps onto or updates must exist (for a replay: with the same UUID)."""
