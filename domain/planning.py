@@ -359,6 +359,13 @@ class Planner:
             label: [(name, list(self.profile.models[label].fields).index(name) + 1) for name in model.uuid_fields]
             for label, model in ((label, self.profile.models[label]) for label in labels)
         }
+        self._uuid_keyed = {
+            label: checker(model.fields[model.natural_key[0]])
+            for label, model in self.profile.models.items()
+            if len(model.natural_key) == 1
+            and model.natural_key[0] in model.fields
+            and model.fields[model.natural_key[0]].kind is Kind.UUID
+        }
         self._soft_positions = {
             label: [
                 (name, list(model.fields).index(name) + 1)
@@ -566,6 +573,11 @@ class Planner:
             return value
         if isinstance(value, list):
             key = tuple(value)
+            if fk.model in self._uuid_keyed and len(key) == 1:  # "ABC..." or hex: as Django's UUIDField reads it
+                try:
+                    key = (self._uuid_keyed[fk.model](key[0]),)
+                except ValueProblem as problem:
+                    raise PlanError(f"{fk.field} {problem}", self.index.describe(ordinal)) from None
             referenced = self.index.by_key[fk.model].get(key)
             if referenced is not None:
                 return self.final_pk[referenced]
