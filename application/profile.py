@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from domain.planning import UUID_TEXT
+from domain.index import UUID_TEXT
 from domain.profile import Kind, ModelProfile, Profile
 from infrastructure.backup import open_backup
 from infrastructure.profile_file import load_profile, to_toml
