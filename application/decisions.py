@@ -27,6 +27,11 @@ DECISION_EVENTS = (
     RestoreRun.MissingRowsCreated,
     RestoreRun.UuidsReassigned,
     RestoreRun.PrimaryKeysReassigned,
+    RestoreRun.RowsUnchanged,
+    RestoreRun.PrimaryKeysBound,
+    RestoreRun.SoftReferencesFollowed,
+    RestoreRun.GenericReferencesFollowed,
+    RestoreRun.LinksAdded,
 )
 SKIPPED = {get_topic(RestoreRun.RowsRecorded), get_topic(RestoreRun.ReferencesDeferred)}
 DEFAULT_SECRETS = frozenset({"password"})
@@ -44,7 +49,18 @@ CSV_HEADER = [
     "reason",
     "decision",
 ]
-_LISTS = ("evidence", "mappings", "conflicts", "updates", "created", "reassignments")
+_LISTS = (
+    "evidence",
+    "mappings",
+    "conflicts",
+    "updates",
+    "created",
+    "reassignments",
+    "rows",
+    "bindings",
+    "follows",
+    "links",
+)
 
 
 def redacted_value(value: Any) -> str:
@@ -183,6 +199,11 @@ _COUNTED: dict[str, tuple[str, str | None]] = {
     get_topic(RestoreRun.PrimaryKeysReassigned): ("pk", "reassignments"),
     get_topic(RestoreRun.PrimaryKeysAllocated): ("allocated", None),
     get_topic(RestoreRun.TargetReinitialised): ("reinitialised", "evidence"),
+    get_topic(RestoreRun.RowsUnchanged): ("unchanged", "rows"),
+    get_topic(RestoreRun.PrimaryKeysBound): ("bound", "bindings"),
+    get_topic(RestoreRun.SoftReferencesFollowed): ("soft reference", "follows"),
+    get_topic(RestoreRun.GenericReferencesFollowed): ("generic reference", "follows"),
+    get_topic(RestoreRun.LinksAdded): ("link", "links"),
 }
 
 

@@ -148,7 +148,21 @@ def _event_line(event: Any) -> dict[str, Any]:
     return line
 
 
-KINDS = ("reinitialised", "mapped", "conflict", "updated", "created", "uuid", "pk", "allocated")
+KINDS = (
+    "reinitialised",
+    "mapped",
+    "unchanged",
+    "conflict",
+    "updated",
+    "created",
+    "uuid",
+    "pk",
+    "allocated",
+    "bound",
+    "soft reference",
+    "generic reference",
+    "link",
+)
 
 
 def _key_text(entry: dict[str, Any]) -> str:
@@ -178,6 +192,59 @@ def _decision_lines(event: Any) -> list[dict[str, Any]]:
             uuids = f"backup uuid {m['backup_uuid']} -> existing uuid {m['uuid']}, " if "uuid" in m else ""
             backup_pk = "none in the backup" if m["backup_pk"] is None else m["backup_pk"]
             add("mapped", event.model, f"{_key_text(m)}: {uuids}pk {backup_pk} -> {m['pk']} ({why})", m)
+    elif isinstance(event, RestoreRun.RowsUnchanged):
+        for m in event.rows:
+            add("unchanged", event.model, f"{_key_text(m)}: in the target already as pk {m['pk']}, same values", m)
+    elif isinstance(event, RestoreRun.PrimaryKeysBound):
+        for b in event.bindings:
+            shown = ", ".join(b["referenced_by"]) + (
+                f" and {b['references'] - len(b['referenced_by'])} more"
+                if b["references"] > len(b["referenced_by"])
+                else ""
+            )
+            row = (
+                f"the target's row {tuple(b['key'])!r}"
+                if b["key"] is not None
+                else "whatever row gets that pk (the backup's rows of this model carry no pk: natural primary "
+                "keys; kept as loaddata would)"
+                if b["how"] == "no backup pks"
+                else "the target's row"
+                if b["found"]
+                else "no row (neither in the backup nor in the target; kept as loaddata would)"
+            )
+            add(
+                "bound",
+                event.model,
+                f"{event.model} pk={b['pk']!r} is not in the backup: bound by pk to {row}; referenced by {shown}",
+                b,
+            )
+    elif isinstance(event, RestoreRun.SoftReferencesFollowed):
+        for f in event.follows:
+            add(
+                "soft reference",
+                event.model,
+                f"{_key_text(f)}: {event.field} {f['old']} -> {f['new']} (follows the {f['model']} row whose "
+                "UUID was reassigned)",
+                f | {"field": event.field},
+            )
+    elif isinstance(event, RestoreRun.GenericReferencesFollowed):
+        for f in event.follows:
+            add(
+                "generic reference",
+                event.model,
+                f"{_key_text(f)}: {f['column']} {f['old']!r} -> {f['new']!r} "
+                f"(follows {_key_text({'record': f['object']})} to its new pk)",
+                f | {"field": event.field},
+            )
+    elif isinstance(event, RestoreRun.LinksAdded):
+        for link in event.links:
+            add(
+                "link",
+                event.model,
+                f"{_key_text(link)}: {event.field} link to {link['to']} added (pk {link['source']} -> "
+                f"{link['target']}); the existing row lacked it",
+                link | {"field": event.field},
+            )
     elif isinstance(event, RestoreRun.ConflictsRecorded):
         for c in event.conflicts:
             fields = ", ".join(sorted(c["differing"]))

@@ -30,7 +30,7 @@ from application.settle import fail_interrupted, record_outcomes, settle, target
 from domain.errors import BackupError, PlanError, ProfileError, RestoreError
 from domain.ledger import APPLIED, APPLYING, PLANNED, RECORDING, RestoreRun
 from domain.planning import Index, Options, Planner
-from domain.profile import Kind, Profile
+from domain.profile import ForeignKey, Kind, Profile
 from infrastructure.backup import Backup, BackupInfo, file_digest, open_backup
 from infrastructure.checkpoints import checkpoint
 from infrastructure.profile_file import load_profile
@@ -40,6 +40,7 @@ from infrastructure.target import (
     applied_in_target,
     connect,
     existing_keys,
+    existing_links,
     hold,
     identity,
     link_max_ids,
@@ -52,6 +53,7 @@ from infrastructure.target import (
 from infrastructure.target_schema import applied_migrations, table_columns
 
 BATCH_ROWS = 500
+CONTENT_TYPES = "contenttypes.contenttype"
 EVENTS_PER_SAVE = 8
 
 
@@ -83,6 +85,7 @@ class RestoreRequest:
     restore_id: UUID | None = None  # chosen by an adapter that names the run before it starts (web jobs)
     require_signature: bool = False
     public_key: Path | None = None
+    trust_pks: bool = False
 
 
 @dataclass
@@ -99,6 +102,7 @@ class RestoreOutcome:
     rows_written: int = 0
     seconds: float = 0.0
     resumed: bool = False  # an interrupted run of the same backup was finished instead
+    already_present: bool = False  # every record matched an existing row with the same values
 
 
 class RestoreFailed(RestoreError):
@@ -346,6 +350,7 @@ def _start(
             "uuids": request.uuids,
             "limits": request.limits.to_dict(),
             "require_signature": request.require_signature,
+            "trust_pks": request.trust_pks,
         },
         actor=request.actor,
         reason=request.reason,
@@ -378,14 +383,17 @@ def _record(
     planner = _planner(index, profile, engine, request, run)
     planner.identify()
     planner.existing = load_rows(engine, profile, planner.matched_pks())
+    planner.existing_links = existing_links(engine, profile, planner.matched_pks())
     planner.taken_uuids = taken_values(engine, profile, planner.uuid_columns())
+    planner.decide_uuids()
     with Spool() as spool:
         for record in opened.records():  # the second streaming pass: no record is held in memory
             built = planner.build(record)
             progress("plan", 1, len(index.model_of))
             if built is None:
                 continue
-            spool.append(("rows", built.model), built.values)
+            if built.values:
+                spool.append(("rows", built.model), built.values)
             for column, row_pk, value in built.deferred:
                 spool.append(("deferred", built.model, column), (row_pk, value))
             for table, source, target in built.links:
@@ -415,6 +423,7 @@ def _record(
         deferred={label: sorted(fields) for label, fields in planner.deferred.items() if fields},
         order=planner.order,
         media_files=len(opened.info.media),
+        already_present=bool(index.model_of) and not run.recorded_rows and not planner.decisions.updates,
     )
 
 
@@ -432,20 +441,26 @@ def check_package_profile(opened: Backup, profile: Profile, engine: Engine, labe
 
 
 def _planner(index: Index, profile: Profile, engine: Engine, request: RestoreRequest, run: RestoreRun) -> Planner:
+    index.fit_keys()
     labels = set(index.ordinals)
-    used = set(profile.models) & (
-        labels | {fk.model for label in labels for fk in profile.models[label].foreign_keys.values()}
-    )
-    run.validate(index.counts(), Profile({label: profile.models[label] for label in used}).to_dict())
+    generic = bool(index.content_types)
+    targets = existing_keys(engine, profile, labels | ({CONTENT_TYPES} & set(profile.models) if generic else set()))
     options = Options(
         on_conflict=request.on_conflict,
         missing="fail" if request.missing_users == "fail" else "profile",
         uuids=request.uuids,
         now=datetime.now(UTC).isoformat(),
         text_allows_nul=engine.dialect.name != "postgresql",
+        trust_pks=request.trust_pks,
     )
-    targets = existing_keys(engine, profile, labels)
-    return Planner(index, targets, link_max_ids(engine, profile, labels), options)
+    planner = Planner(index, targets, link_max_ids(engine, profile, labels), options)
+    labels_named = {planner.label_of_content_type(value) for value in index.content_types}
+    named = {label for label in labels_named if label is not None and label in profile.models and label not in targets}
+    if named:
+        more = existing_keys(engine, profile, named)
+        targets.update({label: keys for label, keys in more.items() if label not in targets})
+    run.validate(index.counts(), Profile({label: profile.models[label] for label in sorted(targets)}).to_dict())
+    return planner
 
 
 def _chunks(items: list[dict[str, Any]], size: int = BATCH_ROWS) -> list[list[dict[str, Any]]]:
@@ -462,6 +477,13 @@ def _record_decisions(run: RestoreRun, planner: Planner) -> dict[str, int]:
     for label, items in sorted(decisions.mapped.items()):
         for chunk in _chunks(items):
             run.map_rows(label, profile.models[label].table, chunk)
+    for label, items in sorted(decisions.unchanged.items()):
+        for chunk in _chunks(items):
+            run.mark_unchanged(label, profile.models[label].table, chunk)
+    references = decisions.references
+    for label, bound in sorted(references.bound.items()):
+        for chunk in _chunks(list(bound.values())):
+            run.bind_pks(label, profile.models[label].table, chunk)
     for label, items in sorted(decisions.conflicts.items()):
         for chunk in _chunks(items):
             run.record_conflicts(label, profile.models[label].table, chunk)
@@ -481,14 +503,25 @@ def _record_decisions(run: RestoreRun, planner: Planner) -> dict[str, int]:
     for label, items in sorted(decisions.pks.items()):
         for chunk in _chunks(items):
             run.reassign_pks(label, profile.models[label].table, chunk)
+    for (label, name), items in sorted(references.soft.items()):
+        for chunk in _chunks(items):
+            run.follow_soft_references(label, profile.models[label].table, name, chunk)
+    for (label, name), items in sorted(references.generic.items()):
+        for chunk in _chunks(items):
+            run.follow_generic_references(label, profile.models[label].table, name, chunk)
+    for (label, name), items in sorted(references.links.items()):
+        for chunk in _chunks(items):
+            run.add_links(label, profile.models[label].many_to_many[name].table, name, chunk)
     return {
         "mapped": sum(map(len, decisions.mapped.values())),
+        "unchanged": sum(map(len, decisions.unchanged.values())),
         "conflicts": sum(map(len, decisions.conflicts.values())),
         "updated": sum(map(len, decisions.updates.values())),
         "created": sum(map(len, decisions.created.values())),
         "uuids reassigned": sum(map(len, decisions.uuids.values())),
         "pks reassigned": sum(map(len, decisions.pks.values())),
         "pks allocated": sum(a.count for a in planner.allocations),
+        **references.counts(),
     }
 
 
@@ -516,10 +549,7 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
     for label in planner.order:
         model = profile.models[label]
         kinds = [model.pk.kind.value, *(c.kind.value for c in model.fields.values())]
-        kinds += [
-            profile.models[fk.model].pk.kind.value if fk.model in profile.models else Kind.INTEGER.value
-            for fk in model.foreign_keys.values()
-        ]
+        kinds += [_reference_kind(profile, fk) for fk in model.foreign_keys.values()]
         batches(label, model.table, planner.columns(label), kinds, spool.read(("rows", label)))
     ledger.save(run)
     checkpoint("record")
@@ -543,3 +573,13 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
                 )
             ledger.save(run)
     ledger.save(run)
+
+
+def _reference_kind(profile: Profile, fk: ForeignKey) -> str:
+    """The kind of a foreign key column: the referenced pk's, or its ``to_field``'s."""
+    referenced = profile.models.get(fk.model)
+    if referenced is None:
+        return Kind.INTEGER.value
+    if fk.to_field and fk.to_field in referenced.fields:
+        return referenced.fields[fk.to_field].kind.value
+    return referenced.pk.kind.value

@@ -191,6 +191,12 @@ def restore_options(command: Callable[..., None]) -> Callable[..., None]:
             help="Keep backup UUIDs that are free (taken ones are reassigned), or give every row a new one.",
         ),
         click.option(
+            "--trust-pks",
+            is_flag=True,
+            help="Bind pk-only references to seeded rows of a target found re-initialised by pk anyway "
+            "(refused without it: those pks may name other rows now).",
+        ),
+        click.option(
             "--require-signature",
             is_flag=True,
             help="Refuse a backup package whose manifest is not signed by the key of --public-key.",
@@ -231,6 +237,7 @@ def _run_restore(options: dict[str, Any], apply: bool, dry_run: bool = False) ->
         limits=limits_from(options),
         require_signature=options["require_signature"],
         public_key=options["public_key"],
+        trust_pks=options["trust_pks"],
     )
     progress = Progress(not options["quiet"])
     try:
@@ -265,6 +272,11 @@ def _run_restore(options: dict[str, Any], apply: bool, dry_run: bool = False) ->
         click.echo(f"  {label}: {', '.join(fields)} written empty first, set after the cycle's rows exist")
     if outcome.media_files:
         click.echo(f"  media files: {outcome.media_files}")
+    if outcome.already_present:
+        click.echo(
+            "  every record of the backup is in the target already (unchanged, mapped or kept conflicts): "
+            "nothing to write"
+        )
     if apply and not dry_run:
         click.echo(f"  rows written: {outcome.rows_written} in {outcome.seconds:.2f}s")
     else:
@@ -696,16 +708,22 @@ def profile() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="TOML profile overriding the inferred one.",
 )
-def profile_show(target: str, profile_file: Path | None) -> None:
-    """Print the profile inferred from the target schema, as TOML to start a profile file from.
+@click.option(
+    "--backup",
+    type=click.Path(exists=True, path_type=Path),
+    help="Show only the backup's models, with what the backup's shape says (records without pk, references).",
+)
+def profile_show(target: str, profile_file: Path | None, backup: Path | None) -> None:
+    """Print the profile inferred from the target schema, as TOML to start a profile file from,
+    each inference with its evidence as a comment.
 
     \b
     Example:
-      restore-ledger profile show --target sqlite:///edms.sqlite3 > profile.toml
+      restore-ledger profile show --target sqlite:///edms.sqlite3 --backup backup.json > profile.toml
     """
     from application.profile import show_profile
 
-    click.echo(show_profile(target, profile_file))
+    click.echo(show_profile(target, profile_file, backup))
 
 
 from cli import (  # noqa: E402, F401  (they register their commands above)

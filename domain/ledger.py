@@ -154,6 +154,44 @@ class RestoreRun(Aggregate):
         meaning: str
         reason: str
 
+    class RowsUnchanged(Aggregate.Event):
+        """Backup rows found in the target with the same values: nothing to write, references follow."""
+
+        model: str
+        table: str
+        rows: list[dict[str, Any]]
+
+    class PrimaryKeysBound(Aggregate.Event):
+        """Pk-only references to rows not in the backup, bound to the target's rows with those pks."""
+
+        model: str
+        table: str
+        bindings: list[dict[str, Any]]
+
+    class SoftReferencesFollowed(Aggregate.Event):
+        """A non-unique UUID column held a restored row's UUID, which was reassigned: it follows."""
+
+        model: str
+        table: str
+        field: str
+        follows: list[dict[str, Any]]
+
+    class GenericReferencesFollowed(Aggregate.Event):
+        """A generic foreign key's object id follows its row to the pk the restore gave it."""
+
+        model: str
+        table: str
+        field: str
+        follows: list[dict[str, Any]]
+
+    class LinksAdded(Aggregate.Event):
+        """Many-to-many links of backup rows matched onto existing rows, added to those rows."""
+
+        model: str
+        table: str
+        field: str
+        links: list[dict[str, Any]]
+
     @event(Started)
     def __init__(
         self,
@@ -220,6 +258,51 @@ class RestoreRun(Aggregate):
 
     @event(RowsMapped)
     def _rows_mapped(self, model: str, table: str, mappings: list[dict[str, Any]]) -> None:
+        pass
+
+    def mark_unchanged(self, model: str, table: str, rows: list[dict[str, Any]]) -> None:
+        """Backup rows that the target holds already with the same values: they are not written."""
+        self.check_recording()
+        self._rows_unchanged(model=model, table=table, rows=rows)
+
+    @event(RowsUnchanged)
+    def _rows_unchanged(self, model: str, table: str, rows: list[dict[str, Any]]) -> None:
+        pass
+
+    def bind_pks(self, model: str, table: str, bindings: list[dict[str, Any]]) -> None:
+        """Pk-only references bound to existing rows, each with the row's natural key and referrers."""
+        self.check_recording()
+        self._primary_keys_bound(model=model, table=table, bindings=bindings)
+
+    @event(PrimaryKeysBound)
+    def _primary_keys_bound(self, model: str, table: str, bindings: list[dict[str, Any]]) -> None:
+        pass
+
+    def follow_soft_references(self, model: str, table: str, field: str, follows: list[dict[str, Any]]) -> None:
+        """Values of a soft UUID reference replaced by the referenced row's new UUID."""
+        self.check_recording()
+        self._soft_references_followed(model=model, table=table, field=field, follows=follows)
+
+    @event(SoftReferencesFollowed)
+    def _soft_references_followed(self, model: str, table: str, field: str, follows: list[dict[str, Any]]) -> None:
+        pass
+
+    def follow_generic_references(self, model: str, table: str, field: str, follows: list[dict[str, Any]]) -> None:
+        """Object ids of a generic foreign key replaced by the referenced row's new pk."""
+        self.check_recording()
+        self._generic_references_followed(model=model, table=table, field=field, follows=follows)
+
+    @event(GenericReferencesFollowed)
+    def _generic_references_followed(self, model: str, table: str, field: str, follows: list[dict[str, Any]]) -> None:
+        pass
+
+    def add_links(self, model: str, table: str, field: str, links: list[dict[str, Any]]) -> None:
+        """Many-to-many links the backup gives rows matched onto existing rows, which lacked them."""
+        self.check_recording()
+        self._links_added(model=model, table=table, field=field, links=links)
+
+    @event(LinksAdded)
+    def _links_added(self, model: str, table: str, field: str, links: list[dict[str, Any]]) -> None:
         pass
 
     def record_conflicts(self, model: str, table: str, conflicts: list[dict[str, Any]]) -> None:

@@ -9,63 +9,34 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from domain.errors import PlanError, ProfileError
-from domain.profile import CREATE, MAP, Column, ForeignKey, Kind, ModelProfile, Profile
-from domain.records import Record, describe
+from domain.errors import PlanError
+from domain.index import Index, Key, TargetKeys, flatten_target_keys
+from domain.ordering import write_order
+from domain.profile import CREATE, MAP, Column, ForeignKey, Kind, ModelProfile
+from domain.records import Record
+from domain.references import ReferenceDecisions, UuidFollower, refused_bindings
 from domain.values import ValueProblem, checker, normalise
 
-Key = tuple[Any, ...]
-
-
-@dataclass
-class TargetKeys:
-    """Keys of the rows one target table already holds, loaded in bulk."""
-
-    by_key: dict[Key, Any] = field(default_factory=dict)
-    pks: set[Any] = field(default_factory=set)
-    max_pk: int = 0
-
-    def key_of(self, pk: Any) -> Key | None:
-        if not hasattr(self, "_key_by_pk"):
-            self._key_by_pk = {pk_: key for key, pk_ in self.by_key.items()}
-        return self._key_by_pk.get(pk)
-
-
-def flatten_target_keys(
-    profile: Profile, raw: dict[str, list[tuple[Any, Key]]], max_pks: dict[str, int]
-) -> dict[str, TargetKeys]:
-    """Natural keys of existing rows from ``(pk, natural key columns)``; FK parts become keys."""
-    result: dict[str, TargetKeys] = {}
-
-    def build(label: str) -> TargetKeys:
-        if label in result:
-            return result[label]
-        model = profile.models[label]
-        keys = TargetKeys(max_pk=max_pks.get(label, 0))
-        result[label] = keys
-        for pk, parts in raw.get(label, []):
-            keys.pks.add(pk)
-            if model.natural_key:
-                flat: list[Any] = []
-                for name, part in zip(model.natural_key, parts, strict=True):
-                    fk = model.foreign_keys.get(name)
-                    if fk is None:
-                        flat.append(part)
-                    else:
-                        referenced = build(fk.model).key_of(part)
-                        flat.extend(referenced if referenced is not None else (part,))
-                keys.by_key[tuple(flat)] = pk
-        return keys
-
-    for label in profile.models:
-        build(label)
-    return result
+__all__ = [  # the index and the write order live in their own modules; planning re-exports them
+    "Allocation",
+    "BuiltRow",
+    "Decisions",
+    "Index",
+    "Key",
+    "Options",
+    "Planner",
+    "TargetKeys",
+    "columns_of",
+    "flatten_target_keys",
+    "same_value",
+    "write_order",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +67,7 @@ class Options:
     uuids: str = "keep"  # or "regenerate": every restored row gets a new UUID
     now: str = "1970-01-01T00:00:00+00:00"  # the restore's time, for rows it creates
     text_allows_nul: bool = True  # False for PostgreSQL: text with NUL is refused, never changed
+    trust_pks: bool = False  # bind pk-only references to seeded rows of a re-initialised target anyway
 
 
 @dataclass
@@ -103,6 +75,7 @@ class Decisions:
     """Every decision of a plan, by kind and model, each entry a plain dict for the ledger."""
 
     mapped: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    unchanged: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     conflicts: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     updates: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     created: dict[str, dict[Key, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
@@ -110,106 +83,7 @@ class Decisions:
     pks: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     missing: dict[str, dict[Key, list[str]]] = field(default_factory=lambda: defaultdict(dict))
     reinitialised: list[dict[str, Any]] = field(default_factory=list)
-
-
-class Index:
-    """First pass: every record's model, backup pk and natural key, checked for duplicates."""
-
-    def __init__(self, profile: Profile) -> None:
-        self.profile = profile
-        self.model_of: dict[int, str] = {}
-        self.backup_pk: dict[int, Any] = {}
-        self.raw_key: dict[int, Key] = {}
-        self.by_pk: dict[str, dict[Any, int]] = defaultdict(dict)
-        self.ordinals: dict[str, list[int]] = defaultdict(list)
-        self._keys: dict[int, Key] = {}
-        self.by_key: dict[str, dict[Key, int]] = defaultdict(dict)
-
-    def add(self, record: Record) -> None:
-        model = self.profile.models.get(record.model)
-        if model is None:
-            raise ProfileError(
-                f"model {record.model!r} is known neither to the profile nor to the target "
-                f"(no table {record.model.replace('.', '_')!r}); nothing was written",
-                describe(record.ordinal, record.model, pk=record.pk),
-            )
-        self.model_of[record.ordinal] = record.model
-        self.ordinals[record.model].append(record.ordinal)
-        if record.pk is not None:
-            try:
-                pk = normalise(model.pk, record.pk)
-            except ValueProblem as problem:
-                raise PlanError(f"pk {problem}", describe(record.ordinal, record.model)) from None
-            other = self.by_pk[record.model].setdefault(pk, record.ordinal)
-            if other != record.ordinal:
-                raise PlanError(
-                    f"pk {pk!r} appears twice in the backup (also record {other})",
-                    describe(record.ordinal, record.model, pk=pk),
-                )
-            self.backup_pk[record.ordinal] = pk
-        if model.natural_key:
-            parts = []
-            for name in model.natural_key:
-                if name not in record.fields:
-                    raise PlanError(
-                        f"natural key field {name!r} is missing",
-                        describe(record.ordinal, record.model, pk=record.pk),
-                    )
-                parts.append(record.fields[name])
-            self.raw_key[record.ordinal] = tuple(parts)
-        elif record.pk is None:
-            raise PlanError(
-                "has neither a pk nor a natural key in the profile",
-                describe(record.ordinal, record.model),
-            )
-
-    def counts(self) -> dict[str, int]:
-        return {label: len(ordinals) for label, ordinals in sorted(self.ordinals.items())}
-
-    def key(self, ordinal: int, targets: dict[str, TargetKeys]) -> Key:
-        """The flattened natural key of a backup row (FK parts become the referenced key)."""
-        if ordinal in self._keys:
-            return self._keys[ordinal]
-        label = self.model_of[ordinal]
-        model = self.profile.models[label]
-        flat: list[Any] = []
-        for name, part in zip(model.natural_key, self.raw_key[ordinal], strict=True):
-            fk = model.foreign_keys.get(name)
-            if fk is None:
-                flat.append(_key_part(model, name, part, ordinal))
-            elif isinstance(part, list):
-                flat.extend(part)
-            else:
-                flat.extend(self._key_by_pk(fk, part, targets, ordinal))
-        key = tuple(flat)
-        self._keys[ordinal] = key
-        return key
-
-    def _key_by_pk(self, fk: ForeignKey, pk: Any, targets: dict[str, TargetKeys], ordinal: int) -> Key:
-        referenced = self.by_pk[fk.model].get(pk)
-        if referenced is not None and self.profile.models[fk.model].natural_key:
-            return self.key(referenced, targets)
-        existing = targets[fk.model].key_of(pk) if fk.model in targets else None
-        if existing is not None:
-            return existing
-        raise PlanError(
-            f"{fk.field} references {fk.model} pk={pk!r}, found neither in the backup nor in the target",
-            describe(ordinal, self.model_of[ordinal], pk=self.backup_pk.get(ordinal)),
-        )
-
-    def describe(self, ordinal: int) -> str:
-        label = self.model_of[ordinal]
-        return describe(ordinal, label, self._keys.get(ordinal), self.backup_pk.get(ordinal))
-
-
-def _key_part(model: ModelProfile, name: str, part: Any, ordinal: int) -> Any:
-    column = model.fields.get(name)
-    if column is None:
-        return part
-    try:
-        return normalise(column, part)
-    except ValueProblem as problem:
-        raise PlanError(f"natural key field {name!r} {problem}", describe(ordinal, model.label)) from None
+    references: ReferenceDecisions = field(default_factory=ReferenceDecisions)
 
 
 class Planner:
@@ -238,7 +112,9 @@ class Planner:
         self.new_secret = new_secret
         self.final_pk: dict[int, Any] = {}
         self.matched: dict[int, Any] = {}  # ordinal -> existing pk
+        self.tentative: set[int] = set()  # matched by pk alone: the same row only if its values are
         self.existing: dict[str, dict[Any, dict[str, Any]]] = {}
+        self.existing_links: dict[str, set[tuple[Any, Any]]] = {}  # through table -> links of matched rows
         self.taken_uuids: dict[tuple[str, str], set[str]] = {}
         self.allocations: list[Allocation] = []
         self.decisions = Decisions()
@@ -246,7 +122,9 @@ class Planner:
         self.order, self.deferred = write_order(self.profile, labels)
         self._next_pk: dict[str, int] = {}
         self._next_link_id = dict(link_max_ids)
-        self._seen_uuids: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self._uuid_changes: dict[int, list[tuple[int, str]]] = {}  # ordinal -> (position, new UUID)
+        self._uuids_decided = False
+        self.follower = UuidFollower()
         self._columns = {label: columns_of(self.profile.models[label]) for label in labels}
         self._checks = {
             label: [
@@ -263,6 +141,29 @@ class Planner:
             label: [(name, list(self.profile.models[label].fields).index(name) + 1) for name in model.uuid_fields]
             for label, model in ((label, self.profile.models[label]) for label in labels)
         }
+        self._uuid_keyed = {
+            label: checker(model.fields[model.natural_key[0]])
+            for label, model in self.profile.models.items()
+            if len(model.natural_key) == 1
+            and model.natural_key[0] in model.fields
+            and model.fields[model.natural_key[0]].kind is Kind.UUID
+        }
+        self._soft_positions = {
+            label: [
+                (name, list(model.fields).index(name) + 1)
+                for name in model.soft_uuids
+                if name in model.fields and model.fields[name].kind is Kind.UUID
+            ]
+            for label, model in ((label, self.profile.models[label]) for label in labels)
+        }
+        self._generic = {
+            label: [
+                (gfk, model.foreign_keys[gfk.ct_field], list(model.fields).index(gfk.id_field) + 1)
+                for gfk in model.generic_foreign_keys.values()
+                if gfk.ct_field in model.foreign_keys and gfk.id_field in model.fields
+            ]
+            for label, model in ((label, self.profile.models[label]) for label in labels)
+        }
 
     def _creatable(self, labels: set[str]) -> set[str]:
         return {
@@ -274,16 +175,28 @@ class Planner:
 
     def identify(self) -> None:
         """Give every backup row its target pk: kept, matched by natural key, allocated or reassigned."""
-        for label in sorted(self.index.ordinals):
+        referenced = {
+            fk.model for label in self.index.ordinals for fk in self.profile.models[label].foreign_keys.values()
+        }
+        referenced |= {
+            m.model for label in self.index.ordinals for m in self.profile.models[label].many_to_many.values()
+        }
+        referenced |= {self.label_of_content_type(value) or "" for value in self.index.content_types}
+        for label in sorted(self.index.ordinals, key=self._depth):
             model = self.profile.models[label]
             target = self.targets[label]
+            if model.parent:
+                self._follow_parent(model, target)
+                continue
             by_key = self.index.by_key[label]
             without_pk: list[int] = []
             taken: list[int] = []
             for ordinal in self.index.ordinals[label]:
-                if model.natural_key:
+                if model.natural_key and ordinal in self.index.raw_key:
                     key = self.index.key(ordinal, self.targets)
                     other = by_key.setdefault(key, ordinal)
+                    if label in self.index.alias_of:
+                        self.index.by_key[self.index.alias_of[label]].setdefault(key, ordinal)
                     if other != ordinal:
                         raise PlanError(
                             f"natural key {key!r} appears twice in the backup (also record {other})",
@@ -295,17 +208,58 @@ class Planner:
                 pk = self.index.backup_pk.get(ordinal)
                 if pk is None:
                     without_pk.append(ordinal)
+                elif pk in target.pks and not model.natural_key and self._unreferenced(label, referenced):
+                    # the same row restored again, if its values are the same: decided when it is built
+                    self.final_pk[ordinal] = self.matched[ordinal] = pk
+                    self.tentative.add(ordinal)
                 elif pk in target.pks:
                     taken.append(ordinal)
                 else:
                     self.final_pk[ordinal] = pk
             self._allocate(model, without_pk, taken)
 
+    def _unreferenced(self, label: str, referenced: set[str]) -> bool:
+        """Nothing in the backup references rows of ``label`` (or of the model it is an alias of)."""
+        return label not in referenced and self.index.alias_of.get(label, label) not in referenced
+
+    def _depth(self, label: str) -> tuple[int, str]:
+        """Parents of multi-table inheritance before their children, else by label."""
+        depth, model = 0, self.profile.models[label]
+        while model.parent and model.parent in self.profile.models and depth < 50:
+            depth, model = depth + 1, self.profile.models[model.parent]
+        return depth, label
+
+    def _follow_parent(self, model: ModelProfile, target: TargetKeys) -> None:
+        """A multi-table child's pk is its parent row's: it follows the parent when that row is matched or
+        moved. A child row the target holds already is compared (unchanged or a conflict)."""
+        parents = self.index.by_pk[model.parent]
+        parent_target = self.targets.get(model.parent)
+        self._next_pk[model.label] = target.max_pk + 1
+        for ordinal in self.index.ordinals[model.label]:
+            pk = self.index.backup_pk.get(ordinal)
+            parent = parents.get(pk)
+            if parent is not None:
+                final = self.final_pk[parent]
+            elif parent_target is not None and pk in parent_target.pks:
+                final = pk  # the parent row is not in the backup but in the target: bound by pk, recorded
+                self.decisions.references.bind(
+                    model.parent, pk, parent_target.key_of(pk), self.index.describe(ordinal), "parent"
+                )
+            else:
+                raise PlanError(
+                    f"its parent row {model.parent} pk={pk!r} is found neither in the backup nor in the target",
+                    self.index.describe(ordinal),
+                )
+            self.final_pk[ordinal] = final
+            if final in target.pks:
+                self.matched[ordinal] = final
+
     def _allocate(self, model: ModelProfile, without_pk: list[int], taken: list[int]) -> None:
         """New pks after the largest of the target and the backup: a contiguous range, recorded."""
-        backup_max = max((pk for pk in self.index.by_pk[model.label] if isinstance(pk, int)), default=0)
-        first = max(self.targets[model.label].max_pk, backup_max) + 1
-        self._next_pk[model.label] = first
+        shared = self.index.alias_of.get(model.label, model.label)  # a proxy takes pks of its table's model
+        backup_max = max((pk for pk in self.index.by_pk[shared] if isinstance(pk, int)), default=0)
+        first = max(self.targets[model.label].max_pk + 1, backup_max + 1, self._next_pk.get(shared, 0))
+        self._next_pk[shared] = first
         if not without_pk and not taken:
             return
         if model.pk.kind is not Kind.INTEGER:
@@ -338,6 +292,9 @@ class Planner:
             )
 
     def _take_pk(self, label: str) -> int:
+        label = self.index.alias_of.get(label, label)
+        if label not in self._next_pk:  # a model only created (referenced, not in the backup)
+            self._next_pk[label] = self.targets[label].max_pk + 1 if label in self.targets else 1
         pk = self._next_pk[label]
         self._next_pk[label] = pk + 1
         return pk
@@ -355,10 +312,54 @@ class Planner:
             (label, name) for label in sorted(self.index.ordinals) for name in self.profile.models[label].uuid_fields
         ]
 
+    def decide_uuids(self) -> None:
+        """Before any row is built: the identity UUIDs that are reassigned, so that soft references
+        to them, wherever they come in the backup, follow. A free UUID is kept; one taken in the
+        target by another row, or repeated in the backup, gets a new one."""
+        self._uuids_decided = True
+        for (label, name), values in sorted(self.index.uuids.items()):
+            taken = self.taken_uuids.get((label, name), set())
+            repeats = set(self.index.uuid_repeats.get((label, name), ()))
+            position = dict(self._uuid_positions.get(label, ())).get(name)
+            if position is None:
+                continue
+            changes: list[tuple[int, str | None, str]] = [(o, old, "") for old, o in values.items()]
+            changes += [(o, None, "repeat") for o in sorted(repeats)]
+            for ordinal, old, why in changes:
+                if ordinal in self.matched:
+                    continue
+                if self.options.uuids == "regenerate":
+                    reason = "--uuids regenerate: no backup UUID reappears"
+                elif why == "repeat":
+                    reason = f"{name} appears twice in the backup"
+                elif old in taken:
+                    reason = f"{name} {old} is used by another row of the target"
+                else:
+                    continue
+                new = self.new_uuid()
+                self._uuid_changes.setdefault(ordinal, []).append((position, new))
+                entry = {"record": self.index.describe(ordinal), "old": old, "new": new, "reason": reason}
+                self.decisions.uuids[(label, name)].append(entry)
+                if old is not None:
+                    self.follower.add(label, old, new)
+
     def resolve(self, fk: ForeignKey, value: Any, ordinal: int) -> Any:
         """The target pk a foreign key value (natural key list or pk) refers to."""
+        if fk.to_field:  # the column holds the row's unique field, which no restore changes
+            if isinstance(value, list):
+                raise PlanError(
+                    f"{fk.field} refers to {fk.model}.{fk.to_field} (to_field) by natural key: give the "
+                    f"{fk.to_field} value, as dumpdata without --natural-foreign does",
+                    self.index.describe(ordinal),
+                )
+            return value
         if isinstance(value, list):
             key = tuple(value)
+            if fk.model in self._uuid_keyed and len(key) == 1:  # "ABC..." or hex: as Django's UUIDField reads it
+                try:
+                    key = (self._uuid_keyed[fk.model](key[0]),)
+                except ValueProblem as problem:
+                    raise PlanError(f"{fk.field} {problem}", self.index.describe(ordinal)) from None
             referenced = self.index.by_key[fk.model].get(key)
             if referenced is not None:
                 return self.final_pk[referenced]
@@ -367,11 +368,20 @@ class Planner:
                 return target.by_key[key]
             return self._missing(fk, key, ordinal)
         referenced = self.index.by_pk[fk.model].get(value)
+        if referenced is None and type(value) is not int and fk.model in self.profile.models:
+            try:  # a pk as Django's to_python reads it: "6" is 6
+                value = normalise(self.profile.models[fk.model].pk, value)
+            except ValueProblem as problem:
+                raise PlanError(f"{fk.field} {problem}", self.index.describe(ordinal)) from None
+            referenced = self.index.by_pk[fk.model].get(value)
         if referenced is not None:
             return self.final_pk[referenced]
         target = self.targets.get(fk.model)
-        if target is not None and value in target.pks:
-            return value
+        if target is not None:
+            pk = value
+            if pk in target.pks:  # as Django binds it; recorded with the row's natural key
+                self.decisions.references.bind(fk.model, pk, target.key_of(pk), self.index.describe(ordinal), "pk")
+                return pk
         raise PlanError(
             f"{fk.field} references {fk.model} pk={value!r}, found neither in the backup nor in the target",
             self.index.describe(ordinal),
@@ -430,15 +440,19 @@ class Planner:
             raise PlanError(
                 f"field {unknown[0]!r} is not a column of table {model.table!r}", self.index.describe(ordinal)
             )
+        if not self._uuids_decided:
+            self.decide_uuids()
         values: list[Any] = [pk]
         name = ""
         try:
             for name, check in self._checks[record.model]:
-                values.append(check(fields[name]))
-        except KeyError:
-            raise PlanError(f"field {name!r} is missing", self.index.describe(ordinal)) from None
+                values.append(check(fields[name] if name in fields else self._default_of(model, name, ordinal)))
         except ValueProblem as problem:
             raise PlanError(f"field {name!r} {problem}", self.index.describe(ordinal)) from None
+        if self._soft_positions[record.model]:
+            self._follow_soft(model, ordinal, values)
+        for gfk, ct_fk, position in self._generic[record.model]:
+            self._follow_generic(model, gfk.field, ct_fk, fields.get(gfk.ct_field), position, ordinal, values)
         references: list[Any] = []
         for name, fk in model.foreign_keys.items():
             value = fields.get(name)
@@ -446,9 +460,12 @@ class Planner:
                 raise PlanError(f"field {name!r} is null but NOT NULL", self.index.describe(ordinal))
             references.append(None if value is None else self.resolve(fk, value, ordinal))
         if ordinal in self.matched:
-            self._decide_match(model, ordinal, values + references)
-            return None
-        self._decide_uuids(model, ordinal, values)
+            if self._decide_match(model, ordinal, values + references):
+                links = self._links(model, ordinal, self.matched[ordinal], fields, added=True)
+                return BuiltRow(record.model, [], [], links) if links else None
+            values[0] = pk = self.final_pk[ordinal]  # another row had its pk: it gets a new one
+        for position, new in self._uuid_changes.get(ordinal, ()):
+            values[position] = new
         deferred: list[tuple[str, Any, Any]] = []
         deferred_fields = self.deferred.get(record.model, set())
         for (name, fk), target_pk in zip(model.foreign_keys.items(), references, strict=True):
@@ -457,41 +474,113 @@ class Planner:
                 values.append(None)
             else:
                 values.append(target_pk)
+        return BuiltRow(record.model, values, deferred, self._links(model, ordinal, pk, fields, added=False))
+
+    def _links(
+        self, model: ModelProfile, ordinal: int, pk: Any, fields: dict[str, Any], added: bool
+    ) -> list[tuple[str, Any, Any]]:
+        """The row's many-to-many links; for a row matched onto an existing one, those it lacks (each
+        a decision: a matched group gets the permissions the backup gives it)."""
         links: list[tuple[str, Any, Any]] = []
         for name, m2m in model.many_to_many.items():
-            related = fields.get(name) or []
+            if name not in fields:
+                continue
+            related = fields[name]
             if not isinstance(related, list):
                 raise PlanError(f"field {name!r} expected a list, got {related!r}", self.index.describe(ordinal))
             fk = ForeignKey(name, m2m.target_column, m2m.model, False)
+            existing = self.existing_links.get(m2m.table, set()) if added else set()
             for value in related:
-                links.append((m2m.table, pk, self.resolve(fk, value, ordinal)))
-        return BuiltRow(record.model, values, deferred, links)
+                target = self.resolve(fk, value, ordinal)
+                if (pk, target) in existing:
+                    continue
+                links.append((m2m.table, pk, target))
+                if added:
+                    existing.add((pk, target))
+                    self.decisions.references.links[(model.label, name)].append(
+                        {"record": self.index.describe(ordinal), "source": pk, "target": target, "to": value}
+                    )
+        return links
 
-    def _decide_uuids(self, model: ModelProfile, ordinal: int, values: list[Any]) -> None:
-        """Keep a backup UUID that is free; reassign one taken in the target or repeated in the backup."""
-        for name, position in self._uuid_positions[model.label]:
-            old = values[position]
-            if old is None:
+    def _default_of(self, model: ModelProfile, name: str, ordinal: int) -> Any:
+        """A field the record leaves out: the column's default where the schema has one, as Django's
+        model default would fill it in; else the field is named."""
+        if name in model.defaults:
+            return model.defaults[name]
+        raise PlanError(
+            f"field {name!r} is missing and the target's column has no default "
+            "(give it in the record, or a default in the profile's [defaults])",
+            self.index.describe(ordinal),
+        )
+
+    def _follow_soft(self, model: ModelProfile, ordinal: int, values: list[Any]) -> None:
+        """A non-unique UUID column holding the UUID of a restored row whose UUID was reassigned."""
+        for name, position in self._soft_positions[model.label]:
+            followed = self.follower.follow(values[position])
+            if followed is None:
                 continue
-            seen = self._seen_uuids[(model.label, name)]
-            if self.options.uuids == "regenerate":
-                reason = "--uuids regenerate: no backup UUID reappears"
-            elif old in seen:
-                reason = f"{name} {old} appears twice in the backup"
-            elif old in self.taken_uuids.get((model.label, name), ()):
-                reason = f"{name} {old} is used by another row of the target"
-            else:
-                seen.add(old)
-                continue
-            new = self.new_uuid()
-            values[position] = new
-            seen.add(new)
-            self.decisions.uuids[(model.label, name)].append(
-                {"record": self.index.describe(ordinal), "old": old, "new": new, "reason": reason}
+            new, owner = followed
+            self.decisions.references.soft[(model.label, name)].append(
+                {"record": self.index.describe(ordinal), "old": values[position], "new": new, "model": owner}
             )
+            values[position] = new
 
-    def _decide_match(self, model: ModelProfile, ordinal: int, backup: list[Any]) -> None:
-        """A backup row whose natural key exists in the target: mapped, or a conflict kept or updated."""
+    def _follow_generic(
+        self, model: ModelProfile, name: str, ct_fk: ForeignKey, content_type: Any, position: int, ordinal: int,
+        values: list[Any],
+    ) -> None:  # fmt: skip
+        """A generic foreign key's object id follows its row to the pk the restore gives it."""
+        object_id = values[position]
+        label = self.label_of_content_type(content_type)
+        if object_id is None or object_id == "" or label is None or label not in self.profile.models:
+            return
+        referenced = self.profile.models[label]
+        try:
+            backup_pk = normalise(referenced.pk, object_id)
+        except ValueProblem:
+            return
+        found = self.index.by_pk[label].get(backup_pk)
+        if found is None:
+            target = self.targets.get(label)
+            key = target.key_of(backup_pk) if target is not None else None
+            how = "generic" if target is not None and backup_pk in target.pks else "dangling"
+            if self.index.ordinals.get(label) and not self.index.by_pk.get(label):
+                how = "no backup pks"  # the rows came with natural primary keys: their old pks are unknown
+            self.decisions.references.bind(label, backup_pk, key, self.index.describe(ordinal), how)
+            return
+        final = self.final_pk[found]
+        if final == backup_pk:
+            return
+        new = str(final) if isinstance(object_id, str) else final
+        self.decisions.references.generic[(model.label, name)].append(
+            {
+                "record": self.index.describe(ordinal),
+                "column": model.fields[model.generic_foreign_keys[name].id_field].name,
+                "model": label,
+                "old": object_id,
+                "new": new,
+                "object": self.index.describe(found),
+            }
+        )
+        values[position] = new
+
+    def label_of_content_type(self, content_type: Any) -> str | None:
+        """The model label a content type value names: ``[app_label, model]`` or a pk."""
+        if isinstance(content_type, list) and len(content_type) == 2:
+            return f"{content_type[0]}.{content_type[1]}"
+        if content_type is None or isinstance(content_type, list):
+            return None
+        found = self.index.by_pk["contenttypes.contenttype"].get(content_type)
+        if found is not None and found in self.index.raw_key:
+            app_label, model = self.index.raw_key[found]
+            return f"{app_label}.{model}"
+        target = self.targets.get("contenttypes.contenttype")
+        key = target.key_of(content_type) if target is not None else None
+        return f"{key[0]}.{key[1]}" if key is not None and len(key) == 2 else None
+
+    def _decide_match(self, model: ModelProfile, ordinal: int, backup: list[Any]) -> bool:
+        """A backup row whose natural key exists in the target: mapped, unchanged, or a conflict kept
+        or updated (True). A row matched by its pk alone whose values differ is another row (False)."""
         pk = self.matched[ordinal]
         existing = self.existing.get(model.label, {}).get(pk, {})
         columns = self._columns[model.label]
@@ -499,7 +588,7 @@ class Planner:
         record = self.index.describe(ordinal)
         entry: dict[str, Any] = {
             "record": record,
-            "key": list(self.index.key(ordinal, self.targets)),
+            "key": list(self.index.key(ordinal, self.targets)) if ordinal in self.index.raw_key else [],
             "backup_pk": self.index.backup_pk.get(ordinal),
             "pk": pk,
         }
@@ -510,20 +599,28 @@ class Planner:
             entry["uuid"] = existing.get(model.fields[uuid_field].name)
         if model.policy == MAP:
             self.decisions.mapped[model.label].append(entry)
-            return
+            return True
         differing = {
             column: [existing.get(column), value]
             for column, value in zip(columns[1:], backup[1:], strict=True)
             if not same_value(kinds.get(column, Kind.INTEGER), existing.get(column), value)
         }
         if not differing:
-            entry["reason"] = "same natural key and the same values"
-            self.decisions.mapped[model.label].append(entry)
-            return
+            same = "pk" if ordinal in self.tentative else "natural key"
+            entry["reason"] = f"same {same} and the same values"
+            self.decisions.unchanged[model.label].append(entry)
+            return True
+        if ordinal in self.tentative:
+            del self.matched[ordinal]
+            self.final_pk[ordinal] = new = self._take_pk(model.label)
+            self.decisions.pks[model.label].append(
+                {"record": record, "old": pk, "new": new, "reason": f"pk {pk} is taken in the target by another row"}
+            )
+            return False
         entry["differing"] = differing
-        entry["resolution"] = self.options.on_conflict
+        entry["resolution"] = resolution = model.on_conflict or self.options.on_conflict
         self.decisions.conflicts[model.label].append(entry)
-        if self.options.on_conflict == "update":
+        if resolution == "update":
             changed = {c: pair for c, pair in differing.items() if c not in model.uuid_fields}
             if changed:
                 self.decisions.updates[model.label].append(
@@ -534,6 +631,7 @@ class Planner:
                         "after": {c: pair[1] for c, pair in changed.items()},
                     }
                 )
+        return True
 
     def finish(self) -> None:
         """After the build pass: refuse missing references listed together, and note re-initialisation."""
@@ -568,6 +666,22 @@ class Planner:
                         ],
                     }
                 )
+        self.check_bindings()
+
+    def check_bindings(self) -> None:
+        """Pk-only references to seeded rows of a target found re-initialised name other rows now:
+        refused, naming them, unless the user trusts the pks."""
+        if not self.decisions.reinitialised or self.options.trust_pks:
+            return
+        seeded = {label for label, model in self.profile.models.items() if model.seeded}
+        lines = refused_bindings(self.decisions.references.bound, seeded)
+        if lines:
+            raise PlanError(
+                f"the target was re-initialised, so {len(lines)} pk-only references to its seeded rows may name "
+                f"other rows than in the backup's database: {'; '.join(lines[:5])}"
+                + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
+                + "; restore from a dump with natural keys, or pass --trust-pks to bind them by pk"
+            )
 
     def created_rows(self) -> dict[str, list[list[Any]]]:
         return {label: [c["row"] for c in created.values()] for label, created in self.decisions.created.items()}
@@ -623,92 +737,3 @@ def columns_of(model: ModelProfile) -> list[str]:
         *(c.name for c in model.fields.values()),
         *(fk.column for fk in model.foreign_keys.values()),
     ]
-
-
-def write_order(profile: Profile, labels: set[str]) -> tuple[list[str], dict[str, set[str]]]:
-    """Models with referenced ones first; nullable FKs inside a cycle are written empty, then set.
-
-    Returns the order and, per model, the FK fields to defer. A cycle made only of
-    non-nullable foreign keys cannot be written and is a ``PlanError``.
-    """
-    edges: dict[str, list[ForeignKey]] = {
-        label: [fk for fk in profile.models[label].foreign_keys.values() if fk.model in labels]
-        for label in sorted(labels)
-    }
-    component = _components(edges)
-    deferred: dict[str, set[str]] = defaultdict(set)
-    for label, fks in edges.items():
-        for fk in fks:
-            if fk.nullable and component[fk.model] == component[label]:
-                deferred[label].add(fk.field)
-    remaining = {label: {fk.model for fk in fks if fk.field not in deferred[label]} for label, fks in edges.items()}
-    order: list[str] = []
-    ready = sorted(label for label, deps in remaining.items() if not deps)
-    while ready:
-        label = ready.pop(0)
-        order.append(label)
-        for other, deps in remaining.items():
-            if label in deps:
-                deps.discard(label)
-                if not deps and other not in order and other not in ready:
-                    ready.append(other)
-        ready.sort()
-    stuck = sorted(label for label in remaining if label not in order)
-    if stuck:
-        fields = [
-            f"{label}.{fk.field} -> {fk.model}"
-            for label in stuck
-            for fk in edges[label]
-            if fk.model in stuck and fk.field not in deferred[label]
-        ]
-        raise PlanError(
-            "these models reference each other only through non-nullable foreign keys, "
-            f"so no order can write them: {', '.join(fields)}"
-        )
-    return order, dict(deferred)
-
-
-def _components(edges: dict[str, list[ForeignKey]]) -> dict[str, int]:
-    """Strongly connected components (Tarjan, iterative)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    component: dict[str, int] = {}
-    counter = 0
-    for root in edges:
-        if root in index:
-            continue
-        work: list[tuple[str, Iterable[str]]] = [(root, iter(fk.model for fk in edges[root]))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, successors = work[-1]
-            advanced = False
-            for successor in successors:
-                if successor not in index:
-                    index[successor] = low[successor] = counter
-                    counter += 1
-                    stack.append(successor)
-                    on_stack.add(successor)
-                    work.append((successor, iter(fk.model for fk in edges[successor])))
-                    advanced = True
-                    break
-                if successor in on_stack:
-                    low[node] = min(low[node], index[successor])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component[member] = index[node]
-                    if member == node:
-                        break
-    return component

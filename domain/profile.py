@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -40,16 +40,7 @@ class ForeignKey:
     column: str
     model: str
     nullable: bool
-    to_field: str | None = None  # the referenced model's unique field, when it is not the pk
-
-
-@dataclass(frozen=True, slots=True)
-class GenericForeignKey:
-    """Django's ``GenericForeignKey``: a content type and an object id naming another row."""
-
-    field: str
-    content_type: str
-    object_id: str
+    to_field: str = ""  # Django's ``to_field``: the column holds this unique field of the row, not its pk
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +50,15 @@ class ManyToMany:
     source_column: str
     target_column: str
     model: str
+
+
+@dataclass(frozen=True, slots=True)
+class GenericForeignKey:
+    """Django's ``GenericForeignKey``: a content type FK field and an object id field naming any row."""
+
+    field: str
+    ct_field: str
+    id_field: str
 
 
 RESTORE = "restore"  # a backup row whose natural key exists in the target is a conflict
@@ -90,11 +90,12 @@ class ModelProfile:
     missing: str = FAIL
     create_values: dict[str, Any] = field(default_factory=dict)
     secret_fields: tuple[str, ...] = ()  # shown redacted in reviews and reports (``password`` always is)
-    # Known only to the live Django project (``manage.py restore_ledger_profile``):
-    defaults: dict[str, Any] = field(default_factory=dict)  # field name -> the model field's default
+    soft_uuids: tuple[str, ...] = ()  # non-unique UUID fields: they may hold other rows' UUIDs
     generic_foreign_keys: dict[str, GenericForeignKey] = field(default_factory=dict)
-    parents: dict[str, str] = field(default_factory=dict)  # multi-table inheritance: parent label -> ptr field
-    proxy_for: str = ""  # a proxy model: the label of its concrete model
+    defaults: dict[str, Any] = field(default_factory=dict)  # column defaults, for fields a record leaves out
+    parent: str = ""  # multi-table inheritance: the pk is a one-to-one FK to this model's pk (``*_ptr_id``)
+    on_conflict: str = ""  # "keep-existing" or "update" for this model, whatever the restore's option
+    alias_of: str = ""  # a proxy model (or a custom db_table named in a profile file): the table's own label
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,13 +116,14 @@ class ModelProfile:
             missing=_choice(data, "missing", (FAIL, CREATE)),
             create_values=dict(data.get("create_values", {})),
             secret_fields=tuple(data.get("secret_fields", ())),
-            defaults=dict(data.get("defaults", {})),
+            soft_uuids=tuple(data.get("soft_uuids", ())),
             generic_foreign_keys={
-                name: GenericForeignKey(**{"field": name, **gfk})
-                for name, gfk in data.get("generic_foreign_keys", {}).items()
+                name: GenericForeignKey(**gfk) for name, gfk in data.get("generic_foreign_keys", {}).items()
             },
-            parents=dict(data.get("parents", {})),
-            proxy_for=str(data.get("proxy_for", "")),
+            defaults=dict(data.get("defaults", {})),
+            parent=str(data.get("parent", "")),
+            on_conflict=_choice(data, "on_conflict", ("", "keep-existing", "update")),
+            alias_of=str(data.get("alias_of", "")),
         )
 
 
@@ -155,3 +157,14 @@ class Profile:
     def digest(self) -> str:
         canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def relabel(profile: Profile, old: str, new: str) -> None:
+    """Give the model ``old`` the label ``new``, and every reference to it too (in place)."""
+    model = profile.models.pop(old)
+    profile.models[new] = replace(model, label=new)
+    for label, other in list(profile.models.items()):
+        fks = {n: replace(fk, model=new) if fk.model == old else fk for n, fk in other.foreign_keys.items()}
+        m2m = {n: replace(m, model=new) if m.model == old else m for n, m in other.many_to_many.items()}
+        if fks != other.foreign_keys or m2m != other.many_to_many:
+            profile.models[label] = replace(other, foreign_keys=fks, many_to_many=m2m)

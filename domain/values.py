@@ -31,16 +31,33 @@ class ValueProblem(ValueError):
     """A value that does not fit its column; the message says why."""
 
 
+_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
+
+
 def _integer(value: Any) -> int:
-    """An integer; a duration string too, since Django keeps a DurationField in a bigint on SQLite."""
+    """An integer, or its text as Django's ``to_python`` reads it (``"6"``); a duration string too,
+    since Django keeps a DurationField in a bigint on SQLite."""
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+        return int(value)
     if isinstance(value, str) and (_DJANGO_DURATION.match(value) or _ISO_DURATION.match(value)):
         return parse_duration(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueProblem(f"expected an integer, got {value!r}")
     return value
 
 
 def _float(value: Any) -> float:
+    """A number, or its text as Django's ``FloatField.to_python`` reads it (``"1.5"``)."""
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueProblem(f"expected a number, got {value!r}") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ValueProblem(f"expected a finite number, got {value!r}")
+        return number
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueProblem(f"expected a number, got {value!r}")
     return float(value)
@@ -58,7 +75,15 @@ def _decimal(value: Any) -> str:
     return str(value)
 
 
+_BOOLEAN_TEXT = {"t": True, "True": True, "1": True, "f": False, "False": False, "0": False}
+
+
 def _boolean(value: Any) -> bool:
+    """true or false, or what Django's ``BooleanField.to_python`` reads as one (``"t"``, ``1``...)."""
+    if value in (0, 1) and not isinstance(value, bool | float):
+        return bool(value)
+    if isinstance(value, str) and value in _BOOLEAN_TEXT:
+        return _BOOLEAN_TEXT[value]
     if not isinstance(value, bool):
         raise ValueProblem(f"expected true or false, got {value!r}")
     return value

@@ -6,6 +6,7 @@ the inferred one (``fields``, ``foreign_keys`` and ``many_to_many`` per entry).
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from domain.errors import ProfileError
 from domain.profile import ModelProfile, Profile
 from infrastructure.schema import infer_profile
 
-_MERGED = ("fields", "foreign_keys", "many_to_many", "create_values")
+_MERGED = ("fields", "foreign_keys", "many_to_many", "create_values", "generic_foreign_keys", "defaults")
 
 
 def load_profile(engine: Engine, path: Path | None, package: str | None = None) -> Profile:
@@ -31,7 +32,7 @@ def load_profile(engine: Engine, path: Path | None, package: str | None = None) 
     models = {label: model.to_dict() for label, model in inferred.models.items()}
     if package is not None:
         described = _parse(package, "the backup's profile.toml")
-        tables = {str(entry.get("table")) for entry in described.values() if not entry.get("proxy_for")}
+        tables = {str(entry.get("table")) for entry in described.values() if not entry.get("alias_of")}
         for label in [label for label, model in models.items() if label not in described and model["table"] in tables]:
             del models[label]  # a table inference labelled otherwise: the package names its model
         _apply(models, described, "the backup's profile.toml", merge=False)
@@ -60,7 +61,9 @@ def _parse(text: str, where: str) -> dict[str, Any]:
 
 def _apply(models: dict[str, dict[str, Any]], overrides: dict[str, Any], where: str, merge: bool) -> None:
     for label, override in overrides.items():
-        merged = models.get(label, {"label": label, "pk": {"name": "id", "kind": "integer", "nullable": False}})
+        merged = models.get(label) or _of_table(
+            models, override.get("table") if isinstance(override, dict) else None, label
+        )
         try:
             if not isinstance(override, dict):
                 raise TypeError(f"expected a table, got {override!r}")
@@ -72,6 +75,15 @@ def _apply(models: dict[str, dict[str, Any]], overrides: dict[str, Any], where: 
             models[label] = _complete(merged)
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ProfileError(f"{where}: model {label!r} is incomplete or wrong ({error})") from None
+
+
+def _of_table(models: dict[str, dict[str, Any]], table: Any, label: str) -> dict[str, Any]:
+    """A label the target does not know, given the table of a label it knows (a proxy model, a custom
+    ``db_table``): that model, under this label, as an alias of it."""
+    for other, model in models.items():
+        if model["table"] == table and not model.get("alias_of"):
+            return {**copy.deepcopy(model), "alias_of": other}
+    return {"label": label, "pk": {"name": "id", "kind": "integer", "nullable": False}}
 
 
 def _complete(model: dict[str, Any]) -> dict[str, Any]:
@@ -87,6 +99,8 @@ def _value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, float):
+        return repr(value)
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list | tuple):
@@ -96,8 +110,9 @@ def _value(value: Any) -> str:
     raise TypeError(f"cannot write {value!r} as TOML")
 
 
-def to_toml(profile: Profile, source: str) -> str:
-    """The profile as a TOML document to start a profile file from."""
+def to_toml(profile: Profile, source: str, notes: dict[str, list[str]] | None = None) -> str:
+    """The profile as a TOML document to start a profile file from; ``notes`` (what was inferred
+    from which evidence) become comments under each model."""
     lines = [
         f"# Restore profile inferred from {source}",
         "# Keep the models you change; the rest is inferred.",
@@ -105,13 +120,20 @@ def to_toml(profile: Profile, source: str) -> str:
     ]
     for label, model in profile.to_dict().items():
         lines.append(f'[models."{label}"]')
-        for key in ("table", "pk", "natural_key", "uuid_fields", "policy", "seeded", "missing"):
+        lines += [f"# {note}" for note in (notes or {}).get(label, [])]
+        for key in ("table", "pk", "natural_key", "uuid_fields", "soft_uuids", "policy", "seeded", "missing"):
             lines.append(f"{key} = {_value(model[key])}")
+        for key in ("parent", "on_conflict", "alias_of"):
+            if model[key]:
+                lines.append(f"{key} = {_value(model[key])}")
         if model["create_values"]:
             lines.append(f"create_values = {_value(model['create_values'])}")
         if model.get("secret_fields"):
             lines.append(f"secret_fields = {_value(model['secret_fields'])}")
-        for key in ("fields", "foreign_keys", "many_to_many"):
+        defaults = {name: value for name, value in model["defaults"].items() if value is not None}
+        if defaults:
+            lines.append(f"defaults = {_value(defaults)}")
+        for key in ("fields", "foreign_keys", "many_to_many", "generic_foreign_keys"):
             if model[key]:
                 lines.append(f'[models."{label}".{key}]')
                 lines += [f"{name} = {_value(entry)}" for name, entry in model[key].items()]

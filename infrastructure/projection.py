@@ -31,6 +31,7 @@ from infrastructure.checkpoints import checkpoint
 from infrastructure.dialects import execute_many, writer_for
 from infrastructure.ledger_verify import check_run
 from infrastructure.reading import Limits
+from infrastructure.schema import unique_sets
 from infrastructure.storage import Converter, from_storage, same, to_storage
 from infrastructure.target import APPLIED_TABLE, TRACKING_TABLE, claim_identity, quote
 
@@ -112,6 +113,7 @@ class Projection:
         self._started: dict[UUID, Any] = {}
         self._converters: dict[tuple[str, tuple[str, ...]], list[tuple[int, Converter]]] = {}
         self._references: dict[str, list[tuple[str, str, str]]] | None = None
+        self._unique: dict[str, set[str]] = {}
 
     # -- reading the ledger -------------------------------------------------------------
 
@@ -264,6 +266,8 @@ class Projection:
                 execute_many(self.conn, sql, [(value, pk) for pk, value in event.pairs])
             elif isinstance(event, RestoreRun.RowsMapped):
                 self._check_present(event.table, event.mappings, "maps onto", check_identity)
+            elif isinstance(event, RestoreRun.RowsUnchanged):
+                self._check_present(event.table, event.rows, "finds unchanged", check_identity)
             elif isinstance(event, RestoreRun.RowsUpdated):
                 self._check_present(event.table, event.updates, "updates", False)
                 self._write_updates(work, event, "after")
@@ -289,9 +293,10 @@ class Projection:
 
     def _check_free(self, event: Any) -> None:
         """The plan's new pks and UUIDs must still be free: the target may have changed since planning."""
+        unique = self._unique_columns(event.table)
         for position, column in enumerate(event.columns):
-            if position != 0 and event.kinds[position] != Kind.UUID.value:
-                continue
+            if position != 0 and (event.kinds[position] != Kind.UUID.value or column not in unique):
+                continue  # a non-unique UUID column may repeat values: a soft reference
             values = [row[position] for row in event.rows if row[position] is not None]
             if position != 0:
                 convert = to_storage(self.conn.dialect.name, Kind.UUID)
@@ -303,6 +308,13 @@ class Projection:
                     f"{event.model}: {column} {shown} in {event.table!r} is taken since planning "
                     f"({len(taken)} such rows); plan the restore again"
                 )
+
+    def _unique_columns(self, table: str) -> set[str]:
+        """The columns of ``table`` that are unique on their own (read once per table)."""
+        if table not in self._unique:
+            sets = unique_sets(self.conn, table, self.conn.dialect.name)
+            self._unique[table] = {columns[0] for columns in sets if len(columns) == 1}
+        return self._unique[table]
 
     def _check_present(self, table: str, entries: list[dict[str, Any]], what: str, check_identity: bool) -> None:
         """Rows the restore maps onto or updates must exist (for a replay: with the same UUID)."""

@@ -8,13 +8,26 @@ models have their natural keys built in.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from domain.profile import CREATE, MAP, RESTORE, Column, ForeignKey, Kind, ManyToMany, ModelProfile, Profile
+from domain.profile import (
+    CREATE,
+    MAP,
+    RESTORE,
+    Column,
+    ForeignKey,
+    GenericForeignKey,
+    Kind,
+    ManyToMany,
+    ModelProfile,
+    Profile,
+)
 from infrastructure.target import OWN_TABLES
 
 CONTRIB_TABLES = {
@@ -83,7 +96,7 @@ def _json_columns(conn: Connection, table: str, dialect: str) -> set[str]:
     return found
 
 
-def _unique_sets(conn: Connection, table: str, dialect: str) -> list[tuple[str, ...]]:
+def unique_sets(conn: Connection, table: str, dialect: str) -> list[tuple[str, ...]]:
     """Every unique column set of a table but its primary key, in a stable order."""
     sets: list[tuple[str, ...]] = []
     if dialect == "sqlite":
@@ -131,18 +144,23 @@ def infer_profile(engine: Engine, hints: Iterable[str] = ()) -> Profile:
                 "columns": inspector.get_columns(table),
                 "pk": inspector.get_pk_constraint(table)["constrained_columns"],
                 "fks": inspector.get_foreign_keys(table),
-                "unique": _unique_sets(conn, table, dialect),
+                "unique": unique_sets(conn, table, dialect),
                 "json": _json_columns(conn, table, dialect),
             }
             for table in tables
         }
+        if "django_content_type" in tables:  # the target says which labels exist
+            hints += [f"{app}.{model}" for app, model in conn.exec_driver_sql(
+                "SELECT app_label, model FROM django_content_type"
+            )]  # fmt: skip
     labels = {table: label_for(table, hints) for table in tables}
     through = {table: _through(table, data, reflected) for table, data in reflected.items()}
     models: dict[str, ModelProfile] = {}
     for table, data in reflected.items():
         if through[table] is not None or len(data["pk"]) != 1:
             continue
-        models[labels[table]] = _model(labels[table], table, data, labels, dialect)
+        models[labels[table]] = _model(labels[table], table, data, labels, dialect, reflected)
+    _drop_keys_through_models_without_one(models)
     for table, found in through.items():
         if found is None:
             continue
@@ -176,16 +194,27 @@ def _through(
     return None
 
 
-def _model(label: str, table: str, data: dict[str, Any], labels: dict[str, str], dialect: str) -> ModelProfile:
+def _model(
+    label: str, table: str, data: dict[str, Any], labels: dict[str, str], dialect: str, reflected: dict[str, Any]
+) -> ModelProfile:
     pk_name = data["pk"][0]
     fk_by_column = {
         fk["constrained_columns"][0]: fk["referred_table"]
         for fk in data["fks"]
         if len(fk["constrained_columns"]) == 1 and fk["referred_table"] in labels
     }
+    to_fields = {
+        fk["constrained_columns"][0]: fk["referred_columns"][0]
+        for fk in data["fks"]
+        if len(fk["constrained_columns"]) == 1
+        and fk["referred_table"] in reflected
+        and fk["referred_columns"] != reflected[fk["referred_table"]]["pk"]
+    }
+    fk_by_column |= _unconstrained(data, labels, set(fk_by_column), pk_name)
     fields: dict[str, Column] = {}
     foreign_keys: dict[str, ForeignKey] = {}
     pk = Column(pk_name, Kind.INTEGER, False)
+    extra_parent = ""
     field_of_column: dict[str, str] = {}
     for column in data["columns"]:
         name = column["name"]
@@ -194,16 +223,31 @@ def _model(label: str, table: str, data: dict[str, Any], labels: dict[str, str],
         if name == pk_name:
             pk = Column(name, kind, False)
             field_of_column[name] = name
+            if name in fk_by_column:  # multi-table inheritance: the parent's pk is the child's
+                extra_parent = labels[fk_by_column[name]]
         elif name in fk_by_column:
             field = name[:-3] if name.endswith("_id") else name
-            foreign_keys[field] = ForeignKey(field, name, labels[fk_by_column[name]], bool(column["nullable"]))
+            foreign_keys[field] = ForeignKey(
+                field, name, labels[fk_by_column[name]], bool(column["nullable"]), to_fields.get(name, "")
+            )
             field_of_column[name] = field
         else:
             fields[name] = Column(name, kind, bool(column["nullable"]), length)
             field_of_column[name] = name
-    natural_key = CONTRIB_NATURAL_KEYS.get(label) or _natural_key(data["unique"], fields, field_of_column)
-    uuid_fields = tuple(name for name, column in fields.items() if column.kind is Kind.UUID)
+    unique_columns = {columns[0] for columns in data["unique"] if len(columns) == 1}
+    # identity UUIDs are unique; any other UUID column may hold other rows' UUIDs (a soft reference)
+    uuid_fields = tuple(n for n, c in fields.items() if c.kind is Kind.UUID and c.name in unique_columns)
+    soft_uuids = tuple(n for n, c in fields.items() if c.kind is Kind.UUID and c.name not in unique_columns)
+    natural_key = (
+        CONTRIB_NATURAL_KEYS.get(label) or _natural_key(data["unique"], fields, field_of_column) or uuid_fields[:1]
+    )
     policy = MAP if label in CONTRIB_MAPPED else RESTORE
+    extra: dict[str, Any] = {
+        "soft_uuids": soft_uuids,
+        "generic_foreign_keys": _generic_foreign_keys(foreign_keys, fields),
+        "defaults": {n: d for n, c in fields.items() if (d := _default(data["columns"], c)) is not _NO_DEFAULT},
+        "parent": extra_parent,
+    }
     if fields.keys() >= DJANGO_USER_COLUMNS and natural_key:
         # a Django user model: a user referenced but missing is created inactive, never staff
         return ModelProfile(
@@ -219,8 +263,102 @@ def _model(label: str, table: str, data: dict[str, Any], labels: dict[str, str],
             False,
             CREATE,
             dict(USER_CREATE_VALUES),
+            **extra,
         )
-    return ModelProfile(label, table, pk, natural_key, uuid_fields, fields, foreign_keys, {}, policy)
+    return ModelProfile(label, table, pk, natural_key, uuid_fields, fields, foreign_keys, {}, policy, **extra)
+
+
+_NO_DEFAULT = object()
+
+
+def _drop_keys_through_models_without_one(models: dict[str, ModelProfile]) -> None:
+    """A unique set whose FK part points at a model without a natural key names no row by natural
+    key (Django would not give it one): such a model is known by its pk."""
+    changed = True
+    while changed:
+        changed = False
+        for label, model in list(models.items()):
+            if label in CONTRIB_NATURAL_KEYS or not model.natural_key:
+                continue
+            parts = [model.foreign_keys[name].model for name in model.natural_key if name in model.foreign_keys]
+            if any(part in models and not models[part].natural_key for part in parts):
+                models[label] = replace(model, natural_key=())
+                changed = True
+
+
+def _unconstrained(data: dict[str, Any], labels: dict[str, str], constrained: set[str], pk: str) -> dict[str, str]:
+    """Foreign keys declared with ``db_constraint=False``: a ``<field>_id`` column without a constraint
+    whose field names exactly one model (``page_id`` -> the one model named ``page``)."""
+    by_model: dict[str, list[str]] = {}
+    for table, label in labels.items():
+        by_model.setdefault(label.rpartition(".")[2], []).append(table)
+    found = {}
+    for column in data["columns"]:
+        name = column["name"]
+        if name in constrained or name == pk or not name.endswith("_id") or name == "object_id":
+            continue
+        if not isinstance(column["type"], sa.types.Integer | sa.types.String | sa.types.NullType | sa.Uuid):
+            continue
+        tables = by_model.get(name[:-3].replace("_", ""), [])
+        if len(tables) == 1:
+            found[name] = tables[0]
+    return found
+
+
+_GFK_NAMES = (("content_type", ("object_id", "object_pk")), ("_content_type", ("_object_id", "_object_pk")))
+
+
+def _generic_foreign_keys(foreign_keys: dict[str, ForeignKey], fields: dict[str, Column]) -> dict[str, Any]:
+    """Django's ``GenericForeignKey`` convention: an FK ``<p>content_type`` to the content types and an
+    id field ``<p>object_id`` (or ``object_pk``) beside it."""
+    found: dict[str, GenericForeignKey] = {}
+    for name, fk in foreign_keys.items():
+        if fk.model != "contenttypes.contenttype":
+            continue
+        for suffix, id_suffixes in _GFK_NAMES:
+            if name == suffix.lstrip("_") or name.endswith(suffix):
+                prefix = name[: -len(suffix.lstrip("_"))] if name != suffix.lstrip("_") else ""
+                for id_suffix in id_suffixes:
+                    id_field = prefix + id_suffix.lstrip("_") if prefix else id_suffix.lstrip("_")
+                    if id_field in fields:
+                        gfk_name = prefix.rstrip("_") or "content_object"
+                        found[gfk_name] = GenericForeignKey(gfk_name, name, id_field)
+                        break
+                break
+    return found
+
+
+def _default(columns: list[dict[str, Any]], column: Column) -> Any:
+    """A column's default as the schema declares it, when it is a plain literal; else no default."""
+    [reflected] = [c for c in columns if c["name"] == column.name]
+    text = reflected.get("default")
+    if text is None:  # Django's own default: None, or "" for fields that allow empty strings
+        if column.nullable:
+            return None
+        return "" if column.kind in (Kind.TEXT, Kind.BINARY) else _NO_DEFAULT
+    text = str(text).strip()
+    while text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    if "::" in text:
+        text = text.split("::", 1)[0]
+    if text.startswith("'") and text.endswith("'") and len(text) >= 2:
+        value: Any = text[1:-1].replace("''", "'")
+        if column.kind is Kind.JSON:
+            try:
+                return json.loads(value)
+            except ValueError:
+                return _NO_DEFAULT
+        return value
+    lowered = text.lower()
+    if lowered in ("true", "false") and column.kind is Kind.BOOLEAN:
+        return lowered == "true"
+    if lowered == "null":
+        return None
+    try:
+        number = int(text)
+    except ValueError:
+        return _NO_DEFAULT
+    return bool(number) if column.kind is Kind.BOOLEAN else number
 
 
 def _natural_key(

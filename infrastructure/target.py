@@ -244,11 +244,31 @@ def claim_identity(conn: Connection, target_id: str, ledger: tuple[str, str] | N
         raise TargetError(f"the target belongs to ledger {ledger_id}, not to ledger {ledger[0]} ({ledger[1]})")
 
 
-def existing_keys(engine: Engine, profile: Profile, labels: set[str]) -> dict[str, TargetKeys]:
-    """Natural keys, pks and the largest pk of every table the restore touches: one query each."""
+def keys_needed(profile: Profile, labels: set[str]) -> set[str]:
+    """Models whose existing keys a restore of ``labels`` needs: those, what their foreign keys,
+    many-to-many fields and generic foreign keys name, and transitively what natural keys are made of
+    (a permission's key holds its content type's)."""
     needed = set(labels)
     for label in labels:
-        needed |= {fk.model for fk in profile.models[label].foreign_keys.values() if fk.model in profile.models}
+        model = profile.models[label]
+        needed |= {fk.model for fk in model.foreign_keys.values()}
+        needed |= {m2m.model for m2m in model.many_to_many.values()}
+    pending = list(needed)
+    while pending:
+        found = profile.models.get(pending.pop())
+        if found is None:
+            continue
+        for name in found.natural_key:
+            fk = found.foreign_keys.get(name)
+            if fk is not None and fk.model not in needed:
+                needed.add(fk.model)
+                pending.append(fk.model)
+    return needed & set(profile.models)
+
+
+def existing_keys(engine: Engine, profile: Profile, labels: set[str]) -> dict[str, TargetKeys]:
+    """Natural keys, pks and the largest pk of every table the restore touches: one query each."""
+    needed = keys_needed(profile, labels)
     raw: dict[str, list[tuple[Any, tuple[Any, ...]]]] = {}
     max_pks: dict[str, int] = {}
     with engine.connect() as conn:
@@ -271,7 +291,8 @@ def existing_keys(engine: Engine, profile: Profile, labels: set[str]) -> dict[st
                 max((row[0] for row in converted if isinstance(row[0], int)), default=0),
                 sequence_position(conn, model.table, model.pk.name),
             )
-    return flatten_target_keys(profile, raw, max_pks)
+    flat = flatten_target_keys(profile, raw, max_pks)
+    return {label: keys for label, keys in flat.items() if label in needed}
 
 
 def sequence_position(conn: Connection, table: str, pk_column: str) -> int:
@@ -339,3 +360,22 @@ def reassign_identity(conn: Connection, target_id: str, ledger: tuple[str, str])
         f"UPDATE {table} SET id = {mark}, ledger_id = {mark}, ledger_url = {mark}", (target_id, *ledger)
     )
     conn.commit()
+
+
+def existing_links(engine: Engine, profile: Profile, pks: dict[str, list[Any]]) -> dict[str, set[tuple[Any, Any]]]:
+    """The many-to-many links existing rows the backup matched have already, per through table."""
+    result: dict[str, set[tuple[Any, Any]]] = {}
+    with engine.connect() as conn:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        for label, wanted in sorted(pks.items()):
+            for m2m in profile.models[label].many_to_many.values():
+                found = result.setdefault(m2m.table, set())
+                source, target = quote(conn, m2m.source_column), quote(conn, m2m.target_column)
+                for start in range(0, len(wanted), 500):
+                    chunk = wanted[start : start + 500]
+                    sql = (
+                        f"SELECT {source}, {target} FROM {quote(conn, m2m.table)} "
+                        f"WHERE {source} IN ({', '.join(mark for _ in chunk)})"
+                    )
+                    found.update((row[0], row[1]) for row in conn.exec_driver_sql(sql, tuple(chunk)))
+    return result

@@ -132,6 +132,7 @@ def model_profile(model: type[models.Model]) -> dict[str, Any]:
     foreign_keys: dict[str, Any] = {}
     defaults: dict[str, Any] = {}
     uuid_fields: list[str] = []
+    soft_uuids: list[str] = []
     for field in cmeta.local_concrete_fields:
         if field is pk:
             continue
@@ -146,8 +147,8 @@ def model_profile(model: type[models.Model]) -> dict[str, Any]:
             }
             continue
         fields[field.name] = _column(field)
-        if kind_of(field) is Kind.UUID and field.unique:
-            uuid_fields.append(field.name)
+        if kind_of(field) is Kind.UUID:
+            (uuid_fields if field.unique else soft_uuids).append(field.name)
         default = _default(field)
         if default is not None:
             defaults[field.name] = default
@@ -168,6 +169,7 @@ def model_profile(model: type[models.Model]) -> dict[str, Any]:
         "pk": _column(pk, nullable=False),
         "natural_key": list(natural_key_fields(concrete)) if has_natural_key(model) else [],
         "uuid_fields": uuid_fields,
+        "soft_uuids": soft_uuids,
         "fields": fields,
         "foreign_keys": foreign_keys,
         "many_to_many": many_to_many,
@@ -177,12 +179,12 @@ def model_profile(model: type[models.Model]) -> dict[str, Any]:
         "create_values": {},
         "defaults": defaults,
         "generic_foreign_keys": {
-            f.name: {"field": f.name, "content_type": f.ct_field, "object_id": f.fk_field}
+            f.name: {"field": f.name, "ct_field": f.ct_field, "id_field": f.fk_field}
             for f in cmeta.private_fields
             if hasattr(f, "ct_field") and hasattr(f, "fk_field")
         },
-        "parents": {label(parent): ptr.name for parent, ptr in cmeta.parents.items() if ptr is not None},
-        "proxy_for": label(concrete) if meta.proxy else "",
+        "parent": next((label(parent) for parent, ptr in cmeta.parents.items() if ptr is pk), ""),
+        "alias_of": label(concrete) if meta.proxy else "",
     }
     return entry
 

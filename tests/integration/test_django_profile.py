@@ -47,7 +47,7 @@ def test_references_defaults_and_the_projects_settings(exported: dict[str, Any])
     assert exported["shop_items.category"]["policy"] == "map" and exported["shop_items.category"]["seeded"]
     note = exported["shop_items.note"]
     assert note["generic_foreign_keys"] == {
-        "target": {"field": "target", "content_type": "content_type", "object_id": "object_id"}
+        "target": {"field": "target", "ct_field": "content_type", "id_field": "object_id"}
     }
     assert note["many_to_many"]["tags"] == {
         "field": "tags", "table": "shop_items_note_tags", "source_column": "note_id",
@@ -57,11 +57,11 @@ def test_references_defaults_and_the_projects_settings(exported: dict[str, Any])
 
 def test_proxies_and_multi_table_inheritance(exported: dict[str, Any]) -> None:
     proxy = exported["shop_items.cheapitem"]
-    assert proxy["proxy_for"] == "shop_items.item" and proxy["table"] == "shop_items_item"
+    assert proxy["alias_of"] == "shop_items.item" and proxy["table"] == "shop_items_item"
     child = exported["shop_items.digitalitem"]
     assert child["table"] == "shop_items_digitalitem"
     assert child["pk"] == {"name": "item_ptr_id", "kind": "integer", "nullable": False}
-    assert child["parents"] == {"shop_items.item": "item_ptr"}
+    assert child["parent"] == "shop_items.item"
     assert list(child["fields"]) == ["download_url"]
 
 
@@ -69,5 +69,5 @@ def test_the_export_loads_as_a_profile(exported: dict[str, Any]) -> None:
     profile = Profile.from_dict(exported)
 
     assert profile.models["shop_items.item"].foreign_keys["category"].to_field == "code"
-    assert profile.models["shop_items.note"].generic_foreign_keys["target"].object_id == "object_id"
-    assert profile.models["shop_items.digitalitem"].parents == {"shop_items.item": "item_ptr"}
+    assert profile.models["shop_items.note"].generic_foreign_keys["target"].id_field == "object_id"
+    assert profile.models["shop_items.digitalitem"].parent == "shop_items.item"

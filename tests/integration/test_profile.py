@@ -53,3 +53,24 @@ def test_a_broken_profile_file_is_named(target: Target, tmp_path: Path, cli: Cli
     assert (
         "model 'accounts.role' is incomplete or wrong (policy must be one of restore, map, not 'merge')" in shown.output
     )
+
+
+def test_profile_show_with_a_backup_says_what_was_inferred_and_why(
+    source: Source, target: Target, cli: CliRunner
+) -> None:
+    shown = run(cli, "profile", "show", "--target", target.url, "--backup", source.fixture())
+
+    assert shown.exit_code == 0, shown.output
+    profile = tomllib.loads(shown.output)["models"]
+    assert "documents.document" in profile and "auth.permission" in profile
+    instance = shown.output.split('[models."workflows.workflowinstance"]')[1].split("\n[models.")[0]
+    assert "# natural key ['uuid']: its unique UUID column" in instance
+    assert "# backup: 44 records, 44 without pk" in instance.replace(
+        str(source.query("SELECT COUNT(*) FROM workflows_workflowinstance")[0][0]), "44"
+    )
+    assert "as a UUID natural key" in instance
+    audit = shown.output.split('[models."audit.auditentry"]')[1].split("\n[models.")[0]
+    assert "# soft references ['object_uuid']: non-unique UUID columns" in audit
+    assert "# generic foreign key content_object: content_type (content type) + object_id" in audit
+    assert profile["audit.auditentry"]["uuid_fields"] == ["uuid"]
+    assert profile["audit.auditentry"]["soft_uuids"] == ["object_uuid"]

@@ -13,4 +13,6 @@ class AuditEntry(models.Model):
     content_type = models.ForeignKey(ContentType, null=True, on_delete=models.SET_NULL)
     object_id = models.CharField(max_length=64, blank=True)
     object_repr = models.CharField(max_length=200)
+    # the UUID of the object the entry is about: not unique, entries about one object share it
+    object_uuid = models.UUIDField(null=True, blank=True, db_index=True)
     changes = models.JSONField(default=dict)

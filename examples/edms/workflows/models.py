@@ -21,6 +21,11 @@ class WorkflowType(models.Model):
         return (self.code,)
 
 
+class WorkflowInstanceManager(models.Manager["WorkflowInstance"]):
+    def get_by_natural_key(self, uuid: str) -> "WorkflowInstance":
+        return self.get(uuid=uuid)
+
+
 class WorkflowInstance(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True)
     workflow_type = models.ForeignKey(WorkflowType, on_delete=models.PROTECT)
@@ -28,6 +33,11 @@ class WorkflowInstance(models.Model):
     state = models.CharField(max_length=40)
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     started_at = models.DateTimeField()
+
+    objects = WorkflowInstanceManager()
+
+    def natural_key(self) -> tuple[str]:
+        return (str(self.uuid),)
 
 
 class WorkflowTransition(models.Model):

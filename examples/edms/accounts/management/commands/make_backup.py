@@ -34,10 +34,14 @@ class Command(BaseCommand):
         parser.add_argument("--package", action="store_true", help="write a package directory")
         parser.add_argument("--plain-pks", action="store_true", help="no natural keys")
         parser.add_argument("--format", default="json", choices=["json", "jsonl"])
+        parser.add_argument("--exclude", action="append", default=[], help="an app or model label to leave out")
 
     def handle(self, *args: Any, **options: Any) -> None:
         output = Path(options["output"])
-        keys = {} if options["plain_pks"] else {"use_natural_foreign_keys": True, "use_natural_primary_keys": True}
+        keys: dict[str, Any] = (
+            {} if options["plain_pks"] else {"use_natural_foreign_keys": True, "use_natural_primary_keys": True}
+        )
+        keys["exclude"] = options["exclude"]
         if not options["package"]:
             call_command("dumpdata", format=options["format"], output=str(output), indent=None, **keys)
             return

@@ -190,6 +190,7 @@ class Command(BaseCommand):
                     content_type=doc_ct,
                     object_id=str(doc.pk),
                     object_repr=doc.number,
+                    object_uuid=doc.uuid,
                     changes={"title": [None, doc.title]} if rng.random() < 0.5 else {},
                 )
                 for doc in docs
