@@ -93,7 +93,7 @@ def check_password(password: str) -> None:
 
 
 def add_account(ledger_url: str, name: str, role: str, password: str, actor: str) -> dict[str, Any]:
-    ledger = Ledger(ledger_url)
+    ledger = Ledger(ledger_url, create=True)  # the first account may come before the first restore
     if _load(ledger, name) is not None:
         raise AccountError(f"account {name!r} exists already")
     check_password(password)

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from application.accounts import LoginRefused, log_in
 from application.event_log import event_log
 from application.report import KINDS, list_restores, restore_decisions
+from application.verify import verify_ledger
 from domain.accounts import OPERATOR
 from web import actions, jobs
 from web.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, Session, check_csrf, session_of, set_cookie
@@ -114,6 +115,21 @@ def restores(request: Request) -> Response:
         target = actions.target_of_run(settings, run)
         run["target_name"] = target.name if target else run["target"].get("url", "")
     return _page(request, "restores.html", session=session, runs=runs)
+
+
+@router.get("/verify", response_class=HTMLResponse)
+async def verify(request: Request, target: str = "") -> Response:
+    """The ledger verified now: every event against its chain row, optionally a configured target's
+    record of what it applied. Any role may run it."""
+    session = session_of(request)
+    settings = _settings(request)
+    config = settings.targets.get(target) if target else None
+    if target and config is None:
+        return error_page(request, 404, f"no target {target!r} is configured")
+    result = await run_in_threadpool(verify_ledger, settings.ledger_url, config.url if config else None)
+    return _page(
+        request, "verify.html", session=session, result=result, targets=sorted(settings.targets), chosen=target
+    )
 
 
 @router.get("/restores/new", response_class=HTMLResponse)

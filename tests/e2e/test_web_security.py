@@ -13,8 +13,8 @@ from fastapi.routing import APIRoute
 from starlette.routing import Mount, Route
 
 from application.accounts import list_accounts
+from application.event_log import event_log
 from application.report import list_restores
-from application.timeline import timeline
 from domain.accounts import account_id
 from tests.console import Console, example_package, make_console
 from tests.targets import sqlite_target
@@ -142,7 +142,7 @@ def test_six_wrong_passwords_lock_the_account_in_the_ledger(console: Console) ->
     assert right.status_code == 401
     assert "account olga is locked" in right.text
     assert {a["name"]: a["state"] for a in list_accounts(console.ledger)}["olga"] == "locked"
-    events = timeline(console.ledger, str(account_id("olga")))
+    events = event_log(console.ledger, str(account_id("olga")))
     names = [e["event"] for e in events]
     assert names.count("LoginFailed") == 6
     assert names.index("LockedOut") == names.index("LoginFailed") + 5
@@ -218,3 +218,19 @@ def test_path_traversal_inside_an_uploaded_package_is_refused_as_on_the_cli(cons
     )  # fmt: skip
     assert cli.returncode == 1
     assert message in cli.stderr
+
+
+def test_the_verification_page_shows_a_clean_ledger_and_names_a_changed_event(console: Console) -> None:
+    import sqlite3
+
+    client = console.client()
+    console.log_in(client, "aldo")
+    clean = client.get("/verify")
+    assert clean.status_code == 200, clean.text
+    assert "Verified: no finding" in clean.text
+    with sqlite3.connect(console.ledger) as db:  # an auditor's nightmare: one event's stored state edited
+        [(nid, state)] = db.execute("SELECT rowid, state FROM stored_events ORDER BY rowid LIMIT 1").fetchall()
+        db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (bytes(state) + b"x", nid))
+    changed = client.get("/verify")
+    assert changed.status_code == 200
+    assert "findings: the ledger was changed" in changed.text and "changed" in changed.text
