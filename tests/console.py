@@ -163,16 +163,17 @@ def example_package(root: Path, hostile: bool = False) -> Path:
 
     package = shutil.copytree(EDMS / "backup", root / ("hostile" if hostile else "example"))
     if hostile:
-        data = package / "data" / "edms.json"
+        data = package / "data" / "dump.jsonl"
         records = [
             r
-            for r in json.loads(data.read_text())
+            for r in map(json.loads, data.read_text().splitlines())
             if not (r["model"] == "accounts.user" and r["fields"]["username"] == LEFT_OUT)
         ]
-        data.write_text(json.dumps(records).replace(json.dumps(LEFT_OUT), json.dumps(HOSTILE)))
+        lines = "".join(json.dumps(r) + "\n" for r in records)
+        data.write_text(lines.replace(json.dumps(LEFT_OUT), json.dumps(HOSTILE)))
         manifest = json.loads((package / "manifest.json").read_text())
         for entry in manifest["files"]:
-            if entry["path"] == "data/edms.json":
+            if entry["path"] == "data/dump.jsonl":
                 entry.update(sha256=hashlib.sha256(data.read_bytes()).hexdigest(), size=data.stat().st_size)
         (package / "manifest.json").write_text(json.dumps(manifest))
     archive = root / f"{package.name}.zip"

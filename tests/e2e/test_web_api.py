@@ -86,8 +86,8 @@ def test_a_restore_through_the_api_names_the_account_as_actor_and_signer(
     assert reinitialised.count("documents_document") == before + 60
 
     report = client.get(f"/api/v1/restores/{restore_id}/report", headers=aldo, params={"format": "json"})
-    assert report.status_code == 200 and json.loads(report.content)["status"] == "applied"
-    for fmt, marker in (("csv", "kind,model,security_relevant"), ("html", "<h1>Restore")):
+    assert report.status_code == 200 and json.loads(report.content)["identity"]["status"] == "applied"
+    for fmt, marker in (("csv", "restore_id,event_version,kind,model"), ("html", "<h1>Restore")):
         answer = client.get(f"/api/v1/restores/{restore_id}/report", headers=aldo, params={"format": fmt})
         assert marker in answer.text
 

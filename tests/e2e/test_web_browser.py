@@ -117,7 +117,7 @@ def test_operator_plans_applies_and_rolls_back_auditor_downloads_the_report(
     report = tmp_path / "report.html"
     download.value.save_as(report)
     text = report.read_text()
-    assert restore_id in text and "(signed: applied)" in text and "<script>window" not in text
+    assert restore_id in text and "signed electronically: applied" in text and "<script>window" not in text
     page.screenshot(path=shots / "08-auditor.png", full_page=True)
     report_page = context.new_page()
     report_page.goto(report.as_uri())

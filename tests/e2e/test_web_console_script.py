@@ -48,5 +48,5 @@ def test_console_script_serves_the_example_with_an_operator_and_an_auditor(tmp_p
     accounts = {a["name"]: a["role"] for a in list_accounts(str(tmp_path / "restore-ledger.sqlite3"))}
     assert accounts == {"operator": "operator", "auditor": "auditor"}
     with zipfile.ZipFile(tmp_path / "edms-backup.zip") as archive:
-        assert "manifest.json" in archive.namelist() and "data/edms.json" in archive.namelist()
+        assert "manifest.json" in archive.namelist() and "data/dump.jsonl" in archive.namelist()
     assert "console: http://127.0.0.1:" in (tmp_path / "out.log").read_text()

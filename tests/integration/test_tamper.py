@@ -6,6 +6,7 @@ checkpoint."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -314,7 +315,7 @@ def test_a_ledger_from_before_chains_is_refused_until_sealed_then_verifies(
 
     sealed = run(cli, "ledger", "seal", "--ledger", ledger, "--reason", "upgrade", "--actor", "ops")
 
-    assert sealed.exit_code == 0 and "sealed: 12 events chained" in sealed.output
+    assert sealed.exit_code == 0 and re.search(r"sealed: \d+ events chained", sealed.output), sealed.output
     assert verify(cli, ledger) == (0, [])
     [(context,)] = raw.sql("SELECT context FROM {chain} WHERE position = 1")
     assert json.loads(context)["reason"] == "upgrade" and json.loads(context)["actor"] == "ops"
