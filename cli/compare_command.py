@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
-from cli.main import TARGET_HELP, Refused, main
+from cli.command import Refused
+from cli.main import main
+from cli.options import TARGET_HELP
 
 SHOWN = 20  # rows named per model and kind in the text output; --json names every row
 

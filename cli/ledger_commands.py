@@ -9,7 +9,9 @@ from typing import Any
 
 import click
 
-from cli.main import Refused, ledger, ledger_option, reason_option
+from cli.command import Refused
+from cli.options import ledger_option, reason_option
+from cli.review_commands import ledger
 
 KEY = click.Path(exists=True, dir_okay=False, path_type=Path)
 

@@ -1,4 +1,5 @@
-"""Options several commands share: the backup reader's limits, and free text for the ledger."""
+"""Options several commands share: the ledger and the target, the backup reader's limits, and free text for
+the ledger (--actor, --reason)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ import click
 
 from infrastructure.reading import Limits
 
+LEDGER_HELP = "Ledger database URL or SQLite path [env RESTORE_LEDGER_URL; default restore-ledger.sqlite3]."
+ledger_option = click.option(
+    "--ledger", envvar="RESTORE_LEDGER_URL", default="restore-ledger.sqlite3", show_default=True, help=LEDGER_HELP
+)
+TARGET_HELP = "Target database URL (sqlite:///file or postgresql://...) [env RESTORE_LEDGER_TARGET]."
 _SIZE = re.compile(r"(\d+)\s*([KMGT]i?B?|B)?", re.IGNORECASE)
 _FACTORS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 _HELP = {
@@ -88,3 +94,21 @@ def free_text(_ctx: click.Context, param: click.Parameter, value: str | None) ->
             param=param,
         )
     return value
+
+
+def _reason(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    value = free_text(ctx, param, value) or ""
+    if not value.strip():
+        raise click.BadParameter("give why, for the ledger: it may not be empty")
+    return value
+
+
+def reason_option(help_text: str) -> Callable[[Any], Any]:
+    """--reason, required and not blank [env RESTORE_LEDGER_REASON]."""
+    return click.option(
+        "--reason",
+        envvar="RESTORE_LEDGER_REASON",
+        required=True,
+        callback=_reason,
+        help=f"{help_text} Required [env RESTORE_LEDGER_REASON].",
+    )

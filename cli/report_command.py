@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from cli.main import ledger_option, main
+from cli.main import main
+from cli.options import ledger_option
 
 
 @main.command()

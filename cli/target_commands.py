@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
-from cli.main import TARGET_HELP, _emit_json, ledger_option, main, reason_option
-from cli.options import free_text
+from cli.command import emit_json
+from cli.main import main
+from cli.options import TARGET_HELP, free_text, ledger_option, reason_option
 
 TARGET = click.option("--target", envvar="RESTORE_LEDGER_TARGET", required=True, help=TARGET_HELP)
 
@@ -70,7 +71,7 @@ def rebuild(
     )
     outcome = rebuild_target(request)
     if as_json:
-        _emit_json(dataclasses.asdict(outcome))
+        emit_json(dataclasses.asdict(outcome))
         return
     click.echo(
         f"rebuilt target {outcome.original_id} as new target {outcome.target_id}: "
@@ -99,7 +100,7 @@ def status(target: str, ledger: str, as_json: bool) -> None:
 
     result = target_status(target, ledger)
     if as_json:
-        _emit_json(dataclasses.asdict(result))
+        emit_json(dataclasses.asdict(result))
         return
     busy = " (locked by a running command)" if result.busy else ""
     adopted = f", adopted from {result.adopted_from}" if result.adopted_from else ""
@@ -162,7 +163,7 @@ def target_adopt(target: str, ledger: str, actor: str | None, reason: str, as_js
 
     outcome = adopt_target(target, ledger, actor or getpass.getuser(), reason)
     if as_json:
-        _emit_json(dataclasses.asdict(outcome))
+        emit_json(dataclasses.asdict(outcome))
         return
     click.echo(
         f"target {outcome.url} is now target {outcome.target_id}, "

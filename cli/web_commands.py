@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
-from cli.main import Refused, ledger_option, main
+from cli.command import Refused
+from cli.main import main
+from cli.options import ledger_option
 from domain.accounts import ROLES
 
 actor_option = click.option("--actor", help="Who makes the change, for the ledger [default: the OS user].")

@@ -15,7 +15,7 @@ STATUS_BY_STAGE = {"read": 422, "profile": 422, "plan": 422, "configuration": 40
 
 
 def message_of(error: RestoreError) -> str:
-    """The message the CLI prints for ``error`` (cli.main.Group.invoke)."""
+    """The message the CLI prints for ``error`` (cli.command.Group.invoke)."""
     restore_id = getattr(error, "restore_id", None)
     prefix = f"restore {restore_id} failed at {error.stage}: " if restore_id else ""
     return f"{prefix}{error}"

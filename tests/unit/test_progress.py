@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli.main import render_progress
+from cli.progress import render_progress
 
 
 def test_stages_with_a_known_total_get_a_bar_the_others_a_count() -> None:
