@@ -15,24 +15,10 @@ import orjson
 from eventsourcing.utils import get_topic
 
 from application.ledger import Ledger
-from application.report import _decision_lines
+from application.report import DECISION_LINES, _decision_lines
 from domain.ledger import RestoreRun
 
-DECISION_EVENTS = (
-    RestoreRun.TargetReinitialised,
-    RestoreRun.PrimaryKeysAllocated,
-    RestoreRun.RowsMapped,
-    RestoreRun.ConflictsRecorded,
-    RestoreRun.RowsUpdated,
-    RestoreRun.MissingRowsCreated,
-    RestoreRun.UuidsReassigned,
-    RestoreRun.PrimaryKeysReassigned,
-    RestoreRun.RowsUnchanged,
-    RestoreRun.PrimaryKeysBound,
-    RestoreRun.SoftReferencesFollowed,
-    RestoreRun.GenericReferencesFollowed,
-    RestoreRun.LinksAdded,
-)
+DECISION_EVENTS = tuple(DECISION_LINES)
 SKIPPED = {get_topic(RestoreRun.RowsRecorded), get_topic(RestoreRun.ReferencesDeferred)}
 DEFAULT_SECRETS = frozenset({"password"})
 SUMMARY_PAST = 1000
@@ -188,22 +174,10 @@ def csv_row(line: dict[str, Any]) -> list[Any]:
     return [cell(line[name]) if name != "decision" else line["text"] for name in CSV_HEADER]
 
 
-# What each decision event counts as, for the summary: (kind, list attribute) -- kept in step with
-# report._decision_lines; the summary must not format 100,000 lines to count them.
+# What each decision event counts as, for the summary: (kind, list attribute), from report.DECISION_LINES;
+# the summary must not format 100,000 lines to count them.
 _COUNTED: dict[str, tuple[str, str | None]] = {
-    get_topic(RestoreRun.RowsMapped): ("mapped", "mappings"),
-    get_topic(RestoreRun.ConflictsRecorded): ("conflict", "conflicts"),
-    get_topic(RestoreRun.RowsUpdated): ("updated", "updates"),
-    get_topic(RestoreRun.MissingRowsCreated): ("created", "created"),
-    get_topic(RestoreRun.UuidsReassigned): ("uuid", "reassignments"),
-    get_topic(RestoreRun.PrimaryKeysReassigned): ("pk", "reassignments"),
-    get_topic(RestoreRun.PrimaryKeysAllocated): ("allocated", None),
-    get_topic(RestoreRun.TargetReinitialised): ("reinitialised", "evidence"),
-    get_topic(RestoreRun.RowsUnchanged): ("unchanged", "rows"),
-    get_topic(RestoreRun.PrimaryKeysBound): ("bound", "bindings"),
-    get_topic(RestoreRun.SoftReferencesFollowed): ("soft reference", "follows"),
-    get_topic(RestoreRun.GenericReferencesFollowed): ("generic reference", "follows"),
-    get_topic(RestoreRun.LinksAdded): ("link", "links"),
+    get_topic(cls): (kind, attribute) for cls, (kind, attribute, _) in DECISION_LINES.items()
 }
 
 

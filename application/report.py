@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -170,122 +171,134 @@ def _key_text(entry: dict[str, Any]) -> str:
     return record[record.index("(") + 1 : -1] if "(" in record else record
 
 
+Line = tuple[str, str, dict[str, Any]]
+"""One decision: its model, its text in plain words, its details for machines."""
+
+
+def _reinitialised(event: Any, evidence: dict[str, Any]) -> Line:
+    text = (
+        f"target re-initialised: {evidence['rows']} seeded {evidence['model']} rows carry other "
+        f"UUIDs or pks than the backup's, e.g. {evidence['evidence'][0]}"
+    )
+    return evidence["model"], text, evidence
+
+
+def _mapped(event: Any, m: dict[str, Any]) -> Line:
+    why = m.get("reason", "mapped onto the existing row")
+    uuids = f"backup uuid {m['backup_uuid']} -> existing uuid {m['uuid']}, " if "uuid" in m else ""
+    backup_pk = "none in the backup" if m["backup_pk"] is None else m["backup_pk"]
+    return event.model, f"{_key_text(m)}: {uuids}pk {backup_pk} -> {m['pk']} ({why})", m
+
+
+def _unchanged(event: Any, m: dict[str, Any]) -> Line:
+    return event.model, f"{_key_text(m)}: in the target already as pk {m['pk']}, same values", m
+
+
+def _bound(event: Any, b: dict[str, Any]) -> Line:
+    shown = ", ".join(b["referenced_by"]) + (
+        f" and {b['references'] - len(b['referenced_by'])} more" if b["references"] > len(b["referenced_by"]) else ""
+    )
+    row = (
+        f"the target's row {tuple(b['key'])!r}"
+        if b["key"] is not None
+        else "whatever row gets that pk (the backup's rows of this model carry no pk: natural primary "
+        "keys; kept as loaddata would)"
+        if b["how"] == "no backup pks"
+        else "the target's row"
+        if b["found"]
+        else "no row (neither in the backup nor in the target; kept as loaddata would)"
+    )
+    text = f"{event.model} pk={b['pk']!r} is not in the backup: bound by pk to {row}; referenced by {shown}"
+    return event.model, text, b
+
+
+def _soft_reference(event: Any, f: dict[str, Any]) -> Line:
+    text = (
+        f"{_key_text(f)}: {event.field} {f['old']} -> {f['new']} (follows the {f['model']} row whose "
+        "UUID was reassigned)"
+    )
+    return event.model, text, f | {"field": event.field}
+
+
+def _generic_reference(event: Any, f: dict[str, Any]) -> Line:
+    text = (
+        f"{_key_text(f)}: {f['column']} {f['old']!r} -> {f['new']!r} "
+        f"(follows {_key_text({'record': f['object']})} to its new pk)"
+    )
+    return event.model, text, f | {"field": event.field}
+
+
+def _link(event: Any, link: dict[str, Any]) -> Line:
+    text = (
+        f"{_key_text(link)}: {event.field} link to {link['to']} added (pk {link['source']} -> "
+        f"{link['target']}); the existing row lacked it"
+    )
+    return event.model, text, link | {"field": event.field}
+
+
+def _conflict(event: Any, c: dict[str, Any]) -> Line:
+    fields = ", ".join(sorted(c["differing"]))
+    outcome = "took the backup's values" if c["resolution"] == "update" else "kept the target's values"
+    text = f"{_key_text(c)}: exists in the target (pk {c['pk']}) with other {fields}; {outcome} ({c['resolution']})"
+    return event.model, text, c
+
+
+def _updated(event: Any, u: dict[str, Any]) -> Line:
+    changes = "; ".join(f"{col}: {u['before'][col]!r} -> {u['after'][col]!r}" for col in sorted(u["after"]))
+    return event.model, f"{_key_text(u)} (pk {u['pk']}) updated: {changes}", u
+
+
+def _created(event: Any, c: dict[str, Any]) -> Line:
+    referrers = ", ".join(c["referenced_by"][:3]) + (
+        f" and {len(c['referenced_by']) - 3} more" if len(c["referenced_by"]) > 3 else ""
+    )
+    text = (
+        f"{event.model} {tuple(c['key'])!r}: referenced but missing, created with pk {c['pk']} "
+        f"(inactive, unusable password, not staff where the model has these); referenced by {referrers}"
+    )
+    return event.model, text, {k: v for k, v in c.items() if k != "values"} | {"values": _redacted(c["values"])}
+
+
+def _reassigned(event: Any, r: dict[str, Any]) -> Line:
+    field = event.field if isinstance(event, RestoreRun.UuidsReassigned) else "pk"
+    return event.model, f"{_key_text(r)}: {field} {r['old']} -> {r['new']} ({r['reason']})", r
+
+
+def _allocated(event: Any, _: None) -> Line:
+    details = {"table": event.table, "first": event.first, "count": event.count, "reason": event.reason}
+    return event.model, f"{event.table}: {event.count} pks from {event.first} ({event.reason})", details
+
+
+DECISION_LINES: dict[type[Any], tuple[str, str | None, Callable[[Any, Any], Line]]] = {
+    RestoreRun.TargetReinitialised: ("reinitialised", "evidence", _reinitialised),
+    RestoreRun.RowsMapped: ("mapped", "mappings", _mapped),
+    RestoreRun.RowsUnchanged: ("unchanged", "rows", _unchanged),
+    RestoreRun.PrimaryKeysBound: ("bound", "bindings", _bound),
+    RestoreRun.SoftReferencesFollowed: ("soft reference", "follows", _soft_reference),
+    RestoreRun.GenericReferencesFollowed: ("generic reference", "follows", _generic_reference),
+    RestoreRun.LinksAdded: ("link", "links", _link),
+    RestoreRun.ConflictsRecorded: ("conflict", "conflicts", _conflict),
+    RestoreRun.RowsUpdated: ("updated", "updates", _updated),
+    RestoreRun.MissingRowsCreated: ("created", "created", _created),
+    RestoreRun.UuidsReassigned: ("uuid", "reassignments", _reassigned),
+    RestoreRun.PrimaryKeysReassigned: ("pk", "reassignments", _reassigned),
+    RestoreRun.PrimaryKeysAllocated: ("allocated", None, _allocated),
+}
+"""Each decision event: the kind of its decisions, the list attribute holding them (None: the event is one
+decision), and the formatter of one decision."""
+
+
 def _decision_lines(event: Any) -> list[dict[str, Any]]:
     """Each decision of an event as one line in plain words, with its details for machines."""
-    lines: list[dict[str, Any]] = []
-
-    def add(kind: str, model: str, text: str, details: dict[str, Any]) -> None:
-        lines.append({"kind": kind, "model": model, "text": text, "details": details})
-
-    if isinstance(event, RestoreRun.TargetReinitialised):
-        for evidence in event.evidence:
-            add(
-                "reinitialised",
-                evidence["model"],
-                f"target re-initialised: {evidence['rows']} seeded {evidence['model']} rows carry other "
-                f"UUIDs or pks than the backup's, e.g. {evidence['evidence'][0]}",
-                evidence,
-            )
-    elif isinstance(event, RestoreRun.RowsMapped):
-        for m in event.mappings:
-            why = m.get("reason", "mapped onto the existing row")
-            uuids = f"backup uuid {m['backup_uuid']} -> existing uuid {m['uuid']}, " if "uuid" in m else ""
-            backup_pk = "none in the backup" if m["backup_pk"] is None else m["backup_pk"]
-            add("mapped", event.model, f"{_key_text(m)}: {uuids}pk {backup_pk} -> {m['pk']} ({why})", m)
-    elif isinstance(event, RestoreRun.RowsUnchanged):
-        for m in event.rows:
-            add("unchanged", event.model, f"{_key_text(m)}: in the target already as pk {m['pk']}, same values", m)
-    elif isinstance(event, RestoreRun.PrimaryKeysBound):
-        for b in event.bindings:
-            shown = ", ".join(b["referenced_by"]) + (
-                f" and {b['references'] - len(b['referenced_by'])} more"
-                if b["references"] > len(b["referenced_by"])
-                else ""
-            )
-            row = (
-                f"the target's row {tuple(b['key'])!r}"
-                if b["key"] is not None
-                else "whatever row gets that pk (the backup's rows of this model carry no pk: natural primary "
-                "keys; kept as loaddata would)"
-                if b["how"] == "no backup pks"
-                else "the target's row"
-                if b["found"]
-                else "no row (neither in the backup nor in the target; kept as loaddata would)"
-            )
-            add(
-                "bound",
-                event.model,
-                f"{event.model} pk={b['pk']!r} is not in the backup: bound by pk to {row}; referenced by {shown}",
-                b,
-            )
-    elif isinstance(event, RestoreRun.SoftReferencesFollowed):
-        for f in event.follows:
-            add(
-                "soft reference",
-                event.model,
-                f"{_key_text(f)}: {event.field} {f['old']} -> {f['new']} (follows the {f['model']} row whose "
-                "UUID was reassigned)",
-                f | {"field": event.field},
-            )
-    elif isinstance(event, RestoreRun.GenericReferencesFollowed):
-        for f in event.follows:
-            add(
-                "generic reference",
-                event.model,
-                f"{_key_text(f)}: {f['column']} {f['old']!r} -> {f['new']!r} "
-                f"(follows {_key_text({'record': f['object']})} to its new pk)",
-                f | {"field": event.field},
-            )
-    elif isinstance(event, RestoreRun.LinksAdded):
-        for link in event.links:
-            add(
-                "link",
-                event.model,
-                f"{_key_text(link)}: {event.field} link to {link['to']} added (pk {link['source']} -> "
-                f"{link['target']}); the existing row lacked it",
-                link | {"field": event.field},
-            )
-    elif isinstance(event, RestoreRun.ConflictsRecorded):
-        for c in event.conflicts:
-            fields = ", ".join(sorted(c["differing"]))
-            outcome = "took the backup's values" if c["resolution"] == "update" else "kept the target's values"
-            add(
-                "conflict",
-                event.model,
-                f"{_key_text(c)}: exists in the target (pk {c['pk']}) with other {fields}; "
-                f"{outcome} ({c['resolution']})",
-                c,
-            )
-    elif isinstance(event, RestoreRun.RowsUpdated):
-        for u in event.updates:
-            changes = "; ".join(f"{col}: {u['before'][col]!r} -> {u['after'][col]!r}" for col in sorted(u["after"]))
-            add("updated", event.model, f"{_key_text(u)} (pk {u['pk']}) updated: {changes}", u)
-    elif isinstance(event, RestoreRun.MissingRowsCreated):
-        for c in event.created:
-            referrers = ", ".join(c["referenced_by"][:3]) + (
-                f" and {len(c['referenced_by']) - 3} more" if len(c["referenced_by"]) > 3 else ""
-            )
-            add(
-                "created",
-                event.model,
-                f"{event.model} {tuple(c['key'])!r}: referenced but missing, created with pk {c['pk']} "
-                f"(inactive, unusable password, not staff where the model has these); referenced by {referrers}",
-                {k: v for k, v in c.items() if k != "values"} | {"values": _redacted(c["values"])},
-            )
-    elif isinstance(event, RestoreRun.UuidsReassigned):
-        for r in event.reassignments:
-            add("uuid", event.model, f"{_key_text(r)}: {event.field} {r['old']} -> {r['new']} ({r['reason']})", r)
-    elif isinstance(event, RestoreRun.PrimaryKeysReassigned):
-        for r in event.reassignments:
-            add("pk", event.model, f"{_key_text(r)}: pk {r['old']} -> {r['new']} ({r['reason']})", r)
-    elif isinstance(event, RestoreRun.PrimaryKeysAllocated):
-        add(
-            "allocated",
-            event.model,
-            f"{event.table}: {event.count} pks from {event.first} ({event.reason})",
-            {"table": event.table, "first": event.first, "count": event.count, "reason": event.reason},
-        )
-    return lines
+    for cls, (kind, attribute, line) in DECISION_LINES.items():
+        if isinstance(event, cls):
+            items = getattr(event, attribute) if attribute else [None]
+            lines = []
+            for item in items:
+                model, text, details = line(event, item)
+                lines.append({"kind": kind, "model": model, "text": text, "details": details})
+            return lines
+    return []
 
 
 def _redacted(values: dict[str, Any]) -> dict[str, Any]:
