@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ from cli.main import main
 from tests.edms import Source, build_source
 from tests.targets import (
     PostgresTarget,
+    SqliteTarget,
     Target,
     create_pg_reinitialised_template,
     create_pg_template,
@@ -82,6 +83,24 @@ def reinitialised(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ta
     created = PostgresTarget.create(request.getfixturevalue("pg_reinitialised_template"))
     yield created
     created.drop()
+
+
+@pytest.fixture
+def clone(tmp_path: Path) -> Iterator[Callable[[Target, str], Target]]:
+    """Copies of a target, with their state: a SQLite file ``NAME.sqlite3`` in tmp_path, or a PostgreSQL
+    database dropped after the test."""
+    made: list[PostgresTarget] = []
+
+    def copy(target: Target, name: str) -> Target:
+        if isinstance(target, SqliteTarget):
+            return target.copy(tmp_path / f"{name}.sqlite3")
+        assert isinstance(target, PostgresTarget)
+        made.append(target.copy())
+        return made[-1]
+
+    yield copy
+    for target in made:
+        target.drop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

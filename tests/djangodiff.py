@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.django_process import run_manage
 from tests.targets import PG_SERVER, pg_admin
 
 PROJECT = Path(__file__).resolve().parent / "djangoproject"
@@ -22,15 +23,7 @@ RESTORE_LEDGER = Path(sys.executable).parent / "restore-ledger"
 
 
 def manage(*args: str, db: str, other: str | None = None) -> str:
-    env = {**os.environ, "DIFF_DB": db, "PYTHONWARNINGS": "ignore"}
-    if other is not None:
-        env["DIFF_OTHER_DB"] = other
-    result = subprocess.run(
-        [sys.executable, str(PROJECT / "manage.py"), *args], env=env, capture_output=True, text=True, cwd=PROJECT
-    )
-    if result.returncode != 0:
-        raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
+    return run_manage(PROJECT, args, DIFF_DB=db, DIFF_OTHER_DB=other)
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import importlib.util
-import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.django_process import run_manage
 
 ROOT = Path(__file__).resolve().parent.parent
 EDMS = ROOT / "examples" / "edms"
@@ -21,17 +20,7 @@ SCHEMA = EDMS / "schema" / "sqlite.sql"
 
 
 def manage(*args: str, db: Path, media: Path | None = None, target: str | None = None) -> str:
-    env = {**os.environ, "EDMS_DB": str(db), "PYTHONWARNINGS": "ignore"}
-    if media is not None:
-        env["EDMS_MEDIA_ROOT"] = str(media)
-    if target is not None:
-        env["EDMS_TARGET_DB"] = target
-    result = subprocess.run(
-        [sys.executable, str(EDMS / "manage.py"), *args], env=env, capture_output=True, text=True, cwd=EDMS
-    )
-    if result.returncode != 0:
-        raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
+    return run_manage(EDMS, args, EDMS_DB=db, EDMS_MEDIA_ROOT=media, EDMS_TARGET_DB=target)
 
 
 @dataclass(frozen=True)

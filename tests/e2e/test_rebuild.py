@@ -10,11 +10,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tests.conftest import run
-from tests.e2e.test_rollback_replay import clone, copies, media_files, restore, sequences_ahead
 from tests.edms import Source
+from tests.restores import Clone, media_files, restore, sequences_ahead
 from tests.targets import Target, sqlite_target
-
-__all__ = ["copies"]
 
 
 def test_rebuild_of_a_restore_rolled_back_and_forward_and_a_second_restore_equals_the_original(
@@ -24,10 +22,9 @@ def test_rebuild_of_a_restore_rolled_back_and_forward_and_a_second_restore_equal
     ledger: str,
     tmp_path: Path,
     cli: CliRunner,
-    copies: list[Target],
+    clone: Clone,
 ) -> None:
-    fresh = clone(reinitialised, tmp_path, "fresh")
-    copies.append(fresh)
+    fresh = clone(reinitialised, "fresh")
     media = tmp_path / "media"
     first = restore(cli, source.package(), reinitialised, ledger, "--media-root", media)
     assert run(cli, "rollback", first, "--ledger", ledger).exit_code == 0
@@ -63,10 +60,9 @@ def test_a_rebuild_that_must_refuse_leaves_the_new_target_and_media_root_as_they
     sqlite_ledger: str,
     tmp_path: Path,
     cli: CliRunner,
-    copies: list[Target],
+    clone: Clone,
 ) -> None:
-    fresh = clone(reinitialised, tmp_path, "fresh")
-    copies.append(fresh)
+    fresh = clone(reinitialised, "fresh")
     restore(cli, second_source, reinitialised, sqlite_ledger)
     restore(cli, source.package(), reinitialised, sqlite_ledger, "--media-root", tmp_path / "media")
     before = fresh.snapshot()
@@ -90,10 +86,10 @@ def test_a_rebuild_that_must_refuse_leaves_the_new_target_and_media_root_as_they
 
 
 def test_a_rebuild_takes_media_from_the_media_store_when_the_backup_is_gone(
-    source: Source, sqlite_ledger: str, tmp_path: Path, cli: CliRunner
+    source: Source, sqlite_ledger: str, tmp_path: Path, cli: CliRunner, clone: Clone
 ) -> None:
     reinitialised = sqlite_target(tmp_path / "reinitialised.sqlite3", reinitialised=True)  # the store is backend-free
-    fresh = clone(reinitialised, tmp_path, "fresh")
+    fresh = clone(reinitialised, "fresh")
     backup = tmp_path / "package"
     shutil.copytree(source.package(), backup)
     media = tmp_path / "media"

@@ -3,50 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from tests.conftest import run
-from tests.edms import EDMS, Source, digest
-from tests.targets import PostgresTarget, SqliteTarget, Target
-
-PROFILE = EDMS / "profile.toml"
-
-
-def clone(target: Target, tmp_path: Path, name: str) -> Target:
-    if isinstance(target, SqliteTarget):
-        return target.copy(tmp_path / f"{name}.sqlite3")
-    assert isinstance(target, PostgresTarget)
-    return target.copy()
-
-
-@pytest.fixture
-def copies() -> Iterator[list[Target]]:
-    made: list[Target] = []
-    yield made
-    for target in made:
-        if isinstance(target, PostgresTarget):
-            target.drop()
-
-
-def restore(cli: CliRunner, backup: Path, target: Target, ledger: str, *extra: object) -> str:
-    result = run(
-        cli, "restore", backup, "--target", target.url, "--ledger", ledger, "--profile", PROFILE, "--quiet", *extra
-    )
-    assert result.exit_code == 0, result.output
-    return result.output.split()[1]
-
-
-def sequences_ahead(*targets: Target) -> bool:
-    """On PostgreSQL every sequence is at or past MAX(pk): the application's next insert never collides."""
-    return all(not t.sequences_behind() for t in targets if isinstance(t, PostgresTarget))
-
-
-def media_files(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): digest(p) for p in root.rglob("*") if p.is_file()} if root.exists() else {}
+from tests.edms import Source
+from tests.restores import Clone, media_files, restore, sequences_ahead
+from tests.targets import Target
 
 
 @pytest.mark.parametrize("on_conflict", ["keep-existing", "update"])
@@ -128,10 +93,9 @@ def test_rollback_refuses_when_a_restored_row_was_changed_after_the_restore(
 
 
 def test_replay_into_a_copy_of_the_original_target_yields_the_same_rows(
-    source: Source, reinitialised: Target, ledger: str, tmp_path: Path, cli: CliRunner, copies: list[Target]
+    source: Source, reinitialised: Target, ledger: str, cli: CliRunner, clone: Clone
 ) -> None:
-    copy = clone(reinitialised, tmp_path, "copy")
-    copies.append(copy)
+    copy = clone(reinitialised, "copy")
     restore_id = restore(cli, source.fixture(), reinitialised, ledger)
 
     result = run(cli, "replay", restore_id, "--target", copy.url, "--ledger", ledger, "--reason", "staging")
@@ -163,12 +127,10 @@ def test_rebuild_after_two_restores_and_one_rollback_equals_the_original_target(
     second_source: Path,
     reinitialised: Target,
     ledger: str,
-    tmp_path: Path,
     cli: CliRunner,
-    copies: list[Target],
+    clone: Clone,
 ) -> None:
-    fresh = clone(reinitialised, tmp_path, "fresh")
-    copies.append(fresh)
+    fresh = clone(reinitialised, "fresh")
     restore(cli, source.fixture(), reinitialised, ledger)
     second = restore(cli, second_source, reinitialised, ledger)
     assert run(cli, "rollback", second, "--ledger", ledger).exit_code == 0

@@ -12,15 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import run
-from tests.e2e.test_rollback_replay import clone, copies, media_files, restore
-from tests.edms import EDMS, Source
+from tests.edms import Source
+from tests.restores import PROFILE, Clone, media_files, restore
 from tests.targets import PostgresTarget, Target, sqlite_target
 
-PROFILE = EDMS / "profile.toml"
 CLI = str(Path(sys.executable).parent / "restore-ledger")
-
-
-__all__ = ["copies"]
 
 
 def history(cli: CliRunner, ledger: str) -> list[tuple[str, str, list[str]]]:
@@ -35,12 +31,11 @@ def test_a_copy_of_a_restored_target_is_refused_naming_the_original_until_it_is_
     sqlite_ledger: str,
     tmp_path: Path,
     cli: CliRunner,
-    copies: list[Target],
+    clone: Clone,
 ) -> None:
     media = tmp_path / "media"
     restore_id = restore(cli, source.package(), reinitialised, sqlite_ledger, "--media-root", media)
-    copy = clone(reinitialised, tmp_path, "copy")
-    copies.append(copy)
+    copy = clone(reinitialised, "copy")
     original, original_media, copied = reinitialised.data(), media_files(media), copy.data()
     recorded = history(cli, sqlite_ledger)
     [(original_id,)] = reinitialised.query("SELECT id FROM restore_ledger_target")

@@ -15,15 +15,12 @@ from click.testing import CliRunner
 
 from application.ledger import Ledger
 from tests.conftest import run
-from tests.e2e import test_rollback_replay
-from tests.e2e.test_rollback_replay import clone, restore
 from tests.edms import Source
 from tests.ledger_sql import RawLedger
+from tests.restores import Clone, restore
 from tests.targets import Target
 
 CLI = str(Path(sys.executable).parent / "restore-ledger")
-
-copies = test_rollback_replay.copies  # the fixture: PostgreSQL copies dropped after the test
 
 
 def raw_of(ledger: str) -> RawLedger:
@@ -60,10 +57,9 @@ def test_a_forged_before_image_makes_rollback_refuse_naming_the_event(
 
 
 def test_ledger_show_names_every_actor_and_reason_of_apply_rollback_roll_forward_and_replay(
-    source: Source, reinitialised: Target, ledger: str, tmp_path: Path, cli: CliRunner, copies: list[Target]
+    source: Source, reinitialised: Target, ledger: str, cli: CliRunner, clone: Clone
 ) -> None:
-    copy = clone(reinitialised, tmp_path, "copy")
-    copies.append(copy)
+    copy = clone(reinitialised, "copy")
     restore_id = restore(cli, source.fixture(), reinitialised, ledger, "--actor", "alice", "--reason", "DR test")
     steps = [
         ("rollback", "bob", "wrong backup"),
@@ -91,10 +87,9 @@ def test_ledger_show_names_every_actor_and_reason_of_apply_rollback_roll_forward
 
 
 def test_two_concurrent_restores_into_two_targets_leave_a_shared_ledger_that_verifies(
-    source: Source, second_source: Path, reinitialised: Target, ledger: str, tmp_path: Path, copies: list[Target]
+    source: Source, second_source: Path, reinitialised: Target, ledger: str, clone: Clone
 ) -> None:
-    other = clone(reinitialised, tmp_path, "other")
-    copies.append(other)
+    other = clone(reinitialised, "other")
     Ledger(ledger, create=True).close()  # created once: two processes creating one new PostgreSQL ledger race (known)
     processes = [
         subprocess.Popen(
@@ -151,10 +146,9 @@ def test_a_changed_ledger_is_not_listed_and_an_empty_reason_is_refused(
 
 
 def test_rebuild_is_recorded_with_its_actor_and_reason(
-    source: Source, reinitialised: Target, sqlite_ledger: str, tmp_path: Path, cli: CliRunner, copies: list[Target]
+    source: Source, reinitialised: Target, sqlite_ledger: str, cli: CliRunner, clone: Clone
 ) -> None:
-    fresh = clone(reinitialised, tmp_path, "fresh")
-    copies.append(fresh)
+    fresh = clone(reinitialised, "fresh")
     restore_id = restore(cli, source.fixture(), reinitialised, sqlite_ledger)
 
     rebuilt = run(cli, "rebuild", "--target", fresh.url, "--ledger", sqlite_ledger, "--actor", "erin",
