@@ -80,6 +80,12 @@ def timeline(ledger: Ledger, restore_id: UUID) -> list[dict[str, Any]]:
     return entries
 
 
+def timeline_of(ledger_url: str, restore_id: str) -> list[dict[str, Any]]:
+    """The timeline of the restore ``restore_id``, each entry with ``who`` did it in one line."""
+    ledger = Ledger(ledger_url)
+    return [entry | {"who": who(entry)} for entry in timeline(ledger, ledger.run_id(restore_id))]
+
+
 def show(ledger_url: str, restore_id: str) -> dict[str, Any]:
     """One restore, verified first: its summary, its timeline and each of its events."""
     ledger = Ledger(ledger_url)

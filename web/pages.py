@@ -13,8 +13,8 @@ from jinja2 import Environment
 from starlette.concurrency import run_in_threadpool
 
 from application.accounts import LoginRefused, log_in
-from application.event_log import event_log
 from application.report import KINDS, list_restores, restore_decisions
+from application.timeline import timeline_of
 from application.verify import verify_ledger
 from domain.accounts import OPERATOR
 from web import actions, jobs
@@ -191,7 +191,7 @@ def restore_page(
         filters = {"kind": kind or "", "model": model or "", "security": "1" if security else "", "q": q or ""}
         values.update(
             target=target,
-            timeline=event_log(settings.ledger_url, restore_id),
+            timeline=timeline_of(settings.ledger_url, restore_id),
             summary=summary(everything),
             models=sorted({line["model"] for line in everything}),
             decisions=items,

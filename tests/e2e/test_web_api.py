@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from application.event_log import event_log
+from application.timeline import timeline_of
 from tests.console import example_package, make_console, wait_for
 from tests.targets import PostgresTarget, Target, pg_admin
 from web import jobs
@@ -100,16 +100,24 @@ def test_a_restore_through_the_api_names_the_account_as_actor_and_signer(
     assert wait_for(client, restore_id, olga)["status"] == "rolled back"
     assert reinitialised.count("documents_document") == before
 
-    events = event_log(ledger, restore_id)
+    events = timeline_of(ledger, restore_id)
     started = events[0]
     assert started["event"] == "Started" and started["actor"] == "olga"
-    signed = [(e["signer"], e["meaning"], e["reason"]) for e in events if e["event"] == "Signed"]
-    assert signed == [("olga", "applied", "QA ok"), ("olga", "rolled back", "undo")]
+    signed = [(e["actor"], e["what"], e["reason"]) for e in events if e["event"] == "Signed"]
+    assert signed == [
+        ("olga", "signed electronically: applied", "QA ok"),
+        ("olga", "signed electronically: rolled back", "undo"),
+    ]
     names = [e["event"] for e in events]
     assert names[names.index("Signed") + 1] == "ApplyRequested"
     assert [e["actor"] for e in events if e["event"] in ("ApplyRequested", "RollbackStarted")] == ["olga", "olga"]
     listed = client.get("/api/v1/restores", headers=aldo).json()
     assert [r["restore_id"] for r in listed] == [restore_id]
+    console.log_in(client, "aldo")
+    shown = client.get(f"/restores/{restore_id}").text.split('id="timeline"')[1]  # the console's timeline
+    for entry in events:
+        assert f"<td>{entry['what']}</td>" in shown and entry["who"] in shown
+    assert "signed electronically: rolled back" in shown and "<td>undo</td>" in shown
 
 
 def test_four_eyes_the_account_that_planned_cannot_apply(tmp_path: Path) -> None:
@@ -137,7 +145,7 @@ def test_four_eyes_the_account_that_planned_cannot_apply(tmp_path: Path) -> None
     )
     assert other.status_code == 202, other.text
     assert wait_for(client, restore_id, console.bearer("otto"))["status"] == "applied"
-    signers = [(e["event"], e.get("signer") or e.get("actor")) for e in event_log(ledger, restore_id)]
+    signers = [(e["event"], e["actor"]) for e in timeline_of(ledger, restore_id)]
     assert ("Started", "olga") in signers and ("Signed", "otto") in signers
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import sync_playwright
 
-from application.event_log import event_log
+from application.timeline import timeline_of
 from tests.console import HOSTILE, PASSWORDS, Console, example_package, make_console, serve
 from tests.targets import SqliteTarget, sqlite_target
 
@@ -137,10 +137,10 @@ def test_operator_plans_applies_and_rolls_back_auditor_downloads_the_report(
     assert page.evaluate("window.__xss") is None and dialogs == []
     context.close()
 
-    events = event_log(console.ledger, restore_id)
+    events = timeline_of(console.ledger, restore_id)
     assert events[0]["actor"] == "olga"
-    assert [(e["signer"], e["meaning"]) for e in events if e["event"] == "Signed"] == [
-        ("olga", "applied"),
-        ("olga", "rolled back"),
+    assert [(e["actor"], e["what"]) for e in events if e["event"] == "Signed"] == [
+        ("olga", "signed electronically: applied"),
+        ("olga", "signed electronically: rolled back"),
     ]
     assert len(list(shots.glob("*.png"))) == 11
