@@ -14,7 +14,7 @@ from domain.errors import RestoreError
 from infrastructure.urls import parse_url
 
 DEFAULT_LEDGER = "restore-ledger.sqlite3"
-COMPRESSOR = "eventsourcing.compressor:ZlibCompressor"
+COMPRESSOR = "infrastructure.ledger_codec:FastZlibCompressor"
 CIPHER = "eventsourcing.cryptography:AESCipher"
 SQLITE_RECORDER = "infrastructure.ledger_chain:ChainedSQLiteRecorder"
 POSTGRES_RECORDER = "infrastructure.ledger_chain:ChainedPostgresRecorder"
