@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from operator import is_
 from typing import Any
 
 from domain.errors import PlanError, ProfileError
@@ -227,7 +228,7 @@ class Index:
                 flat.extend(self._key_by_pk(fk, part, targets, ordinal))
         key = tuple(flat)
         raw = self.raw_key[ordinal]
-        if len(key) == len(raw) and all(part is same for part, same in zip(key, raw, strict=True)):
+        if len(key) == len(raw) and all(map(is_, key, raw)):
             key = raw  # one tuple, not two, where the key is the record's own values
         self._keys[ordinal] = key
         return key

@@ -28,38 +28,41 @@ class OrdinalMap(MutableMapping[int, V], Generic[V]):
         self._count = 0
 
     def __getitem__(self, ordinal: int) -> V:
-        if ordinal < 0:
-            raise KeyError(ordinal)
         try:
             value = self._slots[ordinal]
         except IndexError:
             raise KeyError(ordinal) from None
-        if isinstance(value, _Missing):
+        if value is MISSING or ordinal < 0:
             raise KeyError(ordinal)
-        return value
+        return value  # type: ignore[return-value]
 
     def get(self, ordinal: int, default: V | None = None) -> V | None:  # type: ignore[override]
         slots = self._slots
         if 0 <= ordinal < len(slots):
             value = slots[ordinal]
-            if not isinstance(value, _Missing):
-                return value
+            if value is not MISSING:
+                return value  # type: ignore[return-value]
         return default
 
     def __contains__(self, ordinal: object) -> bool:
         if not isinstance(ordinal, int) or ordinal < 0 or ordinal >= len(self._slots):
             return False
-        return not isinstance(self._slots[ordinal], _Missing)
+        return self._slots[ordinal] is not MISSING
 
     def __setitem__(self, ordinal: int, value: V) -> None:
-        if ordinal < 0:
-            raise KeyError(ordinal)
         slots = self._slots
-        if ordinal >= len(slots):
-            slots.extend([MISSING] * (ordinal + 1 - len(slots)))
-        if isinstance(slots[ordinal], _Missing):
-            self._count += 1
-        slots[ordinal] = value
+        size = len(slots)
+        if ordinal < size:
+            if ordinal < 0:
+                raise KeyError(ordinal)
+            if slots[ordinal] is MISSING:
+                self._count += 1
+            slots[ordinal] = value
+            return
+        if ordinal > size:  # ordinals mostly come in order: one append each
+            slots.extend([MISSING] * (ordinal - size))
+        slots.append(value)
+        self._count += 1
 
     def __delitem__(self, ordinal: int) -> None:
         if ordinal not in self:
@@ -68,7 +71,7 @@ class OrdinalMap(MutableMapping[int, V], Generic[V]):
         self._count -= 1
 
     def __iter__(self) -> Iterator[int]:
-        return (ordinal for ordinal, value in enumerate(self._slots) if not isinstance(value, _Missing))
+        return (ordinal for ordinal, value in enumerate(self._slots) if value is not MISSING)
 
     def __len__(self) -> int:
         return self._count
