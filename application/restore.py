@@ -31,6 +31,7 @@ from domain.errors import BackupError, PlanError, ProfileError, RestoreError
 from domain.ledger import APPLIED, APPLYING, PLANNED, RECORDING, RestoreRun
 from domain.planning import Index, Options, Planner
 from domain.profile import ForeignKey, Kind, Profile
+from domain.records import Record
 from infrastructure.backup import Backup, BackupInfo, file_digest, open_backup
 from infrastructure.checkpoints import checkpoint
 from infrastructure.profile_file import load_profile
@@ -55,6 +56,7 @@ from infrastructure.target_schema import applied_migrations, table_columns
 BATCH_ROWS = 500
 CONTENT_TYPES = "contenttypes.contenttype"
 EVENTS_PER_SAVE = 8
+RECORDS = "records"  # the spool's key for the backup's records
 
 
 class Progress(Protocol):
@@ -372,23 +374,18 @@ def _record(
 ) -> RestoreOutcome:
     if opened.info.media and request.media_root is None and not request.dry_run:
         raise PlanError(f"the backup holds {len(opened.info.media)} media files: give --media-root")
-    index = Index(profile)
-    for record in opened.records():
-        index.add(record)
-        progress("read", 1)
-        if record.ordinal == 100:
-            checkpoint("read")
-    if opened.profile_text() is not None:
-        check_package_profile(opened, profile, engine, set(index.ordinals))
-    planner = _planner(index, profile, engine, request, run)
-    planner.identify()
-    planner.existing = load_rows(engine, profile, planner.matched_pks())
-    planner.existing_links = existing_links(engine, profile, planner.matched_pks())
-    planner.taken_uuids = taken_values(engine, profile, planner.uuid_columns())
-    planner.decide_uuids()
     with Spool() as spool:
-        for record in opened.records():  # the second streaming pass: no record is held in memory
-            built = planner.build(record)
+        index = _read(opened, profile, spool, progress)
+        if opened.profile_text() is not None:
+            check_package_profile(opened, profile, engine, set(index.ordinals))
+        planner = _planner(index, profile, engine, request, run)
+        planner.identify()
+        planner.existing = load_rows(engine, profile, planner.matched_pks())
+        planner.existing_links = existing_links(engine, profile, planner.matched_pks())
+        planner.taken_uuids = taken_values(engine, profile, planner.uuid_columns())
+        planner.decide_uuids()
+        for ordinal, model, pk, fields in spool.read(RECORDS):  # the second pass reads the spool back
+            built = planner.build(Record(ordinal, model, pk, fields))
             progress("plan", 1, len(index.model_of))
             if built is None:
                 continue
@@ -425,6 +422,20 @@ def _record(
         media_files=len(opened.info.media),
         already_present=bool(index.model_of) and not run.recorded_rows and not planner.decisions.updates,
     )
+
+
+def _read(opened: Backup, profile: Profile, spool: Spool, progress: Progress) -> Index:
+    """The backup's one pass: each record is indexed and spooled to disk in a compact form, so that
+    planning reads the spool back instead of parsing the backup again (a second parse cost as much
+    as the first). The backup is hashed as it is read: what is restored is what was recorded."""
+    index = Index(profile)
+    for record in opened.records():
+        index.add(record)
+        spool.append(RECORDS, (record.ordinal, record.model, record.pk, record.fields))
+        progress("read", 1)
+        if record.ordinal == 100:
+            checkpoint("read")
+    return index
 
 
 def check_package_profile(opened: Backup, profile: Profile, engine: Engine, labels: set[str]) -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from operator import is_
 from typing import Any
 
 from domain.errors import PlanError, ProfileError
+from domain.ordinals import OrdinalMap
 from domain.profile import ForeignKey, ModelProfile, Profile, relabel
 from domain.records import Record, describe
 from domain.values import ValueProblem, normalise
@@ -71,12 +73,12 @@ class Index:
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
-        self.model_of: dict[int, str] = {}
-        self.backup_pk: dict[int, Any] = {}
-        self.raw_key: dict[int, Key] = {}
+        self.model_of: OrdinalMap[str] = OrdinalMap()
+        self.backup_pk: OrdinalMap[Any] = OrdinalMap()
+        self.raw_key: OrdinalMap[Key] = OrdinalMap()
         self.by_pk: dict[str, dict[Any, int]] = defaultdict(dict)
         self.ordinals: dict[str, list[int]] = defaultdict(list)
-        self._keys: dict[int, Key] = {}
+        self._keys: OrdinalMap[Key] = OrdinalMap()
         self.by_key: dict[str, dict[Key, int]] = defaultdict(dict)
         self.uuids: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         self.uuid_repeats: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -225,6 +227,9 @@ class Index:
             else:
                 flat.extend(self._key_by_pk(fk, part, targets, ordinal))
         key = tuple(flat)
+        raw = self.raw_key[ordinal]
+        if len(key) == len(raw) and all(map(is_, key, raw)):
+            key = raw  # one tuple, not two, where the key is the record's own values
         self._keys[ordinal] = key
         return key
 

@@ -18,6 +18,7 @@ from typing import Any
 from domain.errors import PlanError
 from domain.index import Index, Key, TargetKeys, flatten_target_keys
 from domain.ordering import write_order
+from domain.ordinals import OrdinalMap
 from domain.profile import CREATE, MAP, Column, ForeignKey, Kind, ModelProfile
 from domain.records import Record
 from domain.references import ReferenceDecisions, UuidFollower, refused_bindings
@@ -110,7 +111,7 @@ class Planner:
         self.options = options or Options()
         self.new_uuid = new_uuid
         self.new_secret = new_secret
-        self.final_pk: dict[int, Any] = {}
+        self.final_pk: OrdinalMap[Any] = OrdinalMap()
         self.matched: dict[int, Any] = {}  # ordinal -> existing pk
         self.tentative: set[int] = set()  # matched by pk alone: the same row only if its values are
         self.existing: dict[str, dict[Any, dict[str, Any]]] = {}

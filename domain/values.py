@@ -247,6 +247,21 @@ def checker(column: Column, allows_nul: bool = True) -> Callable[[Any], Any]:
             return normalise(column, value)
 
         return check_text
+    if column.kind is Kind.JSON:  # any JSON value, null too, is the column's logical form
+
+        def check_json(value: Any) -> Any:
+            return value
+
+        return check_json
+    if column.kind is Kind.UUID:
+        canonical = _CANONICAL_UUID.fullmatch
+
+        def check_uuid(value: Any) -> Any:
+            if type(value) is str and canonical(value):
+                return value
+            return normalise(column, value)
+
+        return check_uuid
     exact = {Kind.INTEGER: int, Kind.BOOLEAN: bool, Kind.FLOAT: float}.get(column.kind)
     if exact is not None:
 

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import lzma
+import sys
 import tarfile
 import zipfile
 import zlib
@@ -495,4 +496,4 @@ def _record(item: Any, ordinal: int) -> Record:
     fields = item.get("fields")
     if not isinstance(fields, dict):
         raise BackupError("has no 'fields' object", f"record {ordinal} ({model.lower()})")
-    return Record(ordinal, model.lower(), item.get("pk"), fields)
+    return Record(ordinal, sys.intern(model.lower()), item.get("pk"), fields)  # one string per model, not per record

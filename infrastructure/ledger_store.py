@@ -14,7 +14,8 @@ from domain.errors import RestoreError
 from infrastructure.urls import parse_url
 
 DEFAULT_LEDGER = "restore-ledger.sqlite3"
-COMPRESSOR = "eventsourcing.compressor:ZlibCompressor"
+COMPRESSOR = "infrastructure.ledger_codec:FastZlibCompressor"
+TRANSCODER = "infrastructure.ledger_codec:RowsTranscoder"
 CIPHER = "eventsourcing.cryptography:AESCipher"
 SQLITE_RECORDER = "infrastructure.ledger_chain:ChainedSQLiteRecorder"
 POSTGRES_RECORDER = "infrastructure.ledger_chain:ChainedPostgresRecorder"
@@ -80,6 +81,7 @@ def ledger_env(url: str, create: bool = False) -> dict[str, str]:
             "SQLITE_DBNAME": parsed.database,
             "SQLITE_LOCK_TIMEOUT": "30",
             "COMPRESSOR_TOPIC": COMPRESSOR,
+            "TRANSCODER_TOPIC": TRANSCODER,
         } | _cipher()
     if parsed.drivername.startswith("postgres"):
         env = {
@@ -93,6 +95,7 @@ def ledger_env(url: str, create: bool = False) -> dict[str, str]:
             "POSTGRES_SCHEMA": str(parsed.query.get("schema", "restore_ledger")),
             "CREATE_TABLE": "y" if create else "n",
             "COMPRESSOR_TOPIC": COMPRESSOR,
+            "TRANSCODER_TOPIC": TRANSCODER,
         }
         if create:
             _create_schema(env)

@@ -192,21 +192,22 @@ def test_text_with_nul_is_refused_on_postgresql_and_stored_exactly_on_sqlite(
         assert target.query(f"SELECT title FROM documents_document WHERE number = '{number}'") == [("SOP\x00hidden",)]
 
 
-def test_a_backup_swapped_between_the_passes_is_refused(
+def test_a_backup_swapped_after_it_was_opened_is_refused(
     source: Source, target: Target, sqlite_ledger: str, tmp_path: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The backup is hashed when opened (and recorded so) and again as its one pass reads it."""
     import application.restore as restore_module
 
     backup = shutil.copyfile(source.fixture(), tmp_path / "backup.json")
     data = records(source)
     data[first(data, "documents.document")]["fields"]["title"] = "Swapped in while the restore ran"
-    planner = restore_module._planner
+    load_profile = restore_module.load_profile
 
-    def swap_then_plan(*args: Any) -> Any:
-        write(backup, data)  # after the first pass, before the second
-        return planner(*args)
+    def swap_then_load(*args: Any) -> Any:
+        write(backup, data)  # after it was opened and hashed, before its records are read
+        return load_profile(*args)
 
-    monkeypatch.setattr(restore_module, "_planner", swap_then_plan)
+    monkeypatch.setattr(restore_module, "load_profile", swap_then_load)
     before = target.snapshot()
 
     result = run(cli, "restore", backup, "--target", target.url, "--ledger", sqlite_ledger, "--quiet")
