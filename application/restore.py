@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -401,7 +401,7 @@ def _record(
                 spool.append(("rows", label), row)
         link_tables = sorted(str(key[1]) for key in spool.groups() if isinstance(key, tuple) and key[0] == "links")
         link_first = {table: planner.allocate_link_ids(table, spool.count(("links", table))) for table in link_tables}
-        decisions = _record_decisions(run, planner)
+        decisions = _record_decisions(run, planner, lambda: _save_some(ledger, run))
         _emit(ledger, run, planner, spool, link_first)
     if opened.info.media:
         run.record_media([{"path": m.path, "sha256": m.sha256, "size": m.size} for m in opened.info.media])
@@ -478,8 +478,8 @@ def _chunks(items: list[dict[str, Any]], size: int = BATCH_ROWS) -> list[list[di
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
-def _record_decisions(run: RestoreRun, planner: Planner) -> dict[str, int]:
-    """Every decision becomes an event before any row it concerns is recorded."""
+def _record_decisions(run: RestoreRun, planner: Planner, flush: Callable[[], None]) -> dict[str, int]:
+    """Every decision becomes an event before any row it concerns is recorded; ``flush`` saves as they come."""
     profile, decisions = planner.profile, planner.decisions
     if decisions.reinitialised:
         run.detect_reinitialised(decisions.reinitialised)
@@ -488,41 +488,52 @@ def _record_decisions(run: RestoreRun, planner: Planner) -> dict[str, int]:
     for label, items in sorted(decisions.mapped.items()):
         for chunk in _chunks(items):
             run.map_rows(label, profile.models[label].table, chunk)
+            flush()
     for label, items in sorted(decisions.unchanged.items()):
         for chunk in _chunks(items):
             run.mark_unchanged(label, profile.models[label].table, chunk)
+            flush()
     references = decisions.references
     for label, bound in sorted(references.bound.items()):
         for chunk in _chunks(list(bound.values())):
             run.bind_pks(label, profile.models[label].table, chunk)
+            flush()
     for label, items in sorted(decisions.conflicts.items()):
         for chunk in _chunks(items):
             run.record_conflicts(label, profile.models[label].table, chunk)
+            flush()
     for label, items in sorted(decisions.updates.items()):
         model = profile.models[label]
         kinds = {c.name: c.kind.value for c in model.fields.values()}
         kinds.update({fk.column: Kind.INTEGER.value for fk in model.foreign_keys.values()})
         for chunk in _chunks(items):
             run.update_rows(label, model.table, model.pk.name, kinds, chunk)
+            flush()
     for label, created in sorted(decisions.created.items()):
         entries = [{k: v for k, v in c.items() if k != "row"} for c in created.values()]
         for chunk in _chunks(entries):
             run.create_missing(label, profile.models[label].table, chunk)
+            flush()
     for (label, name), items in sorted(decisions.uuids.items()):
         for chunk in _chunks(items):
             run.reassign_uuids(label, profile.models[label].table, name, chunk)
+            flush()
     for label, items in sorted(decisions.pks.items()):
         for chunk in _chunks(items):
             run.reassign_pks(label, profile.models[label].table, chunk)
+            flush()
     for (label, name), items in sorted(references.soft.items()):
         for chunk in _chunks(items):
             run.follow_soft_references(label, profile.models[label].table, name, chunk)
+            flush()
     for (label, name), items in sorted(references.generic.items()):
         for chunk in _chunks(items):
             run.follow_generic_references(label, profile.models[label].table, name, chunk)
+            flush()
     for (label, name), items in sorted(references.links.items()):
         for chunk in _chunks(items):
             run.add_links(label, profile.models[label].many_to_many[name].table, name, chunk)
+            flush()
     return {
         "mapped": sum(map(len, decisions.mapped.values())),
         "unchanged": sum(map(len, decisions.unchanged.values())),
@@ -538,23 +549,18 @@ def _record_decisions(run: RestoreRun, planner: Planner) -> dict[str, int]:
 
 def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_first: dict[str, int]) -> None:
     """Row batches in write order: models, then M2M links, then the deferred references."""
-    pending = 0
 
     def batches(model: str, table: str, columns: list[str], kinds: list[str], rows: Any) -> None:
-        nonlocal pending
         batch: list[list[Any]] = []
         for row in rows:
             batch.append(row)
             if len(batch) == BATCH_ROWS:
                 run.record_rows(model, table, columns, kinds, batch)
                 batch = []
-                pending += 1
-                if pending == EVENTS_PER_SAVE:
-                    ledger.save(run)
-                    pending = 0
+                _save_some(ledger, run)
         if batch:
             run.record_rows(model, table, columns, kinds, batch)
-            pending += 1
+            _save_some(ledger, run)
 
     profile = planner.profile
     for label in planner.order:
@@ -577,13 +583,24 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
         model = profile.models[label]
         for name in sorted(planner.deferred.get(label, ())):
             fk = model.foreign_keys[name]
-            pairs = [[pk, value] for pk, value in spool.read(("deferred", label, fk.column))]
-            for start in range(0, len(pairs), BATCH_ROWS * 4):
-                run.defer_references(
-                    label, model.table, model.pk.name, fk.column, pairs[start : start + BATCH_ROWS * 4]
-                )
+            pairs: list[list[Any]] = []
+            for pk, value in spool.read(("deferred", label, fk.column)):
+                pairs.append([pk, value])
+                if len(pairs) == BATCH_ROWS * 4:
+                    run.defer_references(label, model.table, model.pk.name, fk.column, pairs)
+                    pairs = []
+                    _save_some(ledger, run)
+            if pairs:
+                run.defer_references(label, model.table, model.pk.name, fk.column, pairs)
             ledger.save(run)
     ledger.save(run)
+
+
+def _save_some(ledger: Ledger, run: RestoreRun) -> None:
+    """Save once a few events are pending: each save stays small (a few MB at most, whatever the
+    backup), and memory does not hold more than those events."""
+    if len(run.pending_events) >= EVENTS_PER_SAVE:
+        ledger.save(run)
 
 
 def _reference_kind(profile: Profile, fk: ForeignKey) -> str:
