@@ -202,7 +202,7 @@ _NORMALISERS: dict[Kind, Callable[[Any], Any]] = {
 def normalise(column: Column, value: Any) -> Any:
     """The logical form of ``value`` for ``column``; ``ValueProblem`` when it does not fit."""
     if value is None:
-        if column.nullable or column.kind is Kind.JSON:
+        if column.nullable:  # a JSONField's null too: Django stores None as SQL NULL, never as JSON 'null'
             return None
         raise ValueProblem("is null but the column is NOT NULL")
     result = _NORMALISERS[column.kind](value)
