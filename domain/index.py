@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from domain.errors import PlanError, ProfileError
-from domain.profile import ForeignKey, ModelProfile, Profile, parent_link, relabel
+from domain.profile import ForeignKey, ModelProfile, Profile, own_key, parent_link, relabel
 from domain.records import Record, describe
 from domain.values import ValueProblem, normalise
 
@@ -49,7 +49,7 @@ def flatten_target_keys(
         result[label] = keys
         for pk, parts in raw.get(label, []):
             keys.pks.add(pk)
-            if model.natural_key:
+            if own_key(model):
                 flat: list[Any] = []
                 for name, part in zip(model.natural_key, parts, strict=True):
                     fk = model.foreign_keys.get(name)

@@ -365,6 +365,9 @@ class Planner:
     def resolve(self, fk: ForeignKey, value: Any, ordinal: int) -> Any:
         """The target pk a foreign key value (natural key list or pk) refers to."""
         if fk.to_field:  # the column holds the row's unique field, which no restore changes
+            keyed = self.profile.models.get(fk.model)
+            if isinstance(value, list) and len(value) == 1 and keyed and keyed.natural_key == (fk.to_field,):
+                return value[0]  # the natural key is that field: Django reads the row's field, the same value
             if isinstance(value, list):
                 raise PlanError(
                     f"{fk.field} refers to {fk.model}.{fk.to_field} (to_field) by natural key: give the "

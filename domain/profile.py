@@ -127,6 +127,12 @@ class ModelProfile:
         )
 
 
+def own_key(model: ModelProfile) -> tuple[str, ...]:
+    """The natural key the model's own table holds: none for a multi-table child, whose natural key (its
+    parent's fields) names the parent row, which the child follows."""
+    return () if model.parent else model.natural_key
+
+
 def parent_link(model: ModelProfile) -> str:
     """The field of a multi-table child that points at its parent row (``product_ptr`` for the pk column
     ``product_ptr_id``): dumpdata writes it with natural primary keys, a natural key or the parent's pk."""
