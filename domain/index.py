@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.errors import PlanError, ProfileError
 from domain.ordinals import OrdinalMap
-from domain.profile import ForeignKey, ModelProfile, Profile, relabel
+from domain.profile import ForeignKey, ModelProfile, Profile, own_key, parent_link, relabel
 from domain.records import Record, describe
 from domain.values import ValueProblem, normalise
 
@@ -51,7 +51,7 @@ def flatten_target_keys(
         result[label] = keys
         for pk, parts in raw.get(label, []):
             keys.pks.add(pk)
-            if model.natural_key:
+            if own_key(model):
                 flat: list[Any] = []
                 for name, part in zip(model.natural_key, parts, strict=True):
                     fk = model.foreign_keys.get(name)
@@ -83,6 +83,7 @@ class Index:
         self.uuids: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         self.uuid_repeats: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.content_types: set[Any] = set()  # content type values of generic foreign keys
+        self.parent_refs: dict[int, Any] = {}  # a multi-table child without pk -> its parent link's value
         # a proxy's label (or a custom db_table's) -> the table's label
         self.uuid_references: dict[str, bool] = {}  # referenced model -> every sampled reference a UUID
         self.alias_of: dict[str, str] = {label: m.alias_of for label, m in profile.models.items() if m.alias_of}
@@ -112,7 +113,11 @@ class Index:
                     describe(record.ordinal, record.model, pk=pk),
                 )
             self.backup_pk[record.ordinal] = pk
-        if model.natural_key:
+        if model.parent:  # a multi-table child is its parent row: no key of its own
+            link = record.fields.get(parent_link(model))
+            if record.pk is None and link is not None:
+                self.parent_refs[record.ordinal] = link
+        elif model.natural_key:
             parts = []
             for name in model.natural_key:
                 if name not in record.fields:
@@ -182,7 +187,9 @@ class Index:
     def _by_table(self, record: Record) -> ModelProfile | None:
         """A backup label the target's labels do not know: its table under another label (an app label
         with ``_``: relabelled), else the one model of its app whose fields are exactly the record's (a
-        proxy model as dumpdata writes it: an alias writing to that model's table)."""
+        proxy model as dumpdata writes it: an alias writing to that model's table), else, for a label the
+        target's content types name, the one table no content type names whose fields are exactly the
+        record's (a custom ``db_table``: relabelled)."""
         label = record.model
         table = label.replace(".", "_")
         found = [m for m in self.profile.models.values() if m.table == table]
@@ -190,21 +197,27 @@ class Index:
             relabel(self.profile, found[0].label, label)
             return self.profile.models[label]
         app = label.partition(".")[0]
-        names = set(record.fields)
-        fitting = [
-            m
-            for m in self.profile.models.values()
-            if m.label.partition(".")[0] == app
-            and m.label not in self.alias_of
-            and set(m.fields) | set(m.foreign_keys)
-            <= names
-            <= set(m.fields) | set(m.foreign_keys) | set(m.many_to_many)
-        ]
+        fitting = [m for m in self._fitting(record) if m.label.partition(".")[0] == app]
         if len(fitting) != 1:
-            return None
+            known = self.profile.known_labels
+            orphans = [m for m in self._fitting(record) if known and label in known and m.label not in known]
+            if len(orphans) != 1:
+                return None
+            relabel(self.profile, orphans[0].label, label)
+            return self.profile.models[label]
         self.alias_of[label] = fitting[0].label
         self.profile.models[label] = replace(fitting[0], label=label, alias_of=fitting[0].label)
         return self.profile.models[label]
+
+    def _fitting(self, record: Record) -> list[ModelProfile]:
+        """Models (not aliases) whose fields are exactly the record's, many-to-many fields aside."""
+        names = set(record.fields)
+        fitting = []
+        for model in self.profile.models.values():
+            columns = set(model.fields) | set(model.foreign_keys)
+            if model.label not in self.alias_of and columns <= names <= columns | set(model.many_to_many):
+                fitting.append(model)
+        return fitting
 
     def counts(self) -> dict[str, int]:
         return {label: len(ordinals) for label, ordinals in sorted(self.ordinals.items())}

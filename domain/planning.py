@@ -19,7 +19,7 @@ from domain.errors import PlanError
 from domain.index import Index, Key, TargetKeys, flatten_target_keys
 from domain.ordering import write_order
 from domain.ordinals import OrdinalMap
-from domain.profile import CREATE, MAP, Column, ForeignKey, Kind, ModelProfile
+from domain.profile import CREATE, MAP, Column, ForeignKey, Kind, ModelProfile, parent_link
 from domain.records import Record
 from domain.references import ReferenceDecisions, UuidFollower, refused_bindings
 from domain.values import ValueProblem, checker, normalise
@@ -135,7 +135,10 @@ class Planner:
             for label in labels
         }
         self._allowed = {
-            label: frozenset(model.fields) | frozenset(model.foreign_keys) | frozenset(model.many_to_many)
+            label: frozenset(model.fields)
+            | frozenset(model.foreign_keys)
+            | frozenset(model.many_to_many)
+            | frozenset([parent_link(model)] if model.parent else [])
             for label, model in self.profile.models.items()
         }
         self._uuid_positions = {
@@ -236,10 +239,15 @@ class Planner:
         parents = self.index.by_pk[model.parent]
         parent_target = self.targets.get(model.parent)
         self._next_pk[model.label] = target.max_pk + 1
+        by_final = {self.final_pk[o]: o for o in self.index.ordinals.get(model.parent, ()) if o in self.index.raw_key}
         for ordinal in self.index.ordinals[model.label]:
             pk = self.index.backup_pk.get(ordinal)
             parent = parents.get(pk)
-            if parent is not None:
+            if ordinal in self.index.parent_refs:  # no pk: the parent link names the row, as dumpdata wrote it
+                link = ForeignKey(parent_link(model), model.pk.name, model.parent, False)
+                final = self.resolve(link, self.index.parent_refs[ordinal], ordinal)
+                self._key_as_parent(model, ordinal, final, by_final)
+            elif parent is not None:
                 final = self.final_pk[parent]
             elif parent_target is not None and pk in parent_target.pks:
                 final = pk  # the parent row is not in the backup but in the target: bound by pk, recorded
@@ -254,6 +262,17 @@ class Planner:
             self.final_pk[ordinal] = final
             if final in target.pks:
                 self.matched[ordinal] = final
+
+    def _key_as_parent(self, model: ModelProfile, ordinal: int, final: Any, parents: dict[Any, int]) -> None:
+        """A child whose natural key is its parent's (inherited ``natural_key()``) is found by that key;
+        ``parents``: the parent rows of the backup by their final pk."""
+        if not model.natural_key or model.natural_key != self.profile.models[model.parent].natural_key:
+            return
+        found = parents.get(final)
+        target = self.targets.get(model.parent)
+        key = self.index.key(found, self.targets) if found is not None else target.key_of(final) if target else None
+        if key is not None:
+            self.index.by_key[model.label].setdefault(key, ordinal)
 
     def _allocate(self, model: ModelProfile, without_pk: list[int], taken: list[int]) -> None:
         """New pks after the largest of the target and the backup: a contiguous range, recorded."""
@@ -347,6 +366,9 @@ class Planner:
     def resolve(self, fk: ForeignKey, value: Any, ordinal: int) -> Any:
         """The target pk a foreign key value (natural key list or pk) refers to."""
         if fk.to_field:  # the column holds the row's unique field, which no restore changes
+            keyed = self.profile.models.get(fk.model)
+            if isinstance(value, list) and len(value) == 1 and keyed and keyed.natural_key == (fk.to_field,):
+                return value[0]  # the natural key is that field: Django reads the row's field, the same value
             if isinstance(value, list):
                 raise PlanError(
                     f"{fk.field} refers to {fk.model}.{fk.to_field} (to_field) by natural key: give the "

@@ -127,6 +127,19 @@ class ModelProfile:
         )
 
 
+def own_key(model: ModelProfile) -> tuple[str, ...]:
+    """The natural key the model's own table holds: none for a multi-table child, whose natural key (its
+    parent's fields) names the parent row, which the child follows."""
+    return () if model.parent else model.natural_key
+
+
+def parent_link(model: ModelProfile) -> str:
+    """The field of a multi-table child that points at its parent row (``product_ptr`` for the pk column
+    ``product_ptr_id``): dumpdata writes it with natural primary keys, a natural key or the parent's pk."""
+    name = model.pk.name
+    return name[:-3] if model.parent and name.endswith("_id") else ""
+
+
 def _choice(data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str:
     value = data.get(key, allowed[0])
     if value not in allowed:
@@ -145,7 +158,11 @@ def _column(data: dict[str, Any]) -> Column:
 
 @dataclass(frozen=True, slots=True)
 class Profile:
+    """``models`` by label. ``known_labels``: every model label the target's ``django_content_type`` names
+    (proxies and models with a custom ``db_table`` too); not part of the recorded profile."""
+
     models: dict[str, ModelProfile]
+    known_labels: frozenset[str] = frozenset()
 
     def to_dict(self) -> dict[str, Any]:
         return {label: model.to_dict() for label, model in sorted(self.models.items())}

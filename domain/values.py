@@ -202,7 +202,7 @@ _NORMALISERS: dict[Kind, Callable[[Any], Any]] = {
 def normalise(column: Column, value: Any) -> Any:
     """The logical form of ``value`` for ``column``; ``ValueProblem`` when it does not fit."""
     if value is None:
-        if column.nullable or column.kind is Kind.JSON:
+        if column.nullable:  # a JSONField's null too: Django stores None as SQL NULL, never as JSON 'null'
             return None
         raise ValueProblem("is null but the column is NOT NULL")
     result = _NORMALISERS[column.kind](value)
@@ -247,10 +247,10 @@ def checker(column: Column, allows_nul: bool = True) -> Callable[[Any], Any]:
             return normalise(column, value)
 
         return check_text
-    if column.kind is Kind.JSON:  # any JSON value, null too, is the column's logical form
+    if column.kind is Kind.JSON:  # any JSON value but null is the column's logical form
 
         def check_json(value: Any) -> Any:
-            return value
+            return value if value is not None else normalise(column, value)
 
         return check_json
     if column.kind is Kind.UUID:

@@ -39,13 +39,13 @@ def load_profile(engine: Engine, path: Path | None, package: str | None = None) 
     if path is None:
         if package is None:
             return inferred
-        return Profile({label: ModelProfile.from_dict(model) for label, model in models.items()})
+        return Profile({label: ModelProfile.from_dict(model) for label, model in models.items()}, inferred.known_labels)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ProfileError(f"profile file {str(path)!r} cannot be read: {error}") from None
     _apply(models, _parse(text, f"profile file {str(path)!r}"), f"profile file {str(path)!r}", merge=True)
-    return Profile({label: ModelProfile.from_dict(model) for label, model in models.items()})
+    return Profile({label: ModelProfile.from_dict(model) for label, model in models.items()}, inferred.known_labels)
 
 
 def _parse(text: str, where: str) -> dict[str, Any]:

@@ -169,7 +169,7 @@ def infer_profile(engine: Engine, hints: Iterable[str] = ()) -> Profile:
         if source is None or target_table not in labels:
             continue
         source.many_to_many[field] = ManyToMany(field, table, source_column, target_column, labels[target_table])
-    return Profile(models)
+    return Profile(models, frozenset(hints))
 
 
 def _through(
@@ -239,7 +239,9 @@ def _model(
     uuid_fields = tuple(n for n, c in fields.items() if c.kind is Kind.UUID and c.name in unique_columns)
     soft_uuids = tuple(n for n, c in fields.items() if c.kind is Kind.UUID and c.name not in unique_columns)
     natural_key = (
-        CONTRIB_NATURAL_KEYS.get(label) or _natural_key(data["unique"], fields, field_of_column) or uuid_fields[:1]
+        CONTRIB_NATURAL_KEYS.get(label)
+        or _natural_key(data["unique"], fields, field_of_column, {c["name"] for c in data["columns"] if c["nullable"]})
+        or uuid_fields[:1]
     )
     policy = MAP if label in CONTRIB_MAPPED else RESTORE
     extra: dict[str, Any] = {
@@ -362,11 +364,12 @@ def _default(columns: list[dict[str, Any]], column: Column) -> Any:
 
 
 def _natural_key(
-    unique_sets: list[tuple[str, ...]], fields: dict[str, Column], field_of_column: dict[str, str]
+    unique_sets: list[tuple[str, ...]], fields: dict[str, Column], field_of_column: dict[str, str], nullable: set[str]
 ) -> tuple[str, ...]:
-    """The smallest unique column set that is not made of UUIDs alone (a UUID is no natural key)."""
+    """The smallest unique column set that is not made of UUIDs alone (a UUID is no natural key) and has no
+    nullable column (many rows may hold NULL there: a nullable one-to-one names no row)."""
     for columns in unique_sets:
-        if all(c in fields and fields[c].kind is Kind.UUID for c in columns):
+        if all(c in fields and fields[c].kind is Kind.UUID for c in columns) or nullable & set(columns):
             continue
         if all(c in field_of_column for c in columns):
             return tuple(field_of_column[c] for c in columns)

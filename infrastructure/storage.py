@@ -49,7 +49,7 @@ def _binary(value: str) -> bytes:
 _SQLITE: dict[Kind, Converter] = {
     Kind.UUID: _skip_none(lambda value: value.replace("-", "")),
     Kind.DATETIME: _skip_none(_sqlite_datetime),
-    Kind.JSON: _json_text,  # JSON null is stored as 'null'
+    Kind.JSON: _skip_none(_json_text),  # None is SQL NULL, as Django stores a JSONField's None
     Kind.BINARY: _skip_none(_binary),
 }
 
@@ -59,7 +59,7 @@ def _interval(value: int) -> timedelta:
 
 
 _POSTGRESQL: dict[Kind, Converter] = {
-    Kind.JSON: _json_text,
+    Kind.JSON: _skip_none(_json_text),
     Kind.BINARY: _skip_none(_binary),
     Kind.DURATION: _skip_none(_interval),
 }

@@ -12,7 +12,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from domain.errors import RestoreError
 from domain.planning import TargetKeys, flatten_target_keys
-from domain.profile import Kind, Profile
+from domain.profile import Kind, Profile, own_key
 from infrastructure.fingerprint import fingerprint, of_url
 from infrastructure.storage import from_storage, uuid_from_storage
 from infrastructure.urls import parse_url
@@ -253,6 +253,7 @@ def keys_needed(profile: Profile, labels: set[str]) -> set[str]:
         model = profile.models[label]
         needed |= {fk.model for fk in model.foreign_keys.values()}
         needed |= {m2m.model for m2m in model.many_to_many.values()}
+        needed |= {model.parent} if model.parent else set()
     pending = list(needed)
     while pending:
         found = profile.models.get(pending.pop())
@@ -276,7 +277,7 @@ def existing_keys(engine: Engine, profile: Profile, labels: set[str]) -> dict[st
             model = profile.models[label]
             columns = [model.pk.name]
             converters = [uuid_from_storage if model.pk.kind is Kind.UUID else None]
-            for name in model.natural_key:
+            for name in own_key(model):
                 if name in model.foreign_keys:
                     columns.append(model.foreign_keys[name].column)
                     converters.append(None)

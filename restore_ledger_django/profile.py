@@ -167,7 +167,7 @@ def model_profile(model: type[models.Model]) -> dict[str, Any]:
         "label": label(model),
         "table": cmeta.db_table,
         "pk": _column(pk, nullable=False),
-        "natural_key": list(natural_key_fields(concrete)) if has_natural_key(model) else [],
+        "natural_key": _unique_natural_key(concrete) if has_natural_key(model) else [],
         "uuid_fields": uuid_fields,
         "soft_uuids": soft_uuids,
         "fields": fields,
@@ -292,6 +292,17 @@ def _traced(model: type[models.Model]) -> tuple[str, ...] | None:
         result.append(name)
         position += width
     return tuple(result)
+
+
+def _unique_natural_key(model: type[models.Model]) -> list[str]:
+    """The fields of the model's natural key, when they hold one of its unique sets (or a parent's); else none:
+    a natural key that is not unique names no one row (django-taggit's ``TaggedItem``: its ``object_id``
+    alone), and its rows are restored as rows without a natural key."""
+    names = set(natural_key_fields(model))
+    owners = [model, *model._meta.get_parent_list()]
+    if any(set(unique) <= names for owner in owners for unique in _unique_sets(owner)):
+        return list(natural_key_fields(model))
+    return []
 
 
 def _unique_sets(model: type[models.Model]) -> list[tuple[str, ...]]:

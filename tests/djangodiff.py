@@ -83,6 +83,14 @@ class Source:
             manage("dumpdata", *flags, "--output", str(path), db=self.database.django)
         return path
 
+    def package(self, name: str, *flags: str) -> Path:
+        """A backup package of the source, written by the project's ``manage.py restore_ledger_backup``
+        (natural keys, the project's exact profile inside)."""
+        path = self.backend.work / name
+        if not path.exists():
+            manage("restore_ledger_backup", "-o", str(path), "-v0", *flags, db=self.database.django)
+        return path
+
     def construct(self, dump: str, construct: str) -> Path:
         """The records of one construct's models (and what they reference) cut from a JSON dump."""
         path = self.backend.work / f"{construct}.{dump}"

@@ -10,6 +10,7 @@ reason is the failure seen: they turn into XPASS (a failure) once the engine is 
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Iterator
@@ -36,6 +37,8 @@ from tests.djangodiff import (
     summary,
 )
 from tests.targets import pg_available
+
+PACKAGE_FIXTURE = "data/dump.jsonl"  # the fixture inside a package (docs/package-format.md)
 
 pytestmark = pytest.mark.differential
 IN_CI = os.environ.get("CI") == "true"
@@ -96,23 +99,46 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
 
 
 def run_both(
-    project: Project, dialect: str, fixture: Path, ledger: Path, *options: str, base: Database | None = None
+    project: Project,
+    dialect: str,
+    backup: Path,
+    ledger: Path,
+    *options: str,
+    base: Database | None = None,
+    fixture: Path | None = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """Restore FIXTURE into one copy of the empty (or ``base``) database and ``loaddata`` it into another."""
+    """Restore BACKUP into one copy of the empty (or ``base``) database and ``loaddata`` it (or the ``fixture``
+    it holds) into another."""
     backend = project.backend(dialect)
     oracle, restored = backend.fresh("oracle", source=base), backend.fresh("restored", source=base)
     try:
-        outcome = restore(fixture, restored, ledger, *options)
-        return outcome, compare(oracle, restored, fixture)
+        outcome = restore(backup, restored, ledger, *options)
+        return outcome, compare(oracle, restored, fixture or backup)
     finally:
         backend.drop(oracle)
         backend.drop(restored)
 
 
-def same_as_loaddata(report: dict[str, Any], pks: bool) -> None:
-    """Every object the same by natural identity; with ``pks``, every table the same row by row."""
-    if report["natural"]:
-        pytest.fail("objects differ from loaddata's:\n" + summary(report["natural"]))
+def taggit_overwritten(fixture: Path) -> int:
+    """How many tagged items ``loaddata`` overwrites: django-taggit's ``TaggedItem.natural_key()`` is its
+    ``object_id`` alone, so an item without pk (natural primary keys) whose object_id an item loaded before has
+    overwrites that item (a tag of another object, or of another model, is lost)."""
+    text = fixture.read_text(encoding="utf-8")
+    lines = fixture.suffix == ".jsonl"
+    records = [json.loads(line) for line in text.splitlines() if line] if lines else json.loads(text)
+    items = [r for r in records if r["model"] == "taggit.taggeditem" and r.get("pk") is None]
+    return len(items) - len({r["fields"]["object_id"] for r in items})
+
+
+def same_as_loaddata(report: dict[str, Any], pks: bool, fixture: Path | None = None) -> None:
+    """Every object the same by natural identity; with ``pks``, every table the same row by row. One deliberate
+    difference: the tagged items ``loaddata`` loses (``taggit_overwritten``) are restored."""
+    natural = dict(report["natural"])
+    tagged = natural.get("taggit.taggeditem")
+    if tagged is not None and fixture is not None and tagged["counts"] == [0, taggit_overwritten(fixture)]:
+        del natural["taggit.taggeditem"]
+    if natural:
+        pytest.fail("objects differ from loaddata's:\n" + summary(natural))
     if pks and report["raw"]:
         pytest.fail("rows differ from loaddata's:\n" + summary(report["raw"]))
     if report["sequences"]:
@@ -157,10 +183,11 @@ def construct_cases() -> list[Any]:
 
 @pytest.mark.parametrize(("dialect", "name"), [*construct_cases(), *cases([*DUMPS, *HAND_WRITTEN])])
 def test_restore_matches_loaddata(project: Project, dialect: str, name: str, tmp_path: Path) -> None:
-    outcome, report = run_both(project, dialect, project.fixture(dialect, name), tmp_path / "ledger.sqlite3")
+    fixture = project.fixture(dialect, name)
+    outcome, report = run_both(project, dialect, fixture, tmp_path / "ledger.sqlite3")
     assert report["loaddata"] is None, f"Django's loaddata refused the fixture: {report['loaddata']}"
     assert outcome.exit_code == 0, outcome.output
-    same_as_loaddata(report, pks=name.rsplit(":", 1)[-1] in KEEPS_PKS)
+    same_as_loaddata(report, pks=name.rsplit(":", 1)[-1] in KEEPS_PKS, fixture=fixture)
 
 
 # Fixtures Django refuses, with what the restore's message must name: the record's model and the problem.
@@ -258,3 +285,40 @@ def test_on_conflict_update_overwrites_as_loaddata_does(
     assert report["loaddata"] is None, report["loaddata"]
     assert outcome.exit_code == 0, outcome.output
     same_as_loaddata(report, pks=False)
+
+
+# Backup packages written by restore-ledger's Django app from a source on one backend, restored into a target on
+# the same or the other backend with the package's own profile; the fixture inside is what loaddata loads. The
+# whole project, and the project less its composite-pk model (Django 5.2 CompositePrimaryKey), which the engine
+# does not restore yet (known-failures.toml says so for the whole package).
+PACKAGES = {"package-from-sqlite": ("sqlite", ()), "package-from-postgresql": ("postgresql", ())}
+PACKAGES |= {f"{name}-without-composite-pk": (source, ("--exclude", "catalog.stocklevel")) for name, (source, _) in
+             PACKAGES.items()}  # fmt: skip
+
+
+def package_cases() -> list[Any]:
+    return [
+        case
+        for name, (source, _) in PACKAGES.items()
+        for case in cases([name], ["sqlite"] if source == "sqlite" else DIALECTS)
+    ]
+
+
+@pytest.mark.parametrize(("dialect", "name"), package_cases())
+def test_a_package_of_the_project_restores_as_loaddata_loads_its_fixture(
+    project: Project, dialect: str, name: str, tmp_path: Path
+) -> None:
+    source_dialect, flags = PACKAGES[name]
+    source = project.source(source_dialect)
+    package = source.package(name, *flags)
+    manifest = json.loads((package / "manifest.json").read_text())
+    assert manifest["source_system"]["database_vendor"] == source_dialect
+    assert (package / "profile.toml").is_file()
+    ledger = tmp_path / "ledger.sqlite3"
+
+    outcome, report = run_both(project, dialect, package, ledger, fixture=package / PACKAGE_FIXTURE)
+
+    assert report["loaddata"] is None, f"Django's loaddata refused the package's fixture: {report['loaddata']}"
+    assert outcome.exit_code == 0, outcome.output
+    assert "--profile" not in outcome.output
+    same_as_loaddata(report, pks=False, fixture=package / PACKAGE_FIXTURE)

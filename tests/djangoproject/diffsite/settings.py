@@ -18,6 +18,7 @@ INSTALLED_APPS = [
     "catalog",
     "cms",
     "shop_catalog",
+    "restore_ledger_django",
 ]
 MIDDLEWARE: list[str] = []
 ROOT_URLCONF = "diffsite.urls"
