@@ -14,7 +14,8 @@ from infrastructure.reading import Budget, Limits, Scanner, _cut, array_items, l
 LONE = st.sampled_from(["\ud800", "\udc00", "\udbff"])
 TEXT = st.text() | st.builds(lambda a, s, b: a + s + b, st.text(max_size=3), LONE, st.text(max_size=3))
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | TEXT,
+    # -2**63 itself is refused as beyond 64 bits: yajl, ijson's C parser, cannot read it (a known limit)
+    st.none() | st.booleans() | st.integers(-(2**63) + 1, 2**63 - 1) | TEXT,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4),
     max_leaves=25,
 )
