@@ -56,6 +56,7 @@ from infrastructure.target_schema import applied_migrations, table_columns
 BATCH_ROWS = 500
 CONTENT_TYPES = "contenttypes.contenttype"
 EVENTS_PER_SAVE = 8
+PROGRESS_STEP = 1000  # records per progress report
 RECORDS = "records"  # the spool's key for the backup's records
 
 
@@ -384,9 +385,11 @@ def _record(
         planner.existing_links = existing_links(engine, profile, planner.matched_pks())
         planner.taken_uuids = taken_values(engine, profile, planner.uuid_columns())
         planner.decide_uuids()
+        total = len(index.model_of)
         for ordinal, model, pk, fields in spool.read(RECORDS):  # the second pass reads the spool back
             built = planner.build(Record(ordinal, model, pk, fields))
-            progress("plan", 1, len(index.model_of))
+            if ordinal % PROGRESS_STEP == 0 or ordinal == total:
+                progress("plan", ordinal % PROGRESS_STEP or PROGRESS_STEP, total)
             if built is None:
                 continue
             if built.values:
@@ -432,9 +435,11 @@ def _read(opened: Backup, profile: Profile, spool: Spool, progress: Progress) ->
     for record in opened.records():
         index.add(record)
         spool.append(RECORDS, (record.ordinal, record.model, record.pk, record.fields))
-        progress("read", 1)
+        if record.ordinal % PROGRESS_STEP == 0:
+            progress("read", PROGRESS_STEP)
         if record.ordinal == 100:
             checkpoint("read")
+    progress("read", len(index.model_of) % PROGRESS_STEP)
     return index
 
 

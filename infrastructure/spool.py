@@ -35,8 +35,8 @@ class Spool:
         buffer = self._buffers.get(key)
         if buffer is None:
             buffer = self._buffers[key] = []
+            self._counts[key] = 0
         buffer.append(item)
-        self._counts[key] = self._counts.get(key, 0) + 1
         if len(buffer) >= CHUNK:
             self._flush(key)
 
@@ -51,10 +51,12 @@ class Spool:
         data = marshal.dumps(items, 4)
         stream.write(len(data).to_bytes(8, "little"))
         stream.write(data)
+        self._counts[key] += len(items)
         self._buffers[key] = []
 
     def count(self, key: Hashable) -> int:
-        return self._counts.get(key, 0)
+        """Items appended under ``key``: those on disk and those still buffered."""
+        return self._counts.get(key, 0) + len(self._buffers.get(key, ()))
 
     def groups(self) -> list[Hashable]:
         return list(self._counts)
