@@ -26,6 +26,7 @@ from domain.errors import ApplyError, RestoreError
 from domain.ledger import RestoreRun
 from domain.planning import same_value
 from domain.profile import Kind
+from infrastructure import footprint
 from infrastructure.backup import Backup, open_backup
 from infrastructure.checkpoints import checkpoint
 from infrastructure.dialects import execute_many, writer_for
@@ -57,6 +58,7 @@ class Done:
     action: str
     position: int
     rows: int
+    digests: list[dict[str, Any]] = field(default_factory=list)  # an apply's RowsDigested, when it has them
 
 
 class IntentFailed(RestoreError):
@@ -78,13 +80,14 @@ class _Work:
     rows: int = 0
     staged: list[tuple[Path, Path]] = field(default_factory=list)  # (temporary, final) media
     removed: list[tuple[Path, Path]] = field(default_factory=list)  # (final, set aside) media
+    written: dict[str, footprint.PkRanges] | None = field(default_factory=dict)  # None: a pk is not an integer
+    digests: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Projection:
     """Carries out the ledger's intents for one target. ``run()`` is idempotent.
 
-    ``conn`` is the target connection holding the target's lock. ``rebuild`` lists the
-    restores to apply when rebuilding a target from the ledger: rollbacks are passed over.
+    ``conn`` is the target connection holding the target's lock.
     ``planned_under_lock`` names a restore planned under the lock this connection still holds.
     On SQLite that lock keeps every other writer out, the live application's too: the target
     cannot have changed since, so the plan is not checked against it again. On PostgreSQL the
@@ -96,7 +99,6 @@ class Projection:
         conn: Connection,
         ledger: Application[UUID],
         target_id: str,
-        rebuild: set[UUID] | None = None,
         on_batch: Callable[[int], None] | None = None,
         planned_under_lock: UUID | None = None,
         owner: tuple[str, str] | None = None,
@@ -106,7 +108,6 @@ class Projection:
         self.planned_under_lock = planned_under_lock
         self.ledger = ledger
         self.target_id = target_id
-        self.rebuild = rebuild
         self.on_batch = on_batch
         self.tracking_name = ledger.name
         self.writer = writer_for(conn.dialect.name)
@@ -114,6 +115,7 @@ class Projection:
         self._converters: dict[tuple[str, tuple[str, ...]], list[tuple[int, Converter]]] = {}
         self._references: dict[str, list[tuple[str, str, str]]] | None = None
         self._unique: dict[str, set[str]] = {}
+        self.done: list[Done] = []
 
     # -- reading the ledger -------------------------------------------------------------
 
@@ -149,12 +151,8 @@ class Projection:
 
     def _meant_for_us(self, event: Any, action: str) -> bool:
         if action == REPLAY:
-            return bool(event.target["id"] == self.target_id) and self.rebuild is None
-        if self._started_event(event.originator_id).target["id"] != self.target_id:
-            return False
-        if self.rebuild is not None:
-            return action == APPLY and event.originator_id in self.rebuild
-        return True
+            return bool(event.target["id"] == self.target_id)
+        return bool(self._started_event(event.originator_id).target["id"] == self.target_id)
 
     def _refused_after(self, event: Any, action: str) -> bool:
         for stored in self.ledger.recorder.select_events(event.originator_id, gt=event.originator_version):
@@ -179,8 +177,8 @@ class Projection:
     # -- carrying out intents -----------------------------------------------------------
 
     def run(self) -> list[Done]:
-        """Carry out every pending intent for this target, in ledger order."""
-        done: list[Done] = []
+        """Carry out every pending intent for this target, in ledger order (also kept in ``done``)."""
+        done = self.done
         for notification_id, event, action in list(self.pending()):
             check_run(self.ledger.recorder, event.originator_id)  # never act on a changed ledger
             try:
@@ -205,6 +203,8 @@ class Projection:
             else:
                 media_root = event.target.get("media_root") if action == REPLAY else None
                 self._apply(work, check_identity=action == REPLAY, media_root=media_root)
+                if action == APPLY:
+                    self._digest_written(work)
             self._bookkeeping(work, notification_id, action)
             checkpoint(f"{action}-before-commit")
             self.conn.commit()
@@ -216,7 +216,7 @@ class Projection:
             raise ApplyError(f"the target refused the restore: {error}") from None
         self._finish_media(work)
         checkpoint(f"{action}-committed")
-        return Done(work.restore_id, action, notification_id, work.rows)
+        return Done(work.restore_id, action, notification_id, work.rows, work.digests)
 
     def _bookkeeping(self, work: _Work, notification_id: int, action: str, sequences: bool = True) -> None:
         conn, mark = self.conn, self.writer.mark
@@ -357,6 +357,14 @@ class Projection:
         checkpoint("apply-writing")
         work.tables.setdefault(event.table, event.columns[0])
         work.rows += len(rows)
+        if work.written is not None:
+            written = work.written.setdefault(event.table, footprint.PkRanges())
+            written.columns += [c for c in event.columns if c not in written.columns]
+            for row in rows:
+                if type(row[0]) is not int:
+                    work.written = None  # such a restore is rolled back row by row
+                    break
+                written.add(row[0])
         if self.on_batch:
             self.on_batch(len(rows))
 
@@ -425,12 +433,92 @@ class Projection:
 
     # -- rollback -------------------------------------------------------------------------
 
+    def _digest_written(self, work: _Work) -> None:
+        """Read back what the apply wrote, per table, as the rollback will: pk ranges, count, sha256."""
+        if work.written is None:
+            return
+        mark = self.writer.mark
+        for table, written in work.written.items():
+            ranges = written.merged()
+            for start in range(0, len(ranges), footprint.RANGES_PER_EVENT):
+                part = ranges[start : start + footprint.RANGES_PER_EVENT]
+                count, sha256 = footprint.digest(self.conn, mark, table, written.columns, part)
+                work.digests.append(
+                    {"table": table, "columns": written.columns, "ranges": part, "count": count, "sha256": sha256}
+                )
+
+    def _stored(self, restore_id: UUID, wanted: tuple[type[Any], ...]) -> Iterator[Any]:
+        """All of a restore's events of the ``wanted`` types, in order; the others are not decoded."""
+        topics = {get_topic(cls) for cls in wanted}
+        version = 0
+        while stored := self.ledger.recorder.select_events(restore_id, gt=version, limit=PAGE):
+            for item in stored:
+                version = item.originator_version
+                if item.topic in topics:
+                    yield self.ledger.mapper.to_domain_event(item)
+
+    def _applied_digests(self, restore_id: UUID) -> list[Any]:
+        """The RowsDigested events of the restore's last apply (none: applied by an older version)."""
+        digests: list[Any] = []
+        for event in self._stored(restore_id, (RestoreRun.ApplyRequested, RestoreRun.RowsDigested)):
+            if isinstance(event, RestoreRun.ApplyRequested):
+                digests = []
+            else:
+                digests.append(event)
+        return digests
+
     def _roll_back(self, work: _Work) -> None:
         """Remove exactly what the restore wrote, after checking that nothing else relies on it.
 
-        Rows are read back and compared one recorded batch at a time: only the restored pks are
-        held for the whole rollback, never the rows.
+        With the digests its apply recorded, each table's restored pk ranges are read back page
+        by page and compared by count and sha256, then deleted by range: neither the rows nor
+        their pks are held. Without them (an older apply), or when a digest differs (to name the
+        changed rows), the rows are compared with the restore's row events.
         """
+        digests = self._applied_digests(work.restore_id)
+        mark = self.writer.mark
+        if not digests or any(
+            footprint.digest(self.conn, mark, d.table, d.columns, d.ranges) != (d.count, d.sha256) for d in digests
+        ):
+            self._roll_back_by_rows(work)
+            return
+        updates = list(self._stored(work.restore_id, (RestoreRun.RowsUpdated,)))
+        if any(self._changed_updates(event) for event in updates):
+            self._roll_back_by_rows(work)  # names the changed rows
+            return
+        ranges: dict[str, list[list[int]]] = {}
+        pk_columns: dict[str, str] = {}
+        for d in digests:
+            ranges.setdefault(d.table, []).extend(d.ranges)
+            pk_columns[d.table] = d.columns[0]
+        self._check_no_dependents_by_ranges(ranges)
+        for table in reversed(list(ranges)):
+            work.rows += footprint.delete(self.conn, mark, table, pk_columns[table], ranges[table])
+            work.tables.setdefault(table, pk_columns[table])
+        for event in updates:
+            self._write_updates(work, event, "before")
+        media = [f for event in self._stored(work.restore_id, (RestoreRun.MediaRecorded,)) for f in event.files]
+        started = self._started_event(work.restore_id)
+        self._set_media_aside(work, started.options.get("media_root"), media)
+
+    def _check_no_dependents_by_ranges(self, ranges: dict[str, list[list[int]]]) -> None:
+        """No row outside the restore may reference a row the rollback removes (read by pk ranges)."""
+        blocking: list[str] = []
+        count = 0
+        for table, removed in ranges.items():
+            for referencing, column, referencing_pk in self._referencing(table):
+                own = sorted(ranges.get(referencing, []))
+                for value, pk in footprint.references_into(
+                    self.conn, self.writer.mark, referencing, column, referencing_pk, sorted(removed), own
+                ):
+                    count += 1
+                    if len(blocking) < 5:
+                        blocking.append(f"{referencing} pk {pk} references {table} pk {value}")
+        _refuse_dependents(count, blocking)
+
+    def _roll_back_by_rows(self, work: _Work) -> None:
+        """Remove what the restore wrote, comparing the rows with its row events one batch at a time:
+        the restored pks are held for the whole rollback, never the rows."""
         started = self._started_event(work.restore_id)
         pks: dict[str, list[Any]] = {}
         pk_columns: dict[str, str] = {}
@@ -522,11 +610,7 @@ class Projection:
                 for value, pk in self._select(referencing, column, removed, extra):
                     if pk not in own:
                         blocking.append(f"{referencing} pk {pk} references {table} pk {value}")
-        if blocking:
-            raise ApplyError(
-                f"{len(blocking)} rows added after the restore depend on its rows, so nothing was rolled back: "
-                f"{'; '.join(blocking[:5])}" + (f" and {len(blocking) - 5} more" if len(blocking) > 5 else "")
-            )
+        _refuse_dependents(len(blocking), blocking[:5])
 
     def _referencing(self, table: str) -> list[tuple[str, str, str]]:
         """(table, column, that table's pk) of every single-column FK to ``table``."""
@@ -563,3 +647,11 @@ class Projection:
                 aside = final.with_name(f".{final.name}.{work.restore_id}.rollback")
                 final.replace(aside)
                 work.removed.append((final, aside))
+
+
+def _refuse_dependents(count: int, shown: list[str]) -> None:
+    if count:
+        raise ApplyError(
+            f"{count} rows added after the restore depend on its rows, so nothing was rolled back: "
+            f"{'; '.join(shown)}" + (f" and {count - 5} more" if count > 5 else "")
+        )
