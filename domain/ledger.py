@@ -403,6 +403,7 @@ class RestoreRun(Aggregate):
     @event(Recorded)
     def _recorded(self, counts: dict[str, int]) -> None:
         self.status = PLANNED
+        self.recorded_rows = dict(counts)  # the same: read back without decoding the RowsRecorded events
 
     def request_apply(self, actor: str, reason: str) -> None:
         """Ask the projection to write the recorded rows: after planning, or again after a rollback."""
@@ -539,3 +540,25 @@ class RestoreRun(Aggregate):
     @event(Signed)
     def _signed(self, signer: str, meaning: str, reason: str) -> None:
         pass
+
+
+# Events whose bodies leave the aggregate's state as it was: reading a run back need not decode them
+# (they hold the row data). RowsRecorded only counts rows, which its run's Recorded event repeats.
+STATELESS = (
+    RestoreRun.PrimaryKeysAllocated,
+    RestoreRun.TargetReinitialised,
+    RestoreRun.RowsMapped,
+    RestoreRun.RowsUnchanged,
+    RestoreRun.PrimaryKeysBound,
+    RestoreRun.SoftReferencesFollowed,
+    RestoreRun.GenericReferencesFollowed,
+    RestoreRun.LinksAdded,
+    RestoreRun.ConflictsRecorded,
+    RestoreRun.RowsUpdated,
+    RestoreRun.MissingRowsCreated,
+    RestoreRun.UuidsReassigned,
+    RestoreRun.PrimaryKeysReassigned,
+    RestoreRun.ReferencesDeferred,
+    RestoreRun.MediaRecorded,
+    RestoreRun.RowsDigested,
+)
