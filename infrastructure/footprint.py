@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +24,7 @@ PIECES = 50  # ranges per statement
 RANGES_PER_EVENT = 2000  # keeps one ledger event (and a save) small
 EXCLUDED_IN_SQL = 50  # up to this many own ranges are left out in SQL, beyond by bisection
 
-_SPECIAL = frozenset({datetime, dict, list, memoryview})
+_SPECIAL = frozenset({datetime, memoryview})
 
 
 class PkRanges:
@@ -78,27 +77,46 @@ def _where(conn: Connection, column: str, group: list[tuple[int, int]], mark: st
 
 
 def _plain(value: Any) -> Any:
-    """The value in a form that does not depend on the session: an instant in UTC, JSON sorted."""
+    """The value in a form that does not depend on the session: an instant in UTC, bytes as bytes."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat() if value.tzinfo is not None else value.isoformat()
     if isinstance(value, memoryview):
         return bytes(value)
-    return json.dumps(value, sort_keys=True, default=str)
+    return value
+
+
+def _text(rows: list[Any]) -> str:
+    """The rows as text: their repr, unless it shows an instant's time zone (the session's on
+    PostgreSQL) or a buffer's address; those rows are written value by value in a plain form."""
+    text = repr(rows)
+    if "tzinfo=" in text or "<memory at" in text:
+        text = repr([[_plain(v) if type(v) in _SPECIAL else v for v in row] for row in rows])
+    return text
 
 
 def digest(
     conn: Connection, mark: str, table: str, columns: list[str], ranges: Sequence[Sequence[int]]
 ) -> tuple[int, str]:
-    """(rows, sha256) of ``columns`` of the rows of ``table`` whose pk (the first column) is in ``ranges``."""
+    """(rows, sha256) of ``columns`` of the rows of ``table`` whose pk (the first column) is in ``ranges``.
+
+    Read a page at a time with the driver's own cursor, in the connection's transaction: the
+    apply and its rollback read the same pages in the same way, so equal rows give equal text."""
     sha = hashlib.sha256()
     count = 0
     selected = ", ".join(quote(conn, c) for c in columns)
-    for group in pieces(ranges):
-        where, params = _where(conn, columns[0], group, mark)
-        sql = f"SELECT {selected} FROM {quote(conn, table)} WHERE {where} ORDER BY {quote(conn, columns[0])}"
-        for row in conn.exec_driver_sql(sql, tuple(params)):
-            count += 1
-            sha.update(repr([_plain(v) if type(v) in _SPECIAL else v for v in row]).encode())
+    cursor = conn.connection.cursor()
+    try:
+        for group in pieces(ranges):
+            where, params = _where(conn, columns[0], group, mark)
+            cursor.execute(
+                f"SELECT {selected} FROM {quote(conn, table)} WHERE {where} ORDER BY {quote(conn, columns[0])}",
+                tuple(params),
+            )
+            rows = [tuple(row) for row in cursor.fetchall()]
+            count += len(rows)
+            sha.update(_text(rows).encode())
+    finally:
+        cursor.close()
     return count, sha.hexdigest()
 
 
