@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from infrastructure.target import quote
@@ -94,6 +95,18 @@ def _text(rows: list[Any]) -> str:
     return text
 
 
+def _selected(conn: Connection, table: str, columns: list[str]) -> str:
+    """The columns to read; on PostgreSQL an instant is read in UTC, not in the session's time zone,
+    so that a page of rows is written as its repr (see ``_text``)."""
+    instants: set[str] = set()
+    if conn.dialect.name == "postgresql":
+        for column in sa.inspect(conn).get_columns(table):
+            kind = column["type"]
+            if isinstance(kind, sa.DateTime) and kind.timezone:
+                instants.add(column["name"])
+    return ", ".join(f"({quote(conn, c)} AT TIME ZONE 'UTC')" if c in instants else quote(conn, c) for c in columns)
+
+
 def digest(
     conn: Connection, mark: str, table: str, columns: list[str], ranges: Sequence[Sequence[int]]
 ) -> tuple[int, str]:
@@ -103,7 +116,7 @@ def digest(
     apply and its rollback read the same pages in the same way, so equal rows give equal text."""
     sha = hashlib.sha256()
     count = 0
-    selected = ", ".join(quote(conn, c) for c in columns)
+    selected = _selected(conn, table, columns)
     cursor = conn.connection.cursor()
     try:
         for group in pieces(ranges):
