@@ -15,7 +15,6 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from infrastructure.target import quote
@@ -95,16 +94,14 @@ def _text(rows: list[Any]) -> str:
     return text
 
 
-def _selected(conn: Connection, table: str, columns: list[str]) -> str:
-    """The columns to read; on PostgreSQL an instant is read in UTC, not in the session's time zone,
-    so that a page of rows is written as its repr (see ``_text``)."""
-    instants: set[str] = set()
-    if conn.dialect.name == "postgresql":
-        for column in sa.inspect(conn).get_columns(table):
-            kind = column["type"]
-            if isinstance(kind, sa.DateTime) and kind.timezone:
-                instants.add(column["name"])
-    return ", ".join(f"({quote(conn, c)} AT TIME ZONE 'UTC')" if c in instants else quote(conn, c) for c in columns)
+# The settings that shape PostgreSQL's text of a row, pinned while it hashes rows (then put back).
+PINNED = {
+    "TimeZone": "UTC",
+    "DateStyle": "ISO, YMD",
+    "IntervalStyle": "postgres",
+    "bytea_output": "hex",
+    "extra_float_digits": "1",
+}
 
 
 def digest(
@@ -112,11 +109,14 @@ def digest(
 ) -> tuple[int, str]:
     """(rows, sha256) of ``columns`` of the rows of ``table`` whose pk (the first column) is in ``ranges``.
 
-    Read a page at a time with the driver's own cursor, in the connection's transaction: the
-    apply and its rollback read the same pages in the same way, so equal rows give equal text."""
+    A page at a time, in the connection's transaction: the apply and its rollback read the same
+    pages in the same way, so equal rows give equal digests. PostgreSQL hashes each page itself
+    (the text of its rows, settings pinned); on SQLite the driver's rows are hashed here."""
+    if conn.dialect.name == "postgresql":
+        return _digest_in_postgres(conn, table, columns, ranges)
     sha = hashlib.sha256()
     count = 0
-    selected = _selected(conn, table, columns)
+    selected = ", ".join(quote(conn, c) for c in columns)
     cursor = conn.connection.cursor()
     try:
         for group in pieces(ranges):
@@ -131,6 +131,42 @@ def digest(
     finally:
         cursor.close()
     return count, sha.hexdigest()
+
+
+def _digest_in_postgres(
+    conn: Connection, table: str, columns: list[str], ranges: Sequence[Sequence[int]]
+) -> tuple[int, str]:
+    sha = hashlib.sha256()
+    count = 0
+    pk = quote(conn, columns[0])
+    row = f"ROW({', '.join(quote(conn, c) for c in columns)})::text"
+    cursor: Any = conn.connection.cursor()
+    try:
+        cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in PINNED))
+        previous = dict(zip(PINNED, cursor.fetchone(), strict=True))
+        _settings(cursor, PINNED)
+        for group in pieces(ranges):
+            where, params = _where(conn, columns[0], group, "%s")
+            cursor.execute(
+                f"SELECT count(*), encode(sha256(convert_to(string_agg({row}, E'\\n' ORDER BY {pk}), 'UTF8')), 'hex') "
+                f"FROM {quote(conn, table)} WHERE {where}",
+                tuple(params),
+            )
+            rows, page = cursor.fetchone()
+            count += rows
+            sha.update(f"{rows}:{page or ''}\n".encode())
+        _settings(cursor, previous)
+    finally:
+        cursor.close()
+    return count, sha.hexdigest()
+
+
+def _settings(cursor: Any, settings: dict[str, str]) -> None:
+    """Set these for the rest of the transaction (as SET LOCAL)."""
+    cursor.execute(
+        "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in settings),
+        tuple(value for pair in settings.items() for value in pair),
+    )
 
 
 def references_into(

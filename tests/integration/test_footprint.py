@@ -86,11 +86,22 @@ def fill(engine: sa.Engine, count: int) -> None:
         )
 
 
-def digest_of(engine: sa.Engine, ranges: list[list[int]], time_zone: str | None = None) -> tuple[int, str]:
+OTHER_SESSION = {
+    "TimeZone": "Asia/Tokyo",
+    "DateStyle": "SQL, DMY",
+    "IntervalStyle": "iso_8601",
+    "bytea_output": "escape",
+}
+
+
+def digest_of(engine: sa.Engine, ranges: list[list[int]], settings: dict[str, str] | None = None) -> tuple[int, str]:
     with engine.connect() as conn:
-        if time_zone:
-            conn.exec_driver_sql(f"SET TIME ZONE '{time_zone}'")
-        return footprint.digest(conn, writer_for(engine.dialect.name).mark, "kinds", COLUMNS, ranges)
+        for name, value in (settings or {}).items():
+            conn.exec_driver_sql(f"SET {name} = '{value}'")
+        found = footprint.digest(conn, writer_for(engine.dialect.name).mark, "kinds", COLUMNS, ranges)
+        for name, value in (settings or {}).items():  # the session's own settings are put back
+            assert conn.exec_driver_sql(f"SELECT current_setting('{name}')").scalar() == value
+        return found
 
 
 def test_the_same_rows_give_the_same_digest_in_another_session(engine: sa.Engine) -> None:
@@ -98,7 +109,7 @@ def test_the_same_rows_give_the_same_digest_in_another_session(engine: sa.Engine
     ranges = [[1, 40]]
 
     first = digest_of(engine, ranges)
-    again = digest_of(engine, ranges, "Asia/Tokyo" if engine.dialect.name == "postgresql" else None)
+    again = digest_of(engine, ranges, OTHER_SESSION if engine.dialect.name == "postgresql" else None)
 
     assert first == again and first[0] == 40
     assert digest_of(engine, [[1, 20], [21, 40]]) == first  # the same rows, ranges joined or not
