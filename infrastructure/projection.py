@@ -482,8 +482,8 @@ class Projection:
         ):
             self._roll_back_by_rows(work)
             return
-        updates = list(self._stored(work.restore_id, (RestoreRun.RowsUpdated,)))
-        if any(self._changed_updates(event) for event in updates):
+        updated = (RestoreRun.RowsUpdated,)
+        if any(self._changed_updates(event) for event in self._stored(work.restore_id, updated)):
             self._roll_back_by_rows(work)  # names the changed rows
             return
         ranges: dict[str, list[list[int]]] = {}
@@ -495,7 +495,7 @@ class Projection:
         for table in reversed(list(ranges)):
             work.rows += footprint.delete(self.conn, mark, table, pk_columns[table], ranges[table])
             work.tables.setdefault(table, pk_columns[table])
-        for event in updates:
+        for event in self._stored(work.restore_id, updated):
             self._write_updates(work, event, "before")
         media = [f for event in self._stored(work.restore_id, (RestoreRun.MediaRecorded,)) for f in event.files]
         started = self._started_event(work.restore_id)
