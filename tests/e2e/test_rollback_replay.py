@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 from click.testing import CliRunner
 
+from infrastructure import projection_rollback
 from infrastructure.projection import Projection
 from tests.conftest import run
 from tests.edms import EDMS, Source, digest
@@ -151,13 +152,13 @@ def test_rollback_refuses_when_a_restored_row_was_deleted_after_the_restore(
 def spy_row_by_row(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """Record each rollback that compares the rows with the restore's row events."""
     calls: list[object] = []
-    by_rows = Projection._roll_back_by_rows
+    by_rows = projection_rollback.roll_back_by_rows
 
-    def spied(self: Projection, work: Any) -> None:
+    def spied(projection: Projection, work: Any) -> None:
         calls.append(work.restore_id)
-        by_rows(self, work)
+        by_rows(projection, work)
 
-    monkeypatch.setattr(Projection, "_roll_back_by_rows", spied)
+    monkeypatch.setattr(projection_rollback, "roll_back_by_rows", spied)
     return calls
 
 
