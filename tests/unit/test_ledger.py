@@ -76,7 +76,7 @@ def test_a_run_read_back_without_its_row_events_has_the_state_of_a_full_read() -
     ledger.save(planned)
 
     fast = ledger.get_run(str(recording.id))
-    full = ledger.repository.get(recording.id)
+    full: RestoreRun = ledger.repository.get(recording.id)
     assert vars(fast).keys() == vars(full).keys()
     assert {k: v for k, v in vars(fast).items() if k != "_modified_on"} == {
         k: v for k, v in vars(full).items() if k != "_modified_on"
