@@ -5,16 +5,23 @@ from __future__ import annotations
 import zlib
 from contextlib import suppress
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
 from domain.errors import RestoreError
-from domain.ledger import RestoreRun
+from domain.ledger import STATELESS, RestoreRun
 from domain.targets import LEDGER_IDENTITY, LedgerIdentity, TargetRegistration
 from infrastructure.ledger_store import KEY_FILE_VARIABLE, KEY_VARIABLE, ledger_env, ledger_location
 from infrastructure.ledger_verify import check_run
+
+READ_PAGE = 100
+_STATELESS_TOPICS = frozenset(get_topic(cls) for cls in STATELESS)
+_ROWS_TOPIC = get_topic(RestoreRun.RowsRecorded)
+_NOT_DECODED = _STATELESS_TOPICS | {_ROWS_TOPIC}
 
 
 class RestoreNotFoundError(RestoreError):
@@ -88,9 +95,7 @@ class Ledger(Application[UUID]):
     def get_run(self, restore_id: UUID | str) -> RestoreRun:
         key = _key(restore_id)
         try:
-            run: RestoreRun = self.repository.get(key)
-        except AggregateNotFoundError:
-            raise RestoreNotFoundError(str(restore_id)) from None
+            run = self._read_run(key)
         except (ValueError, TypeError, KeyError, zlib.error):
             check_run(self.recorder, key)  # an event that cannot be read was changed: name it
             self.check_readable(key)
@@ -98,6 +103,30 @@ class Ledger(Application[UUID]):
         if not isinstance(run, RestoreRun):
             raise RestoreNotFoundError(str(restore_id))
         return run
+
+    def _read_run(self, key: UUID) -> Any:
+        """The aggregate from its events, page by page, decoding only the events that change its state:
+        the row events are most of a run, and of the time reading it back (see ``STATELESS``)."""
+        aggregate: Any = None
+        rows: list[int] = []  # versions of RowsRecorded events not decoded, counted unless Recorded follows
+        version = 0
+        while page := self.recorder.select_events(key, gt=version, limit=READ_PAGE):
+            for item in page:
+                version = item.originator_version
+                if aggregate is not None and item.topic in _NOT_DECODED:
+                    if item.topic == _ROWS_TOPIC:
+                        rows.append(version)
+                    aggregate.version = version
+                    continue
+                event: Any = self.mapper.to_domain_event(item)
+                if isinstance(event, RestoreRun.Recorded):
+                    rows = []
+                aggregate = event.mutate(aggregate)
+        for skipped in rows:  # a run still recording, or failed before it was planned
+            [item] = self.recorder.select_events(key, gt=skipped - 1, lte=skipped)
+            counted: Any = self.mapper.to_domain_event(item)
+            counted.apply(aggregate)
+        return aggregate
 
     def run_id(self, restore_id: UUID | str) -> UUID:
         """The id of a restore the ledger holds, without reading its events."""

@@ -144,6 +144,8 @@ def _event_line(event: Any) -> dict[str, Any]:
         line.update(model=event.model, column=event.column, rows=len(event.pairs))
     elif isinstance(event, RestoreRun.MediaRecorded):
         line.update(files=len(event.files))
+    elif isinstance(event, RestoreRun.RowsDigested):
+        line.update(table=event.table, rows=event.count, ranges=len(event.ranges))
     elif isinstance(event, RestoreRun.Failed):
         line.update(stage=event.stage, reason=event.reason, record=event.record)
     return line

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -22,6 +23,7 @@ from infrastructure.projection import APPLY, REPLAY, ROLLBACK, IntentFailed, Pro
 from infrastructure.target import applied_in_target, identity, redact
 
 MAX_REFUSALS = 100
+DIGESTS_PER_SAVE = 20  # each up to footprint.RANGES_PER_EVENT ranges: saves stay well under a megabyte
 
 
 @dataclass
@@ -34,7 +36,6 @@ def settle(
     ledger: Ledger,
     conn: Connection,
     target_id: str,
-    rebuild: set[UUID] | None = None,
     on_batch: Callable[[int], None] | None = None,
     planned_under_lock: UUID | None = None,
 ) -> Settled:
@@ -42,15 +43,19 @@ def settle(
     settled = Settled()
     failures = settled.failures
     owner = (ledger.ledger_id(), ledger.location)
+    digests: dict[str, list[dict[str, Any]]] = {}
     for _ in range(MAX_REFUSALS):
+        projection = Projection(conn, ledger, target_id, on_batch, planned_under_lock, owner)
         try:
-            Projection(conn, ledger, target_id, rebuild, on_batch, planned_under_lock, owner).run()
+            for done in projection.run():
+                if done.action == APPLY and done.digests:
+                    digests[str(done.restore_id)] = done.digests
             break
         except IntentFailed as failed:
+            digests.update({str(d.restore_id): d.digests for d in projection.done if d.action == APPLY and d.digests})
             _record_refusal(ledger, failed, target_id)
             failures.append(failed)
-    if rebuild is None:
-        settled.finished = record_outcomes(ledger, conn, target_id)
+    settled.finished = record_outcomes(ledger, conn, target_id, digests)
     return settled
 
 
@@ -67,8 +72,11 @@ def _record_refusal(ledger: Ledger, failed: IntentFailed, target_id: str) -> Non
     ledger.save(run)
 
 
-def record_outcomes(ledger: Ledger, conn: Connection, target_id: str) -> list[tuple[str, str]]:
-    """What the target says it carried out, the ledger records, also after a crash between the two."""
+def record_outcomes(
+    ledger: Ledger, conn: Connection, target_id: str, digests: dict[str, list[dict[str, Any]]] | None = None
+) -> list[tuple[str, str]]:
+    """What the target says it carried out, the ledger records, also after a crash between the two.
+    ``digests``: what this process's applies wrote, by restore id, recorded before their Applied."""
     if conn.dialect.name != "sqlite" and conn.in_transaction():
         conn.commit()
     done = {(entry["restore_id"], entry["action"]): entry for entry in applied_in_target(conn.engine)}
@@ -85,6 +93,7 @@ def record_outcomes(ledger: Ledger, conn: Connection, target_id: str) -> list[tu
             and applied["notification_id"] >= summary["apply_requested_position"]
         ):
             duration = _since(summary["apply_requested_at"], now)
+            _record_digests(ledger, restore_id, (digests or {}).get(restore_id, []))
             outcome = partial(RestoreRun.complete, position=applied["notification_id"], duration=duration)
             if _record(ledger, restore_id, APPLYING, outcome):
                 finished.append((restore_id, APPLY))
@@ -118,6 +127,20 @@ def _record(ledger: Ledger, restore_id: str, expected: str | None, outcome: Call
     except IntegrityError:  # the other process's event took this version
         return False
     return True
+
+
+def _record_digests(ledger: Ledger, restore_id: str, digests: list[dict[str, Any]]) -> None:
+    """The apply's RowsDigested events, a few per save; none when another process records the outcome."""
+    run = ledger.get_run(restore_id)
+    if not digests or run.status != APPLYING:
+        return
+    try:
+        for start in range(0, len(digests), DIGESTS_PER_SAVE):
+            for entry in digests[start : start + DIGESTS_PER_SAVE]:
+                run.digest_rows(**entry)
+            ledger.save(run)
+    except IntegrityError:  # the other process recorded the outcome first: rolled back row by row
+        return
 
 
 def _since(moment: str, now: datetime) -> float:

@@ -104,6 +104,18 @@ class RestoreRun(Aggregate):
         duration: float
         counts: dict[str, int]
 
+    class RowsDigested(Aggregate.Event):
+        """What an apply wrote to one table, read back in its transaction: the restored pks as sorted
+        ranges [lo, hi] holding nothing else, their row count and the sha256 of those rows (the
+        ``columns``, in pk order). A rollback compares them with the target without reading the rows'
+        events; an apply recorded without them is rolled back row by row."""
+
+        table: str
+        columns: list[str]
+        ranges: list[list[int]]
+        count: int
+        sha256: str
+
     class Failed(Aggregate.Event):
         stage: str
         reason: str
@@ -391,6 +403,7 @@ class RestoreRun(Aggregate):
     @event(Recorded)
     def _recorded(self, counts: dict[str, int]) -> None:
         self.status = PLANNED
+        self.recorded_rows = dict(counts)  # the same: read back without decoding the RowsRecorded events
 
     def request_apply(self, actor: str, reason: str) -> None:
         """Ask the projection to write the recorded rows: after planning, or again after a rollback."""
@@ -413,6 +426,16 @@ class RestoreRun(Aggregate):
     def _roll_forward_refused(self, reason: str) -> None:
         self.status = ROLLED_BACK
         self.rolling_forward = False
+
+    def digest_rows(self, table: str, columns: list[str], ranges: list[list[int]], count: int, sha256: str) -> None:
+        """The projection committed this apply's rows of ``table`` in ``ranges``, with this digest."""
+        if self.status != APPLYING:
+            raise ValueError(f"restore {self.id} is {self.status}, not being applied")
+        self._rows_digested(table=table, columns=columns, ranges=ranges, count=count, sha256=sha256)
+
+    @event(RowsDigested)
+    def _rows_digested(self, table: str, columns: list[str], ranges: list[list[int]], count: int, sha256: str) -> None:
+        pass
 
     def complete(self, position: int, duration: float) -> None:
         """The projection committed the restore to the target at ledger ``position``."""
@@ -517,3 +540,25 @@ class RestoreRun(Aggregate):
     @event(Signed)
     def _signed(self, signer: str, meaning: str, reason: str) -> None:
         pass
+
+
+# Events whose bodies leave the aggregate's state as it was: reading a run back need not decode them
+# (they hold the row data). RowsRecorded only counts rows, which its run's Recorded event repeats.
+STATELESS = (
+    RestoreRun.PrimaryKeysAllocated,
+    RestoreRun.TargetReinitialised,
+    RestoreRun.RowsMapped,
+    RestoreRun.RowsUnchanged,
+    RestoreRun.PrimaryKeysBound,
+    RestoreRun.SoftReferencesFollowed,
+    RestoreRun.GenericReferencesFollowed,
+    RestoreRun.LinksAdded,
+    RestoreRun.ConflictsRecorded,
+    RestoreRun.RowsUpdated,
+    RestoreRun.MissingRowsCreated,
+    RestoreRun.UuidsReassigned,
+    RestoreRun.PrimaryKeysReassigned,
+    RestoreRun.ReferencesDeferred,
+    RestoreRun.MediaRecorded,
+    RestoreRun.RowsDigested,
+)

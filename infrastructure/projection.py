@@ -24,8 +24,8 @@ from sqlalchemy.engine import Connection
 
 from domain.errors import ApplyError, RestoreError
 from domain.ledger import RestoreRun
-from domain.planning import same_value
 from domain.profile import Kind
+from infrastructure import footprint, projection_rollback
 from infrastructure.backup import Backup, open_backup
 from infrastructure.checkpoints import checkpoint
 from infrastructure.dialects import execute_many, writer_for
@@ -57,6 +57,7 @@ class Done:
     action: str
     position: int
     rows: int
+    digests: list[dict[str, Any]] = field(default_factory=list)  # an apply's RowsDigested, when it has them
 
 
 class IntentFailed(RestoreError):
@@ -78,13 +79,14 @@ class _Work:
     rows: int = 0
     staged: list[tuple[Path, Path]] = field(default_factory=list)  # (temporary, final) media
     removed: list[tuple[Path, Path]] = field(default_factory=list)  # (final, set aside) media
+    written: dict[str, footprint.PkRanges] | None = field(default_factory=dict)  # None: a pk is not an integer
+    digests: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Projection:
     """Carries out the ledger's intents for one target. ``run()`` is idempotent.
 
-    ``conn`` is the target connection holding the target's lock. ``rebuild`` lists the
-    restores to apply when rebuilding a target from the ledger: rollbacks are passed over.
+    ``conn`` is the target connection holding the target's lock.
     ``planned_under_lock`` names a restore planned under the lock this connection still holds.
     On SQLite that lock keeps every other writer out, the live application's too: the target
     cannot have changed since, so the plan is not checked against it again. On PostgreSQL the
@@ -96,7 +98,6 @@ class Projection:
         conn: Connection,
         ledger: Application[UUID],
         target_id: str,
-        rebuild: set[UUID] | None = None,
         on_batch: Callable[[int], None] | None = None,
         planned_under_lock: UUID | None = None,
         owner: tuple[str, str] | None = None,
@@ -106,7 +107,6 @@ class Projection:
         self.planned_under_lock = planned_under_lock
         self.ledger = ledger
         self.target_id = target_id
-        self.rebuild = rebuild
         self.on_batch = on_batch
         self.tracking_name = ledger.name
         self.writer = writer_for(conn.dialect.name)
@@ -114,6 +114,7 @@ class Projection:
         self._converters: dict[tuple[str, tuple[str, ...]], list[tuple[int, Converter]]] = {}
         self._references: dict[str, list[tuple[str, str, str]]] | None = None
         self._unique: dict[str, set[str]] = {}
+        self.done: list[Done] = []
 
     # -- reading the ledger -------------------------------------------------------------
 
@@ -149,12 +150,8 @@ class Projection:
 
     def _meant_for_us(self, event: Any, action: str) -> bool:
         if action == REPLAY:
-            return bool(event.target["id"] == self.target_id) and self.rebuild is None
-        if self._started_event(event.originator_id).target["id"] != self.target_id:
-            return False
-        if self.rebuild is not None:
-            return action == APPLY and event.originator_id in self.rebuild
-        return True
+            return bool(event.target["id"] == self.target_id)
+        return bool(self._started_event(event.originator_id).target["id"] == self.target_id)
 
     def _refused_after(self, event: Any, action: str) -> bool:
         for stored in self.ledger.recorder.select_events(event.originator_id, gt=event.originator_version):
@@ -179,8 +176,8 @@ class Projection:
     # -- carrying out intents -----------------------------------------------------------
 
     def run(self) -> list[Done]:
-        """Carry out every pending intent for this target, in ledger order."""
-        done: list[Done] = []
+        """Carry out every pending intent for this target, in ledger order (also kept in ``done``)."""
+        done = self.done
         for notification_id, event, action in list(self.pending()):
             check_run(self.ledger.recorder, event.originator_id)  # never act on a changed ledger
             try:
@@ -205,6 +202,8 @@ class Projection:
             else:
                 media_root = event.target.get("media_root") if action == REPLAY else None
                 self._apply(work, check_identity=action == REPLAY, media_root=media_root)
+                if action == APPLY:
+                    self._digest_written(work)
             self._bookkeeping(work, notification_id, action)
             checkpoint(f"{action}-before-commit")
             self.conn.commit()
@@ -216,7 +215,7 @@ class Projection:
             raise ApplyError(f"the target refused the restore: {error}") from None
         self._finish_media(work)
         checkpoint(f"{action}-committed")
-        return Done(work.restore_id, action, notification_id, work.rows)
+        return Done(work.restore_id, action, notification_id, work.rows, work.digests)
 
     def _bookkeeping(self, work: _Work, notification_id: int, action: str, sequences: bool = True) -> None:
         conn, mark = self.conn, self.writer.mark
@@ -357,6 +356,14 @@ class Projection:
         checkpoint("apply-writing")
         work.tables.setdefault(event.table, event.columns[0])
         work.rows += len(rows)
+        if work.written is not None:
+            written = work.written.setdefault(event.table, footprint.PkRanges())
+            written.columns += [c for c in event.columns if c not in written.columns]
+            for row in rows:
+                if type(row[0]) is not int:
+                    work.written = None  # such a restore is rolled back row by row
+                    break
+                written.add(row[0])
         if self.on_batch:
             self.on_batch(len(rows))
 
@@ -425,141 +432,30 @@ class Projection:
 
     # -- rollback -------------------------------------------------------------------------
 
-    def _roll_back(self, work: _Work) -> None:
-        """Remove exactly what the restore wrote, after checking that nothing else relies on it.
-
-        Rows are read back and compared one recorded batch at a time: only the restored pks are
-        held for the whole rollback, never the rows.
-        """
-        started = self._started_event(work.restore_id)
-        pks: dict[str, list[Any]] = {}
-        pk_columns: dict[str, str] = {}
-        deferred: dict[str, dict[Any, dict[str, Any]]] = {}
-        media: list[dict[str, Any]] = []
-        for event in self._events(work.restore_id):
-            if isinstance(event, RestoreRun.RowsRecorded):
-                pks.setdefault(event.table, []).extend(row[0] for row in event.rows)
-                pk_columns[event.table] = event.columns[0]
-            elif isinstance(event, RestoreRun.ReferencesDeferred):
-                for pk, value in event.pairs:
-                    deferred.setdefault(event.table, {}).setdefault(pk, {})[event.column] = value
-            elif isinstance(event, RestoreRun.MediaRecorded):
-                media += event.files
-        self._check_unchanged(work.restore_id, deferred)
-        self._check_no_dependents(pks)
-        for table in reversed(list(pks)):
-            pk = pk_columns[table]
-            sql = f"DELETE FROM {quote(self.conn, table)} WHERE {quote(self.conn, pk)} = {self.writer.mark}"
-            for start in range(0, len(pks[table]), CHUNK):
-                execute_many(self.conn, sql, [(value,) for value in pks[table][start : start + CHUNK]])
-            work.rows += len(pks[table])
-            work.tables.setdefault(table, pk)
-        for event in self._events(work.restore_id):
-            if isinstance(event, RestoreRun.RowsUpdated):
-                self._write_updates(work, event, "before")
-        self._set_media_aside(work, started.options.get("media_root"), media)
-
-    def _check_unchanged(self, restore_id: UUID, deferred: dict[str, dict[Any, dict[str, Any]]]) -> None:
-        """Every restored row must be as the restore wrote it: a later change would be lost."""
-        changed: list[str] = []
-        count = 0
-        for event in self._events(restore_id):
-            if isinstance(event, RestoreRun.RowsRecorded):
-                found = self._changed_rows(event, deferred.get(event.table, {}))
-            elif isinstance(event, RestoreRun.RowsUpdated):
-                found = self._changed_updates(event)
-            else:
-                continue
-            count += len(found)
-            changed += found[: max(0, 5 - len(changed))]
-        if count:
-            raise ApplyError(
-                f"{count} restored rows were changed after the restore; rolling back would lose the "
-                f"changes, so nothing was rolled back: {'; '.join(changed)}"
-            )
-
-    def _changed_rows(self, event: Any, deferred: dict[Any, dict[str, Any]]) -> list[str]:
-        """The rows of one recorded batch that the target no longer holds as the restore wrote them."""
-        table, columns, kinds = event.table, event.columns, [Kind(kind) for kind in event.kinds]
-        converters = [from_storage(kind) for kind in kinds]
-        extra = ", " + ", ".join(quote(self.conn, c) for c in columns[1:]) if len(columns) > 1 else ""
-        found = {row[0]: row for row in self._select(table, columns[0], [row[0] for row in event.rows], extra)}
-        changed: list[str] = []
-        for row in event.rows:
-            expected = dict(zip(columns, row, strict=True)) | deferred.get(row[0], {})
-            current = found.get(row[0])
-            if current is None:
-                changed.append(f"{table} pk {row[0]} was deleted")
-                continue
-            for position, column in enumerate(columns[1:], start=1):
-                value = converters[position](current[position])
-                if not same_value(kinds[position], value, expected[column]):
-                    changed.append(f"{table} pk {row[0]} column {column}")
-                    break
-        return changed
-
-    def _changed_updates(self, event: Any) -> list[str]:
-        """The rows of one update batch that no longer hold the values the restore gave them."""
-        changed: list[str] = []
-        for update in event.updates:
-            columns = sorted(update["after"])
-            extra = ", " + ", ".join(quote(self.conn, c) for c in columns)
-            [row] = self._select(event.table, event.pk_column, [update["pk"]], extra) or [None]
-            if row is None or any(
-                not same_value(Kind(event.kinds[c]), from_storage(Kind(event.kinds[c]))(v), update["after"][c])
-                for c, v in zip(columns, row[1:], strict=True)
-            ):
-                changed.append(f"{event.table} pk {update['pk']} (updated by the restore)")
-        return changed
-
-    def _check_no_dependents(self, pks: dict[str, list[Any]]) -> None:
-        """No row outside the restore may reference a row the rollback removes."""
-        blocking: list[str] = []
-        for table, removed in pks.items():
-            for referencing, column, referencing_pk in self._referencing(table):
-                own = set(pks.get(referencing, ()))
-                extra = f", {quote(self.conn, referencing_pk)}"
-                for value, pk in self._select(referencing, column, removed, extra):
-                    if pk not in own:
-                        blocking.append(f"{referencing} pk {pk} references {table} pk {value}")
-        if blocking:
-            raise ApplyError(
-                f"{len(blocking)} rows added after the restore depend on its rows, so nothing was rolled back: "
-                f"{'; '.join(blocking[:5])}" + (f" and {len(blocking) - 5} more" if len(blocking) > 5 else "")
-            )
-
-    def _referencing(self, table: str) -> list[tuple[str, str, str]]:
-        """(table, column, that table's pk) of every single-column FK to ``table``."""
-        if self._references is None:
-            inspector = sa.inspect(self.conn)
-            self._references = {}
-            for name in inspector.get_table_names():
-                pk = inspector.get_pk_constraint(name)["constrained_columns"]
-                for fk in inspector.get_foreign_keys(name):
-                    if len(fk["constrained_columns"]) == 1 and len(pk) == 1:
-                        self._references.setdefault(fk["referred_table"], []).append(
-                            (name, fk["constrained_columns"][0], pk[0])
-                        )
-        return self._references.get(table, [])
-
-    def _set_media_aside(self, work: _Work, media_root: str | None, files: list[dict[str, Any]]) -> None:
-        if not files:
+    def _digest_written(self, work: _Work) -> None:
+        """Read back what the apply wrote, per table, as the rollback will: pk ranges, count, sha256."""
+        if work.written is None:
             return
-        if not media_root:
-            raise ApplyError("the restore wrote media files but recorded no media root")
-        if not Path(media_root).is_absolute():  # recorded by a version that kept paths as given
-            raise ApplyError(
-                f"the restore recorded its media root as the relative path {media_root!r}, whose directory is "
-                "not known; nothing was rolled back, no file deleted"
-            )
-        root = Path(media_root).resolve()
-        for entry in files:
-            final = root / entry["path"]
-            if final.exists() and hashlib.sha256(final.read_bytes()).hexdigest() != entry["sha256"]:
-                raise ApplyError(f"media file {str(final)!r} was changed after the restore; nothing was rolled back")
-        for entry in files:
-            final = root / entry["path"]
-            if final.exists():
-                aside = final.with_name(f".{final.name}.{work.restore_id}.rollback")
-                final.replace(aside)
-                work.removed.append((final, aside))
+        mark = self.writer.mark
+        for table, written in work.written.items():
+            ranges = written.merged()
+            for start in range(0, len(ranges), footprint.RANGES_PER_EVENT):
+                part = ranges[start : start + footprint.RANGES_PER_EVENT]
+                count, sha256 = footprint.digest(self.conn, mark, table, written.columns, part)
+                work.digests.append(
+                    {"table": table, "columns": written.columns, "ranges": part, "count": count, "sha256": sha256}
+                )
+
+    def _stored(self, restore_id: UUID, wanted: tuple[type[Any], ...]) -> Iterator[Any]:
+        """All of a restore's events of the ``wanted`` types, in order; the others are not decoded."""
+        topics = {get_topic(cls) for cls in wanted}
+        version = 0
+        while stored := self.ledger.recorder.select_events(restore_id, gt=version, limit=PAGE):
+            for item in stored:
+                version = item.originator_version
+                if item.topic in topics:
+                    yield self.ledger.mapper.to_domain_event(item)
+
+    def _roll_back(self, work: _Work) -> None:
+        """Remove exactly what the restore wrote, after checking that nothing else relies on it."""
+        projection_rollback.roll_back(self, work)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import pytest
 from click.testing import CliRunner
 
+from infrastructure import projection_rollback
+from infrastructure.projection import Projection
 from tests.conftest import run
 from tests.edms import Source
 from tests.restores import Clone, media_files, restore, sequences_ahead
@@ -50,7 +54,9 @@ def test_a_rolled_back_restore_can_be_rolled_forward(
     assert reinitialised.data() == after
     shown = run(cli, "ledger", "show", restore_id, "--ledger", ledger, "--json")
     events = [e["event"] for e in json.loads(shown.output)["events"]]
-    assert events[-6:] == ["ApplyRequested", "Applied", "RollbackStarted", "RolledBack", "ApplyRequested", "Applied"]
+    outcomes = [e for e in events if e != "RowsDigested"]
+    assert outcomes[-6:] == ["ApplyRequested", "Applied", "RollbackStarted", "RolledBack", "ApplyRequested", "Applied"]
+    assert events[-2] == "RowsDigested"  # each apply records what it wrote before its Applied
 
 
 def test_rollback_refuses_when_a_later_row_references_a_restored_row(
@@ -90,6 +96,67 @@ def test_rollback_refuses_when_a_restored_row_was_changed_after_the_restore(
     assert "restored rows were changed after the restore" in result.output
     assert "documents_document pk" in result.output and "column title" in result.output
     assert reinitialised.data() == before
+
+
+def test_rollback_refuses_when_a_restored_row_was_deleted_after_the_restore(
+    source: Source, reinitialised: Target, ledger: str, cli: CliRunner
+) -> None:
+    restore_id = restore(cli, source.fixture(), reinitialised, ledger)
+    [(pk,)] = reinitialised.query("SELECT MAX(id) FROM audit_auditentry")  # restored pks come after the target's
+    reinitialised.execute(f"DELETE FROM audit_auditentry WHERE id = {pk}")
+    before = reinitialised.data()
+
+    result = run(cli, "rollback", restore_id, "--ledger", ledger)
+
+    assert result.exit_code == 1, result.output
+    assert "1 restored rows were changed after the restore" in result.output
+    assert f"audit_auditentry pk {pk} was deleted" in result.output
+    assert reinitialised.data() == before
+
+
+def spy_row_by_row(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Record each rollback that compares the rows with the restore's row events."""
+    calls: list[object] = []
+    by_rows = projection_rollback.roll_back_by_rows
+
+    def spied(projection: Projection, work: Any) -> None:
+        calls.append(work.restore_id)
+        by_rows(projection, work)
+
+    monkeypatch.setattr(projection_rollback, "roll_back_by_rows", spied)
+    return calls
+
+
+def test_a_rollback_checks_the_digests_without_reading_the_row_events(
+    source: Source, reinitialised: Target, ledger: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = reinitialised.data()
+    restore_id = restore(cli, source.fixture(), reinitialised, ledger)
+    row_by_row = spy_row_by_row(monkeypatch)
+
+    result = run(cli, "rollback", restore_id, "--ledger", ledger)
+
+    assert result.exit_code == 0, result.output
+    assert reinitialised.data() == before
+    assert row_by_row == []
+
+
+def test_a_restore_applied_without_digests_is_rolled_back_row_by_row(
+    source: Source, reinitialised: Target, ledger: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = reinitialised.data()
+    with monkeypatch.context() as older_version:  # applies as a version before RowsDigested did
+        older_version.setattr(Projection, "_digest_written", lambda self, work: None)
+        restore_id = restore(cli, source.fixture(), reinitialised, ledger)
+    shown = run(cli, "ledger", "show", restore_id, "--ledger", ledger, "--json")
+    assert "RowsDigested" not in [e["event"] for e in json.loads(shown.output)["events"]]
+    row_by_row = spy_row_by_row(monkeypatch)
+
+    result = run(cli, "rollback", restore_id, "--ledger", ledger)
+
+    assert result.exit_code == 0, result.output
+    assert reinitialised.data() == before
+    assert row_by_row == [UUID(restore_id)]
 
 
 def test_replay_into_a_copy_of_the_original_target_yields_the_same_rows(

@@ -55,3 +55,33 @@ def test_commands_out_of_order_are_refused_before_any_event() -> None:
 def test_an_unknown_restore_is_named() -> None:
     with pytest.raises(RestoreNotFoundError, match="no restore nonsense in this ledger"):
         Ledger("memory:").get_run("nonsense")
+
+
+def test_a_run_read_back_without_its_row_events_has_the_state_of_a_full_read() -> None:
+    ledger = Ledger("memory:")
+    recording = started()
+    recording.record_rows("app.user", "app_user", ["id"], ["integer"], [[1], [2]])
+    recording.defer_references("app.user", "app_user", "id", "boss_id", [[1, 2]])
+    recording.record_media([{"path": "a.txt", "sha256": "0" * 64, "size": 1}])
+    ledger.save(recording)
+    still_recording = ledger.get_run(str(recording.id))
+    assert still_recording.recorded_rows == {"app.user": 2}  # no Recorded yet: the row events are counted
+
+    planned = ledger.get_run(str(recording.id))
+    planned.record_rows("app.group", "app_group", ["id"], ["integer"], [[7]])
+    planned.finish_recording()
+    planned.request_apply("qa", "go")
+    planned.digest_rows("app_user", ["id"], [[1, 2]], 2, "f" * 64)
+    planned.complete(position=5, duration=0.1)
+    ledger.save(planned)
+
+    fast = ledger.get_run(str(recording.id))
+    full: RestoreRun = ledger.repository.get(recording.id)
+    assert vars(fast).keys() == vars(full).keys()
+    assert {k: v for k, v in vars(fast).items() if k != "_modified_on"} == {
+        k: v for k, v in vars(full).items() if k != "_modified_on"
+    }
+    assert fast.recorded_rows == {"app.user": 2, "app.group": 1} and fast.status == APPLIED
+    fast.start_rollback("qa", "the version is right: the next save follows on")
+    ledger.save(fast)
+    assert ledger.get_run(str(recording.id)).version == fast.version

@@ -1,0 +1,210 @@
+"""What an apply wrote to a table, as pk ranges with a row count and a digest.
+
+An apply reads its rows back, in its own transaction, and records per table the sorted
+ranges of the pks it wrote (holding nothing else), the number of rows and the sha256 of
+those rows. A rollback reads the same ranges with the same code: equal count and digest
+prove the rows are as the apply left them, without reading the restore's row events, and
+the rows are removed by range. Both sides read page by page: memory stays bounded by a page.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from infrastructure.target import quote
+
+SPAN = 5000  # pk values per read: a page of rows when the pks are contiguous
+PIECES = 50  # ranges per statement
+RANGES_PER_EVENT = 2000  # keeps one ledger event (and a save) small
+EXCLUDED_IN_SQL = 50  # up to this many own ranges are left out in SQL, beyond by bisection
+
+_SPECIAL = frozenset({datetime, memoryview})
+
+
+class PkRanges:
+    """The pks written to one table, kept as ranges while they arrive (mostly in order)."""
+
+    def __init__(self) -> None:
+        self._ranges: list[list[int]] = []
+        self.columns: list[str] = []
+
+    def add(self, pk: int) -> None:
+        ranges = self._ranges
+        if ranges and pk == ranges[-1][1] + 1:
+            ranges[-1][1] = pk
+        else:
+            ranges.append([pk, pk])
+
+    def merged(self) -> list[list[int]]:
+        """Sorted ranges, adjacent ones joined."""
+        merged: list[list[int]] = []
+        for lo, hi in sorted(self._ranges):
+            if merged and lo <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        return merged
+
+
+def pieces(ranges: Sequence[Sequence[int]]) -> Iterator[list[tuple[int, int]]]:
+    """The ranges cut into groups of at most PIECES ranges spanning at most SPAN pk values each."""
+    group: list[tuple[int, int]] = []
+    width = 0
+    for lo, hi in ranges:
+        start = lo
+        while start <= hi:
+            end = min(hi, start + SPAN - 1 - width)
+            group.append((start, end))
+            width += end - start + 1
+            start = end + 1
+            if width >= SPAN or len(group) >= PIECES:
+                yield group
+                group, width = [], 0
+    if group:
+        yield group
+
+
+def _where(conn: Connection, column: str, group: list[tuple[int, int]], mark: str) -> tuple[str, list[int]]:
+    quoted = quote(conn, column)
+    condition = " OR ".join(f"{quoted} BETWEEN {mark} AND {mark}" for _ in group)
+    return f"({condition})", [value for piece in group for value in piece]
+
+
+def _plain(value: Any) -> Any:
+    """The value in a form that does not depend on the session: an instant in UTC, bytes as bytes."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat() if value.tzinfo is not None else value.isoformat()
+    if isinstance(value, memoryview):
+        return bytes(value)
+    return value
+
+
+def _text(rows: list[Any]) -> str:
+    """The rows as text: their repr, unless it shows an instant's time zone (the session's on
+    PostgreSQL) or a buffer's address; those rows are written value by value in a plain form."""
+    text = repr(rows)
+    if "tzinfo=" in text or "<memory at" in text:
+        text = repr([[_plain(v) if type(v) in _SPECIAL else v for v in row] for row in rows])
+    return text
+
+
+# The settings that shape PostgreSQL's text of a row, pinned while it hashes rows (then put back).
+PINNED = {
+    "TimeZone": "UTC",
+    "DateStyle": "ISO, YMD",
+    "IntervalStyle": "postgres",
+    "bytea_output": "hex",
+    "extra_float_digits": "1",
+}
+
+
+def digest(
+    conn: Connection, mark: str, table: str, columns: list[str], ranges: Sequence[Sequence[int]]
+) -> tuple[int, str]:
+    """(rows, sha256) of ``columns`` of the rows of ``table`` whose pk (the first column) is in ``ranges``.
+
+    A page at a time, in the connection's transaction: the apply and its rollback read the same
+    pages in the same way, so equal rows give equal digests. PostgreSQL hashes each page itself
+    (the text of its rows, settings pinned); on SQLite the driver's rows are hashed here."""
+    if conn.dialect.name == "postgresql":
+        return _digest_in_postgres(conn, table, columns, ranges)
+    sha = hashlib.sha256()
+    count = 0
+    selected = ", ".join(quote(conn, c) for c in columns)
+    cursor = conn.connection.cursor()
+    try:
+        for group in pieces(ranges):
+            where, params = _where(conn, columns[0], group, mark)
+            cursor.execute(
+                f"SELECT {selected} FROM {quote(conn, table)} WHERE {where} ORDER BY {quote(conn, columns[0])}",
+                tuple(params),
+            )
+            rows = [tuple(row) for row in cursor.fetchall()]
+            count += len(rows)
+            sha.update(_text(rows).encode())
+    finally:
+        cursor.close()
+    return count, sha.hexdigest()
+
+
+def _digest_in_postgres(
+    conn: Connection, table: str, columns: list[str], ranges: Sequence[Sequence[int]]
+) -> tuple[int, str]:
+    sha = hashlib.sha256()
+    count = 0
+    pk = quote(conn, columns[0])
+    row = f"ROW({', '.join(quote(conn, c) for c in columns)})::text"
+    cursor: Any = conn.connection.cursor()
+    try:
+        cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in PINNED))
+        previous = dict(zip(PINNED, cursor.fetchone(), strict=True))
+        _settings(cursor, PINNED)
+        for group in pieces(ranges):
+            where, params = _where(conn, columns[0], group, "%s")
+            cursor.execute(
+                f"SELECT count(*), encode(sha256(convert_to(string_agg({row}, E'\\n' ORDER BY {pk}), 'UTF8')), 'hex') "
+                f"FROM {quote(conn, table)} WHERE {where}",
+                tuple(params),
+            )
+            rows, page = cursor.fetchone()
+            count += rows
+            sha.update(f"{rows}:{page or ''}\n".encode())
+        _settings(cursor, previous)
+    finally:
+        cursor.close()
+    return count, sha.hexdigest()
+
+
+def _settings(cursor: Any, settings: dict[str, str]) -> None:
+    """Set these for the rest of the transaction (as SET LOCAL)."""
+    cursor.execute(
+        "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in settings),
+        tuple(value for pair in settings.items() for value in pair),
+    )
+
+
+def references_into(
+    conn: Connection,
+    mark: str,
+    referencing: str,
+    column: str,
+    referencing_pk: str,
+    ranges: Sequence[Sequence[int]],
+    own: Sequence[Sequence[int]],
+) -> Iterator[tuple[Any, Any]]:
+    """(value, pk) of rows of ``referencing`` whose ``column`` is in ``ranges`` and whose pk is not in ``own``."""
+    exclude, params_out = "", list[int]()
+    if own and len(own) <= EXCLUDED_IN_SQL:
+        where, params_out = _where(conn, referencing_pk, [(lo, hi) for lo, hi in own], mark)
+        exclude = f" AND NOT {where}"
+    starts = [lo for lo, _ in own]
+    for group in pieces(ranges):
+        where, params = _where(conn, column, group, mark)
+        sql = (
+            f"SELECT {quote(conn, column)}, {quote(conn, referencing_pk)} FROM {quote(conn, referencing)} "
+            f"WHERE {where}{exclude}"
+        )
+        for value, pk in conn.exec_driver_sql(sql, tuple(params + params_out)):
+            if not exclude and own and _within(starts, own, pk):
+                continue
+            yield value, pk
+
+
+def _within(starts: list[int], ranges: Sequence[Sequence[int]], pk: Any) -> bool:
+    at = bisect.bisect_right(starts, pk) - 1
+    return at >= 0 and ranges[at][0] <= pk <= ranges[at][1]
+
+
+def delete(conn: Connection, mark: str, table: str, pk: str, ranges: Sequence[Sequence[int]]) -> int:
+    """Delete the rows of ``table`` in ``ranges``; the number deleted."""
+    deleted = 0
+    for group in pieces(ranges):
+        where, params = _where(conn, pk, group, mark)
+        deleted += conn.exec_driver_sql(f"DELETE FROM {quote(conn, table)} WHERE {where}", tuple(params)).rowcount
+    return deleted

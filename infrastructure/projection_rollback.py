@@ -1,0 +1,240 @@
+"""Rolling back an applied restore: the projection removes exactly what the restore wrote.
+
+With the digests its apply recorded (RowsDigested), each table's restored pk ranges are read back
+page by page and compared by count and sha256, checked for rows outside the restore that reference
+them, and deleted by range: neither the rows nor their pks are held. Without them (an apply of an
+older version), or when a digest differs (to name the changed rows), the rows are compared with the
+restore's row events, batch by batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from domain.errors import ApplyError
+from domain.ledger import RestoreRun
+from domain.planning import same_value
+from domain.profile import Kind
+from infrastructure import footprint
+from infrastructure.dialects import execute_many
+from infrastructure.storage import from_storage
+from infrastructure.target import quote
+
+if TYPE_CHECKING:
+    from infrastructure.projection import Projection, _Work
+
+CHUNK = 500  # pks per executemany of a row-by-row delete
+
+
+def _applied_digests(p: Projection, restore_id: UUID) -> list[Any]:
+    """The RowsDigested events of the restore's last apply (none: applied by an older version)."""
+    digests: list[Any] = []
+    for event in p._stored(restore_id, (RestoreRun.ApplyRequested, RestoreRun.RowsDigested)):
+        if isinstance(event, RestoreRun.ApplyRequested):
+            digests = []
+        else:
+            digests.append(event)
+    return digests
+
+
+def roll_back(p: Projection, work: _Work) -> None:
+    """Remove exactly what the restore wrote, after checking that nothing else relies on it.
+
+    With the digests its apply recorded, each table's restored pk ranges are read back page
+    by page and compared by count and sha256, then deleted by range: neither the rows nor
+    their pks are held. Without them (an older apply), or when a digest differs (to name the
+    changed rows), the rows are compared with the restore's row events.
+    """
+    digests = _applied_digests(p, work.restore_id)
+    mark = p.writer.mark
+    if not digests or any(
+        footprint.digest(p.conn, mark, d.table, d.columns, d.ranges) != (d.count, d.sha256) for d in digests
+    ):
+        roll_back_by_rows(p, work)
+        return
+    updated = (RestoreRun.RowsUpdated,)
+    if any(_changed_updates(p, event) for event in p._stored(work.restore_id, updated)):
+        roll_back_by_rows(p, work)  # names the changed rows
+        return
+    ranges: dict[str, list[list[int]]] = {}
+    pk_columns: dict[str, str] = {}
+    for d in digests:
+        ranges.setdefault(d.table, []).extend(d.ranges)
+        pk_columns[d.table] = d.columns[0]
+    _check_no_dependents_by_ranges(p, ranges)
+    for table in reversed(list(ranges)):
+        work.rows += footprint.delete(p.conn, mark, table, pk_columns[table], ranges[table])
+        work.tables.setdefault(table, pk_columns[table])
+    for event in p._stored(work.restore_id, updated):
+        p._write_updates(work, event, "before")
+    media = [f for event in p._stored(work.restore_id, (RestoreRun.MediaRecorded,)) for f in event.files]
+    started = p._started_event(work.restore_id)
+    _set_media_aside(p, work, started.options.get("media_root"), media)
+
+
+def _check_no_dependents_by_ranges(p: Projection, ranges: dict[str, list[list[int]]]) -> None:
+    """No row outside the restore may reference a row the rollback removes (read by pk ranges)."""
+    blocking: list[str] = []
+    count = 0
+    for table, removed in ranges.items():
+        for referencing, column, referencing_pk in _referencing(p, table):
+            own = sorted(ranges.get(referencing, []))
+            for value, pk in footprint.references_into(
+                p.conn, p.writer.mark, referencing, column, referencing_pk, sorted(removed), own
+            ):
+                count += 1
+                if len(blocking) < 5:
+                    blocking.append(f"{referencing} pk {pk} references {table} pk {value}")
+    _refuse_dependents(count, blocking)
+
+
+def roll_back_by_rows(p: Projection, work: _Work) -> None:
+    """Remove what the restore wrote, comparing the rows with its row events one batch at a time:
+    the restored pks are held for the whole rollback, never the rows."""
+    started = p._started_event(work.restore_id)
+    pks: dict[str, list[Any]] = {}
+    pk_columns: dict[str, str] = {}
+    deferred: dict[str, dict[Any, dict[str, Any]]] = {}
+    media: list[dict[str, Any]] = []
+    for event in p._events(work.restore_id):
+        if isinstance(event, RestoreRun.RowsRecorded):
+            pks.setdefault(event.table, []).extend(row[0] for row in event.rows)
+            pk_columns[event.table] = event.columns[0]
+        elif isinstance(event, RestoreRun.ReferencesDeferred):
+            for pk, value in event.pairs:
+                deferred.setdefault(event.table, {}).setdefault(pk, {})[event.column] = value
+        elif isinstance(event, RestoreRun.MediaRecorded):
+            media += event.files
+    _check_unchanged(p, work.restore_id, deferred)
+    _check_no_dependents(p, pks)
+    for table in reversed(list(pks)):
+        pk = pk_columns[table]
+        sql = f"DELETE FROM {quote(p.conn, table)} WHERE {quote(p.conn, pk)} = {p.writer.mark}"
+        for start in range(0, len(pks[table]), CHUNK):
+            execute_many(p.conn, sql, [(value,) for value in pks[table][start : start + CHUNK]])
+        work.rows += len(pks[table])
+        work.tables.setdefault(table, pk)
+    for event in p._events(work.restore_id):
+        if isinstance(event, RestoreRun.RowsUpdated):
+            p._write_updates(work, event, "before")
+    _set_media_aside(p, work, started.options.get("media_root"), media)
+
+
+def _check_unchanged(p: Projection, restore_id: UUID, deferred: dict[str, dict[Any, dict[str, Any]]]) -> None:
+    """Every restored row must be as the restore wrote it: a later change would be lost."""
+    changed: list[str] = []
+    count = 0
+    for event in p._events(restore_id):
+        if isinstance(event, RestoreRun.RowsRecorded):
+            found = _changed_rows(p, event, deferred.get(event.table, {}))
+        elif isinstance(event, RestoreRun.RowsUpdated):
+            found = _changed_updates(p, event)
+        else:
+            continue
+        count += len(found)
+        changed += found[: max(0, 5 - len(changed))]
+    if count:
+        raise ApplyError(
+            f"{count} restored rows were changed after the restore; rolling back would lose the "
+            f"changes, so nothing was rolled back: {'; '.join(changed)}"
+        )
+
+
+def _changed_rows(p: Projection, event: Any, deferred: dict[Any, dict[str, Any]]) -> list[str]:
+    """The rows of one recorded batch that the target no longer holds as the restore wrote them."""
+    table, columns, kinds = event.table, event.columns, [Kind(kind) for kind in event.kinds]
+    converters = [from_storage(kind) for kind in kinds]
+    extra = ", " + ", ".join(quote(p.conn, c) for c in columns[1:]) if len(columns) > 1 else ""
+    found = {row[0]: row for row in p._select(table, columns[0], [row[0] for row in event.rows], extra)}
+    changed: list[str] = []
+    for row in event.rows:
+        expected = dict(zip(columns, row, strict=True)) | deferred.get(row[0], {})
+        current = found.get(row[0])
+        if current is None:
+            changed.append(f"{table} pk {row[0]} was deleted")
+            continue
+        for position, column in enumerate(columns[1:], start=1):
+            value = converters[position](current[position])
+            if not same_value(kinds[position], value, expected[column]):
+                changed.append(f"{table} pk {row[0]} column {column}")
+                break
+    return changed
+
+
+def _changed_updates(p: Projection, event: Any) -> list[str]:
+    """The rows of one update batch that no longer hold the values the restore gave them."""
+    changed: list[str] = []
+    for update in event.updates:
+        columns = sorted(update["after"])
+        extra = ", " + ", ".join(quote(p.conn, c) for c in columns)
+        [row] = p._select(event.table, event.pk_column, [update["pk"]], extra) or [None]
+        if row is None or any(
+            not same_value(Kind(event.kinds[c]), from_storage(Kind(event.kinds[c]))(v), update["after"][c])
+            for c, v in zip(columns, row[1:], strict=True)
+        ):
+            changed.append(f"{event.table} pk {update['pk']} (updated by the restore)")
+    return changed
+
+
+def _check_no_dependents(p: Projection, pks: dict[str, list[Any]]) -> None:
+    """No row outside the restore may reference a row the rollback removes."""
+    blocking: list[str] = []
+    for table, removed in pks.items():
+        for referencing, column, referencing_pk in _referencing(p, table):
+            own = set(pks.get(referencing, ()))
+            extra = f", {quote(p.conn, referencing_pk)}"
+            for value, pk in p._select(referencing, column, removed, extra):
+                if pk not in own:
+                    blocking.append(f"{referencing} pk {pk} references {table} pk {value}")
+    _refuse_dependents(len(blocking), blocking[:5])
+
+
+def _referencing(p: Projection, table: str) -> list[tuple[str, str, str]]:
+    """(table, column, that table's pk) of every single-column FK to ``table``."""
+    if p._references is None:
+        inspector = sa.inspect(p.conn)
+        p._references = {}
+        for name in inspector.get_table_names():
+            pk = inspector.get_pk_constraint(name)["constrained_columns"]
+            for fk in inspector.get_foreign_keys(name):
+                if len(fk["constrained_columns"]) == 1 and len(pk) == 1:
+                    p._references.setdefault(fk["referred_table"], []).append(
+                        (name, fk["constrained_columns"][0], pk[0])
+                    )
+    return p._references.get(table, [])
+
+
+def _set_media_aside(p: Projection, work: _Work, media_root: str | None, files: list[dict[str, Any]]) -> None:
+    if not files:
+        return
+    if not media_root:
+        raise ApplyError("the restore wrote media files but recorded no media root")
+    if not Path(media_root).is_absolute():  # recorded by a version that kept paths as given
+        raise ApplyError(
+            f"the restore recorded its media root as the relative path {media_root!r}, whose directory is "
+            "not known; nothing was rolled back, no file deleted"
+        )
+    root = Path(media_root).resolve()
+    for entry in files:
+        final = root / entry["path"]
+        if final.exists() and hashlib.sha256(final.read_bytes()).hexdigest() != entry["sha256"]:
+            raise ApplyError(f"media file {str(final)!r} was changed after the restore; nothing was rolled back")
+    for entry in files:
+        final = root / entry["path"]
+        if final.exists():
+            aside = final.with_name(f".{final.name}.{work.restore_id}.rollback")
+            final.replace(aside)
+            work.removed.append((final, aside))
+
+
+def _refuse_dependents(count: int, shown: list[str]) -> None:
+    if count:
+        raise ApplyError(
+            f"{count} rows added after the restore depend on its rows, so nothing was rolled back: "
+            f"{'; '.join(shown)}" + (f" and {count - 5} more" if count > 5 else "")
+        )
