@@ -86,10 +86,9 @@ def render(report: dict[str, Any]) -> str:
         "In parentheses: the same ratio with the restore's and the rollback's in-process seconds (their own "
         "`seconds`, without the CLI's start-up).",
     ]
-    checks = [f"{r['backend']} {r['objects']:,}: {r['compared_with_loaddata']}" for r in report["results"]
-              if r.get("compared_with_loaddata")]  # fmt: skip
+    checks = [f"{r['backend']} {r['objects']:,}: {r['check']}" for r in report["results"] if r.get("check")]
     if checks:
-        lines += ["", "Object by object against loaddata's target: " + "; ".join(checks) + "."]
+        lines += ["", "dumpdata of the plain restore's target against the backup: " + "; ".join(checks) + "."]
     return "\n".join(lines) + "\n"
 
 

@@ -16,8 +16,8 @@ its own, in this order so that the raw insert's three runs are interleaved:
 The ledger lives on the target's backend (a SQLite file; a PostgreSQL database).
 Checks before any number counts: every model table holds the generated objects after
 each restore and the replay, the many-to-many tables agree across the targets (and
-with loaddata's), the rollback leaves exactly the seed, and up to --compare-max the
-plain restore equals loaddata's target object by object (compare_databases, ORM).
+with loaddata's), the rollback leaves exactly the seed, and up to --compare-max
+dumpdata of the plain restore's target equals the backup object by object (bench.check).
 Prints a table (bench.report) and writes the JSON to --results.
 """
 
@@ -151,13 +151,22 @@ def measure(backend: str, size: int, args: argparse.Namespace, targets: Targets)
         result["loaddata"] = {k: run[k] for k in ("seconds", "peak_rss_mib")}
         loaded = table_counts(django)
         check_tables(loaded, expected | links, "loaddata (against the restore's many-to-many links)")
-        if size <= args.compare_max:
-            env |= {"EDMS_TARGET_DB": plain}
-            compared = child([sys.executable, str(EDMS / "manage.py"), "compare_databases"], env=env, cwd=EDMS)
-            result["compared_with_loaddata"] = compared["stdout"].strip().splitlines()[-1]
+    if size <= args.compare_max:
+        result["check"] = check(backup, plain, args.work / f"dumped-{backend}-{size}.json")
     result["ratios"] = ratios(result)
     targets.drop()
     return result
+
+
+def check(backup: Path, restored: str, dumped: Path) -> str:
+    """dumpdata of the plain restore's target equals the backup (bench.check), each in a child."""
+    env = {**os.environ, "EDMS_DB": restored, "PYTHONWARNINGS": "ignore"}
+    manage = [sys.executable, str(EDMS / "manage.py")]
+    child([*manage, "dumpdata", "--natural-foreign", "--natural-primary", "-o", str(dumped)], env=env, cwd=EDMS)
+    try:
+        return str(child([sys.executable, "-m", "bench.check", str(backup), str(dumped)])["stdout"]).strip()
+    finally:
+        dumped.unlink(missing_ok=True)
 
 
 def ratios(result: dict[str, Any]) -> dict[str, float | None]:
@@ -184,7 +193,12 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "restore-ledger-bench",
                         help="backups are kept and reused here; targets are removed after each size")  # fmt: skip
     parser.add_argument("--loaddata-max", type=int, default=100_000, help="largest size loaddata runs at (0: never)")
-    parser.add_argument("--compare-max", type=int, default=10_000, help="largest size compared object by object")
+    parser.add_argument(
+        "--compare-max",
+        type=int,
+        default=100_000,
+        help="largest size whose restore is dumped and compared with the backup",
+    )
     parser.add_argument("--results", type=Path, default=Path("bench/results/run.json"))
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
