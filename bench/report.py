@@ -94,10 +94,10 @@ def render(report: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("results", type=Path, nargs="?", default=Path("bench/results/run.json"))
+    parser.add_argument("results", type=Path, nargs="+", help="JSON written by bench.run, one section each")
     parser.add_argument("--docs", type=Path, help="replace the results between the markers of this file")
     args = parser.parse_args()
-    tables = render(json.loads(args.results.read_text()))
+    tables = "\n".join(render(json.loads(path.read_text())) for path in args.results)
     if args.docs is None:
         print(tables)
         return
