@@ -39,53 +39,14 @@ TYPES = ("SOP", "WI", "POL")
 STATES = {"REVIEW": ["draft", "in_review", "reviewed"], "APPROVAL": ["draft", "approved"]}
 SITES = ("Basel", "Lyon", "Zürich", "Cork", "Singapore")
 DEPARTMENTS = ("QA", "R&D", "Production", "Regulatory affairs", "")
-WORDS = [
-    "batch",
-    "record",
-    "deviation",
-    "cleaning",
-    "validation",
-    "equipment",
-    "operator",
-    "release",
-    "sampling",
-    "sterile",
-    "filter",
-    "change",
-    "control",
-    "review",
-    "approve",
-    "training",
-    "qualification",
-    "calibration",
-    "supplier",
-    "audit",
-    "risk",
-    "assessment",
-    "procedure",
-    "annex",
-    "specification",
-    "limit",
-    "trend",
-    "investigation",
-    "root",
-    "cause",
-    "corrective",
-    "preventive",
-    "action",
-    "effectiveness",
-    "check",
-    "label",
-    "packaging",
-    "stability",
-    "protocol",
-    "report",
-    "signature",
-    "électronique",
-    "contrôle",
-    "qualité",
-    "✓",
-]
+_VOCABULARY = (
+    "batch record deviation cleaning validation equipment operator release sampling sterile filter "
+    "change control review approve training qualification calibration supplier audit risk "
+    "assessment procedure annex specification limit trend investigation root cause corrective "
+    "preventive action effectiveness check label packaging stability protocol report signature "
+    "électronique contrôle qualité ✓"
+)
+WORDS = tuple(_VOCABULARY.split())
 FIRST = ("Ada", "Grace", "Alan", "Edsger", "Barbara", "Émilie", "Hedy", "John")
 LAST = ("Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "du Châtelet", "Lamarr", "Backus")
 FIXED = 14 + 6 + 3 + 12 + 2 + 56 + 1 + 1  # content types, roles, types, tags, workflow types, permissions, group, admin
