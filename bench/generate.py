@@ -177,11 +177,13 @@ def _seed_order(row: list[Any]) -> str:
 
 def users(shape: Shape) -> Iterator[dict[str, Any]]:
     rng = random.Random(shape.seed * 31 + 1)
-    admin = {"password": "!" + hashlib.sha256(f"{shape.seed}".encode()).hexdigest()[:40], "last_login": None,
-             "is_superuser": True, "username": "admin", "first_name": "Quality", "last_name": "",
-             "email": "qa.admin@edms.example", "is_staff": True, "is_active": True,
-             "date_joined": "2022-12-30T09:14:03.417Z", "uuid": uid("user", -1, shape.seed), "department": "",
-             "groups": [], "user_permissions": []}  # fmt: skip
+    password = "!" + hashlib.sha256(f"{shape.seed}".encode()).hexdigest()[:40]
+    admin: dict[str, Any] = {
+        "password": password, "last_login": None, "is_superuser": True, "username": "admin",
+        "first_name": "Quality", "last_name": "", "email": "qa.admin@edms.example", "is_staff": True,
+        "is_active": True, "date_joined": "2022-12-30T09:14:03.417Z", "uuid": uid("user", -1, shape.seed),
+        "department": "", "groups": [], "user_permissions": [],
+    }  # fmt: skip
     yield {"model": "accounts.user", "fields": admin}
     for u in range(shape.users):
         salt = hashlib.sha256(f"{shape.seed}:salt:{u}".encode()).hexdigest()

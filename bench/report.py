@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 BEGIN, END = "<!-- results: begin (python -m bench.report) -->", "<!-- results: end -->"
-TARGETS = (
+TARGETS: tuple[tuple[str, str, Callable[[float], bool]], ...] = (
     ("loaddata_over_restore", ">= 30", lambda v: v >= 30),
     ("restore_over_raw", "<= 3", lambda v: v <= 3),
     ("rollback_over_restore", "< 0.10", lambda v: v < 0.10),

@@ -27,7 +27,7 @@ from bench.check import differences, unordered
 from bench.generate import Shape, write
 from tests.conftest import run
 from tests.edms import EDMS
-from tests.targets import PostgresTarget, Target, sqlite_target
+from tests.targets import PostgresTarget, SqliteTarget, Target, sqlite_target
 
 OBJECTS = 1500
 
@@ -73,7 +73,7 @@ def test_loaddata_then_dumpdata_gives_the_generated_backup_back(
         assert dumped.read_bytes() == generated.read_bytes()
     assert unordered(json.loads(dumped.read_text())) == unordered(json.loads(generated.read_text()))
 
-    restored: Target
+    restored: SqliteTarget | PostgresTarget
     if target.dialect == "sqlite":
         restored = sqlite_target(tmp_path / "restored.sqlite3")
     else:
