@@ -29,7 +29,8 @@ def _mark(value: float | None, ok: bool | None) -> str:
     return "-" if value is None else f"{value:g} {'✓' if ok else '✗'}"
 
 
-def render(report: dict[str, Any]) -> str:
+def render(everything: dict[str, Any]) -> str:
+    report = everything | {"results": [r for r in everything["results"] if "failed" not in r]}
     m = report["machine"]
     lines = [
         f"Run {report['started']}, commit {m['commit']}: `{report['command']}`",
@@ -90,6 +91,9 @@ def render(report: dict[str, Any]) -> str:
     checks = [f"{r['backend']} {r['objects']:,}: {r['check']}" for r in report["results"] if r.get("check")]
     if checks:
         lines += ["", "dumpdata of the plain restore's target against the backup: " + "; ".join(checks) + "."]
+    failed = [r for r in everything["results"] if "failed" in r]
+    for r in failed:
+        lines += ["", f"Failed, {r['backend']} {r['objects']:,}:", "", "```", r["failed"].strip(), "```"]
     return "\n".join(lines) + "\n"
 
 

@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -46,13 +47,24 @@ LINKS = ("accounts_user_groups", "accounts_user_user_permissions", "auth_group_p
          "documents_document_related", "documents_document_tags")  # fmt: skip
 
 
+TIMEOUT = [3600.0]  # seconds one child may take (--timeout): a hung child is killed and named
+
+
 def child(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> dict[str, Any]:
-    """Run one child: wall seconds, peak RSS (MiB, ``wait4``) and its stdout; stop on failure."""
+    """Run one child: wall seconds, peak RSS (MiB, ``wait4``) and its stdout; stop on failure or past
+    the timeout (a hang: the child is killed, the run stops naming it)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         popen = subprocess.Popen(command, stdout=out, stderr=err, env=env or dict(os.environ), cwd=cwd)
-        _pid, status, usage = os.wait4(popen.pid, 0)
+        timer = threading.Timer(TIMEOUT[0], popen.kill)
+        timer.start()
+        try:
+            _pid, status, usage = os.wait4(popen.pid, 0)
+        finally:
+            timer.cancel()
         seconds = time.perf_counter() - started
+        if seconds >= TIMEOUT[0]:
+            raise SystemExit(f"{' '.join(command)} killed after {seconds:.0f}s (--timeout): hung?")
         popen.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
@@ -199,8 +211,10 @@ def main() -> None:
         default=100_000,
         help="largest size whose restore is dumped and compared with the backup",
     )
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds one step may take before it is killed")
     parser.add_argument("--results", type=Path, default=Path("bench/results/run.json"))
     args = parser.parse_args()
+    TIMEOUT[0] = args.timeout
     args.work.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {
         "command": "python -m bench.run " + " ".join(sys.argv[1:]),
@@ -213,6 +227,8 @@ def main() -> None:
             targets = Targets(backend, args.work / f"{backend}-{size}")
             try:
                 report["results"].append(measure(backend, size, args, targets))
+            except SystemExit as stop:  # a step failed, hung or found a wrong target: recorded, the run goes on
+                report["results"].append({"backend": backend, "objects": size, "failed": str(stop)[-3000:]})
             finally:
                 targets.drop()
             args.results.parent.mkdir(parents=True, exist_ok=True)
