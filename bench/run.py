@@ -47,7 +47,7 @@ LINKS = ("accounts_user_groups", "accounts_user_user_permissions", "auth_group_p
          "documents_document_related", "documents_document_tags")  # fmt: skip
 
 
-TIMEOUT = [3600.0]  # seconds one child may take (--timeout): a hung child is killed and named
+TIMEOUT = [1800.0]  # seconds one child may take (--timeout): a hung child is killed and named
 
 
 def child(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> dict[str, Any]:
@@ -211,7 +211,7 @@ def main() -> None:
         default=100_000,
         help="largest size whose restore is dumped and compared with the backup",
     )
-    parser.add_argument("--timeout", type=float, default=3600, help="seconds one step may take before it is killed")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds one step may take before it is killed")
     parser.add_argument("--results", type=Path, default=Path("bench/results/run.json"))
     args = parser.parse_args()
     TIMEOUT[0] = args.timeout
