@@ -56,6 +56,9 @@ from infrastructure.target_schema import applied_migrations, table_columns
 BATCH_ROWS = 500
 CONTENT_TYPES = "contenttypes.contenttype"
 EVENTS_PER_SAVE = 8
+# a row event's rows, in bytes as spooled: a save of EVENTS_PER_SAVE events stays near 4 MB before
+# compression, under the size at which psycopg's pipeline mode (eventsourcing.postgres) can hang
+EVENT_BYTES = 512 * 1024
 PROGRESS_STEP = 1000  # records per progress report
 RECORDS = "records"  # the spool's key for the backup's records
 
@@ -555,11 +558,12 @@ def _record_decisions(run: RestoreRun, planner: Planner, flush: Callable[[], Non
 def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_first: dict[str, int]) -> None:
     """Row batches in write order: models, then M2M links, then the deferred references."""
 
-    def batches(model: str, table: str, columns: list[str], kinds: list[str], rows: Any) -> None:
+    def batches(model: str, table: str, columns: list[str], kinds: list[str], rows: Any, size: int) -> None:
+        per_event = max(1, min(BATCH_ROWS, EVENT_BYTES // size))  # wide rows: fewer per event
         batch: list[list[Any]] = []
         for row in rows:
             batch.append(row)
-            if len(batch) == BATCH_ROWS:
+            if len(batch) == per_event:
                 run.record_rows(model, table, columns, kinds, batch)
                 batch = []
                 _save_some(ledger, run)
@@ -572,7 +576,8 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
         model = profile.models[label]
         kinds = [model.pk.kind.value, *(c.kind.value for c in model.fields.values())]
         kinds += [_reference_kind(profile, fk) for fk in model.foreign_keys.values()]
-        batches(label, model.table, planner.columns(label), kinds, spool.read(("rows", label)))
+        size = spool.item_size(("rows", label))
+        batches(label, model.table, planner.columns(label), kinds, spool.read(("rows", label)), size)
     ledger.save(run)
     checkpoint("record")
     for label in sorted(profile.models):
@@ -582,7 +587,8 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
             first = link_first[m2m.table]
             rows = ([first + i, source, target] for i, (source, target) in enumerate(spool.read(("links", m2m.table))))
             kinds = [Kind.INTEGER.value, profile.models[label].pk.kind.value, profile.models[m2m.model].pk.kind.value]
-            batches(label, m2m.table, ["id", m2m.source_column, m2m.target_column], kinds, rows)
+            size = spool.item_size(("links", m2m.table))
+            batches(label, m2m.table, ["id", m2m.source_column, m2m.target_column], kinds, rows, size)
             ledger.save(run)
     for label in planner.order:
         model = profile.models[label]

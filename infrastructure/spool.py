@@ -23,6 +23,7 @@ class Spool:
         self._files: dict[Hashable, IO[bytes]] = {}
         self._counts: dict[Hashable, int] = {}
         self._buffers: dict[Hashable, list[Any]] = {}
+        self._bytes: dict[Hashable, int] = {}  # bytes written to disk per key
 
     def __enter__(self) -> Spool:
         return self
@@ -52,11 +53,17 @@ class Spool:
         stream.write(len(data).to_bytes(8, "little"))
         stream.write(data)
         self._counts[key] += len(items)
+        self._bytes[key] = self._bytes.get(key, 0) + len(data)
         self._buffers[key] = []
 
     def count(self, key: Hashable) -> int:
         """Items appended under ``key``: those on disk and those still buffered."""
         return self._counts.get(key, 0) + len(self._buffers.get(key, ()))
+
+    def item_size(self, key: Hashable) -> int:
+        """The mean size in bytes of an item under ``key`` as written (1 when none is on disk yet)."""
+        self._flush(key)
+        return max(1, self._bytes.get(key, 0) // max(1, self._counts.get(key, 0)))
 
     def groups(self) -> list[Hashable]:
         return list(self._counts)
