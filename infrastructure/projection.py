@@ -375,6 +375,7 @@ class Projection:
             columns = tuple(sorted(update[side]))
             values = [to_storage(dialect, Kind(event.kinds[c]))(update[side][c]) for c in columns]
             by_columns.setdefault(columns, []).append([*values, update["pk"]])
+        work.tables.setdefault(event.table, event.pk_column)  # its references are checked before commit
         for columns, rows in by_columns.items():
             assignments = ", ".join(f"{quote(self.conn, c)} = {mark}" for c in columns)
             sql = (
