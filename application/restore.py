@@ -407,7 +407,7 @@ def _record(
                 spool.append(("rows", label), row)
         link_tables = sorted(str(key[1]) for key in spool.groups() if isinstance(key, tuple) and key[0] == "links")
         link_first = {table: planner.allocate_link_ids(table, spool.count(("links", table))) for table in link_tables}
-        decisions = _record_decisions(run, planner, lambda: _save_some(ledger, run))
+        decisions = _record_decisions(run, planner, lambda items: _saved_chunks(ledger, run, items))
         _emit(ledger, run, planner, spool, link_first)
     if opened.info.media:
         run.record_media([{"path": m.path, "sha256": m.sha256, "size": m.size} for m in opened.info.media])
@@ -486,62 +486,61 @@ def _chunks(items: list[dict[str, Any]], size: int = BATCH_ROWS) -> list[list[di
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
-def _record_decisions(run: RestoreRun, planner: Planner, flush: Callable[[], None]) -> dict[str, int]:
-    """Every decision becomes an event before any row it concerns is recorded; ``flush`` saves as they come."""
+def _saved_chunks(ledger: Ledger, run: RestoreRun, items: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """``items`` in chunks; the events made from each are saved a few at a time, as they come."""
+    for chunk in _chunks(items):
+        yield chunk
+        _save_some(ledger, run)
+
+
+def _record_decisions(
+    run: RestoreRun, planner: Planner, chunks: Callable[[list[dict[str, Any]]], Iterator[list[dict[str, Any]]]]
+) -> dict[str, int]:
+    """Every decision becomes an event before any row it concerns is recorded, a chunk per event
+    (``chunks`` saves the events as they come)."""
     profile, decisions = planner.profile, planner.decisions
     if decisions.reinitialised:
         run.detect_reinitialised(decisions.reinitialised)
     for allocation in planner.allocations:
         run.allocate(allocation.model, allocation.table, allocation.first, allocation.count, allocation.reason)
     for label, items in sorted(decisions.mapped.items()):
-        for chunk in _chunks(items):
+        for chunk in chunks(items):
             run.map_rows(label, profile.models[label].table, chunk)
-            flush()
     for label, items in sorted(decisions.unchanged.items()):
-        for chunk in _chunks(items):
+        for chunk in chunks(items):
             run.mark_unchanged(label, profile.models[label].table, chunk)
-            flush()
     references = decisions.references
     for label, bound in sorted(references.bound.items()):
-        for chunk in _chunks(list(bound.values())):
+        for chunk in chunks(list(bound.values())):
             run.bind_pks(label, profile.models[label].table, chunk)
-            flush()
     for label, items in sorted(decisions.conflicts.items()):
-        for chunk in _chunks(items):
+        for chunk in chunks(items):
             run.record_conflicts(label, profile.models[label].table, chunk)
-            flush()
     for label, items in sorted(decisions.updates.items()):
         model = profile.models[label]
         kinds = {c.name: c.kind.value for c in model.fields.values()}
         kinds.update({fk.column: Kind.INTEGER.value for fk in model.foreign_keys.values()})
-        for chunk in _chunks(items):
+        for chunk in chunks(items):
             run.update_rows(label, model.table, model.pk.name, kinds, chunk)
-            flush()
     for label, created in sorted(decisions.created.items()):
         entries = [{k: v for k, v in c.items() if k != "row"} for c in created.values()]
-        for chunk in _chunks(entries):
+        for chunk in chunks(entries):
             run.create_missing(label, profile.models[label].table, chunk)
-            flush()
     for (label, name), items in sorted(decisions.uuids.items()):
-        for chunk in _chunks(items):
+        for chunk in chunks(items):
             run.reassign_uuids(label, profile.models[label].table, name, chunk)
-            flush()
     for label, items in sorted(decisions.pks.items()):
-        for chunk in _chunks(items):
+        for chunk in chunks(items):
             run.reassign_pks(label, profile.models[label].table, chunk)
-            flush()
     for (label, name), items in sorted(references.soft.items()):
-        for chunk in _chunks(items):
+        for chunk in chunks(items):
             run.follow_soft_references(label, profile.models[label].table, name, chunk)
-            flush()
     for (label, name), items in sorted(references.generic.items()):
-        for chunk in _chunks(items):
+        for chunk in chunks(items):
             run.follow_generic_references(label, profile.models[label].table, name, chunk)
-            flush()
     for (label, name), items in sorted(references.links.items()):
-        for chunk in _chunks(items):
+        for chunk in chunks(items):
             run.add_links(label, profile.models[label].many_to_many[name].table, name, chunk)
-            flush()
     return {
         "mapped": sum(map(len, decisions.mapped.values())),
         "unchanged": sum(map(len, decisions.unchanged.values())),

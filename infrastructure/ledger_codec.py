@@ -17,7 +17,8 @@ from eventsourcing.persistence import JSONTranscoder
 
 LEVEL = 1
 ROW_KEYS = {"rows", "kinds", "columns", "table"}  # the state of a RowsRecorded event
-ROWS_MARK = b'"kinds":'
+ROWS_MARK = b'"rows":'
+KINDS_MARK = b'"kinds":'
 
 
 class FastZlibCompressor(ZlibCompressor):
@@ -41,7 +42,7 @@ class RowsTranscoder(JSONTranscoder):
         return super().encode(obj)
 
     def decode(self, data: bytes) -> Any:
-        if ROWS_MARK not in data:
+        if ROWS_MARK not in data or KINDS_MARK not in data:  # a RowsUpdated has kinds but no rows
             return super().decode(data)
         state = orjson.loads(data)
         if type(state) is not dict or not state.keys() >= ROW_KEYS:
