@@ -15,7 +15,7 @@ from eventsourcing.utils import get_topic
 from domain.errors import RestoreError
 from domain.ledger import STATELESS, RestoreRun
 from domain.targets import LEDGER_IDENTITY, LedgerIdentity, TargetRegistration
-from infrastructure.ledger_store import KEY_FILE_VARIABLE, KEY_VARIABLE, ledger_env, ledger_location
+from infrastructure.ledger_store import KEY_FILE_VARIABLE, KEY_VARIABLE, ledger_location, ledger_settings
 from infrastructure.ledger_verify import check_run
 
 READ_PAGE = 100
@@ -42,7 +42,8 @@ class Ledger(Application[UUID]):
 
     def __init__(self, url: str, create: bool = False) -> None:
         """The ledger at ``url``; unless ``create``, it must exist (a typo creates nothing)."""
-        super().__init__(env=ledger_env(url, create))
+        with ledger_settings(url, create) as env:
+            super().__init__(env=env)
         self.url = url
         self.location = ledger_location(url)
         if create and url != "memory:":

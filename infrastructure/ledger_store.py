@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +56,34 @@ def ledger_location(url: str) -> str:
     if parsed.drivername == "sqlite":
         return str(Path(parsed.database or "").resolve())
     return parsed.render_as_string(hide_password=True)
+
+
+@contextmanager
+def ledger_settings(url: str, create: bool = False) -> Iterator[dict[str, str]]:
+    """``ledger_env``, held while the application is made: a PostgreSQL ledger that may be created is
+    created under an advisory lock, and its tables only when missing, so that commands opening one
+    ledger at the same moment queue instead of failing on each other's DDL ("tuple concurrently updated")."""
+    env = ledger_env(url, create)
+    if not create or env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+        yield env
+        return
+    where = f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
+    key = zlib.crc32(f"restore-ledger:{env['POSTGRES_SCHEMA']}".encode())
+    table = f"{env['POSTGRES_SCHEMA']}.restoreledger_events"
+    try:
+        conn = _postgres(env)
+    except psycopg.Error as error:
+        raise LedgerSettingsError(f"the PostgreSQL ledger at {where} cannot be opened: {error}") from None
+    try:
+        conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        found = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()
+    except psycopg.Error as error:
+        conn.close()
+        raise LedgerSettingsError(f"the PostgreSQL ledger at {where} cannot be opened: {error}") from None
+    try:
+        yield env | {"CREATE_TABLE": "n" if found and found[0] else "y"}
+    finally:
+        conn.close()  # releases the lock
 
 
 def ledger_env(url: str, create: bool = False) -> dict[str, str]:

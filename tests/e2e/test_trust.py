@@ -90,7 +90,6 @@ def test_two_concurrent_restores_into_two_targets_leave_a_shared_ledger_that_ver
     source: Source, second_source: Path, reinitialised: Target, ledger: str, clone: Clone
 ) -> None:
     other = clone(reinitialised, "other")
-    Ledger(ledger, create=True).close()  # created once: two processes creating one new PostgreSQL ledger race (known)
     processes = [
         subprocess.Popen(
             [CLI, "restore", str(backup), "--target", target.url, "--ledger", ledger, "--quiet", "--reason", "drill",

@@ -97,3 +97,16 @@ def test_two_projections_of_one_ledger_never_write_a_restore_twice(
 
     assert sorted(len(d) for d in done) == [0, 1]
     assert reinitialised.count("documents_document") == 60
+
+
+def test_commands_creating_one_new_ledger_at_the_same_moment_all_open_it(ledger: str) -> None:
+    """Each process makes the ledger's tables if missing: they queue, none fails on another's DDL."""
+    code = "import sys; from application.ledger import Ledger; print(Ledger(sys.argv[1], create=True).ledger_id())"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, ledger], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    outputs = [process.communicate(timeout=120) for process in processes]
+
+    assert [p.returncode for p in processes] == [0] * 6, outputs
+    assert len({out.strip() for out, _ in outputs}) == 1  # one ledger, one identity
