@@ -13,7 +13,6 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from application.ledger import Ledger
 from tests.conftest import run
 from tests.edms import Source
 from tests.ledger_sql import RawLedger

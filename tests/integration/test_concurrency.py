@@ -103,7 +103,9 @@ def test_commands_creating_one_new_ledger_at_the_same_moment_all_open_it(ledger:
     """Each process makes the ledger's tables if missing: they queue, none fails on another's DDL."""
     code = "import sys; from application.ledger import Ledger; print(Ledger(sys.argv[1], create=True).ledger_id())"
     processes = [
-        subprocess.Popen([sys.executable, "-c", code, ledger], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", code, ledger], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for _ in range(6)
     ]
     outputs = [process.communicate(timeout=120) for process in processes]
