@@ -1,49 +1,42 @@
-"""The progress line the CLI draws on stderr while reading, planning and applying."""
+"""The progress bars the CLI draws on stderr while reading, planning and applying (rich)."""
 
 from __future__ import annotations
 
-import sys
-import time
-
-import click
-
-
-def render_progress(counts: dict[str, int], totals: dict[str, int], width: int = 24) -> str:
-    """One status line: a bar for each stage whose total is known, a count for the others."""
-    parts = []
-    for stage, done in counts.items():
-        total = totals.get(stage)
-        if total:
-            filled = min(width, width * done // total)
-            parts.append(
-                f"{stage} [{'#' * filled}{'-' * (width - filled)}] {100 * done // total:3d}% {done:,}/{total:,}"
-            )
-        else:
-            parts.append(f"{stage} {done:,}")
-    return "  ".join(parts)
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as Bars
 
 
 class Progress:
-    """Progress bars on stderr while reading, planning and applying; only when stderr is a
-    terminal and --quiet is not given."""
+    """One bar per stage on stderr, drawn only when stderr is a terminal and --quiet is not given.
+    A stage whose total is not known (reading the backup) shows its count and a pulsing bar until the
+    next stage starts."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self.counts: dict[str, int] = {}
-        self.totals: dict[str, int] = {}
-        self.shown = 0.0
+    def __init__(self, enabled: bool, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self.enabled = enabled and self.console.is_terminal
+        self.bars = Bars(
+            TextColumn("{task.description:<5}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+        )
+        self.stages: dict[str, TaskID] = {}
 
     def __call__(self, stage: str, count: int, total: int | None = None) -> None:
         if not self.enabled:
             return
-        self.counts[stage] = self.counts.get(stage, 0) + count
-        if total is not None:
-            self.totals[stage] = total
-        now = time.monotonic()
-        if now - self.shown > 0.1:
-            self.shown = now
-            click.echo(f"\r{render_progress(self.counts, self.totals)}", err=True, nl=False)
+        if not self.stages:
+            self.bars.start()
+        if stage not in self.stages:
+            for earlier in self.stages.values():  # a stage ends when the next one starts: its count is its total
+                task = self.bars.tasks[earlier]
+                self.bars.update(earlier, total=task.total or task.completed)
+            self.stages[stage] = self.bars.add_task(stage, total=total)
+        self.bars.update(self.stages[stage], advance=count, total=total)
 
     def close(self) -> None:
-        if self.enabled and self.counts:
-            click.echo(f"\r{render_progress(self.counts, self.totals)}", err=True)
+        if self.stages:
+            self.bars.stop()
