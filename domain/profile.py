@@ -24,14 +24,32 @@ class Kind(StrEnum):
     DURATION = "duration"
     JSON = "json"
     BINARY = "binary"
+    ARRAY = "array"  # PostgreSQL's array (Django's ArrayField): ``item`` is its items' kind
+
+
+# the kinds an array's items may have: those whose logical form PostgreSQL reads as it is
+ARRAY_ITEMS = frozenset(
+    {Kind.INTEGER, Kind.FLOAT, Kind.DECIMAL, Kind.BOOLEAN, Kind.TEXT, Kind.UUID, Kind.DATETIME, Kind.DATE, Kind.TIME}
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Column:
+    """A column of the target; for an array, ``item`` is its items' kind, ``max_length`` theirs, and
+    ``dimensions`` how deeply its lists nest (``integer[][]``: 2)."""
+
     name: str
     kind: Kind
     nullable: bool
     max_length: int | None = None
+    item: Kind | None = None
+    dimensions: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.kind is not Kind.ARRAY:  # the form profiles had before arrays
+            del data["item"], data["dimensions"]
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +116,10 @@ class ModelProfile:
     alias_of: str = ""  # a proxy model (or a custom db_table named in a profile file): the table's own label
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["pk"] = self.pk.to_dict()
+        data["fields"] = {name: column.to_dict() for name, column in self.fields.items()}
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelProfile:
@@ -148,11 +169,15 @@ def _choice(data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str:
 
 
 def _column(data: dict[str, Any]) -> Column:
+    kind = Kind(data["kind"])
+    item = Kind(data["item"]) if kind is Kind.ARRAY else None
     return Column(
         name=data["name"],
-        kind=Kind(data["kind"]),
+        kind=kind,
         nullable=bool(data["nullable"]),
         max_length=data.get("max_length"),
+        item=item,
+        dimensions=int(data.get("dimensions", 1)) if item is not None else 0,
     )
 
 

@@ -8,6 +8,7 @@ projection's business.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from domain.profile import Column, Kind
+from domain.profile import ARRAY_ITEMS, Column, Kind
 
 _DJANGO_DURATION = re.compile(
     r"^(?:(?P<days>-?\d+) (days?, )?)?(?P<sign>-?)(?:(?P<hours>\d+):)?(?P<minutes>\d+):"
@@ -199,12 +200,49 @@ _NORMALISERS: dict[Kind, Callable[[Any], Any]] = {
 }
 
 
+def _array(column: Column, value: Any) -> list[Any]:
+    """Django's ``ArrayField.to_python``: ``dumpdata`` writes a JSON text of the items' own text forms
+    (``'["1", "2"]'``, a nested array's items each such a text), a hand-written fixture may give a list;
+    each item is read as its kind's field reads it. NULL items are kept, as PostgreSQL keeps them."""
+    if column.item not in ARRAY_ITEMS:
+        kind = column.item.value if column.item else "unknown kind"
+        raise ValueProblem(f"is an array of {kind}, which restore-ledger does not restore")
+    item = Column(column.name, column.item, True, column.max_length)
+    return _items(item, value, max(column.dimensions, 1))
+
+
+def _items(item: Column, value: Any, depth: int) -> list[Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueProblem(f"expected a list or its JSON text, got {value!r}") from None
+    if not isinstance(value, list):
+        raise ValueProblem(f"expected a list or its JSON text, got {value!r}")
+    result = []
+    for position, each in enumerate(value):
+        try:
+            if depth == 1:
+                result.append(normalise(item, each))
+            elif each is None:
+                raise ValueProblem("is null where a list is expected (an array's rows cannot be NULL)")
+            else:
+                result.append(_items(item, each, depth - 1))
+        except ValueProblem as problem:
+            raise ValueProblem(f"item {position}: {problem}") from None
+    if depth > 1 and len({len(inner) for inner in result}) > 1:
+        raise ValueProblem("holds lists of different lengths, which a PostgreSQL array cannot store")
+    return result
+
+
 def normalise(column: Column, value: Any) -> Any:
     """The logical form of ``value`` for ``column``; ``ValueProblem`` when it does not fit."""
     if value is None:
         if column.nullable:  # a JSONField's null too: Django stores None as SQL NULL, never as JSON 'null'
             return None
         raise ValueProblem("is null but the column is NOT NULL")
+    if column.kind is Kind.ARRAY:
+        return _array(column, value)
     result = _NORMALISERS[column.kind](value)
     if column.max_length is not None and isinstance(result, str) and len(result) > column.max_length:
         raise ValueProblem(f"is {len(result)} characters long, the column holds {column.max_length}")
@@ -229,7 +267,7 @@ def checker(column: Column, allows_nul: bool = True) -> Callable[[Any], Any]:
 
     ``allows_nul`` False (PostgreSQL): text and JSON holding NUL is refused, never stored changed.
     """
-    if not allows_nul and column.kind in (Kind.TEXT, Kind.JSON):
+    if not allows_nul and column.kind in (Kind.TEXT, Kind.JSON, Kind.ARRAY):
         check_value = checker(column)
 
         def check_nul(value: Any) -> Any:

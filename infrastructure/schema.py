@@ -60,6 +60,8 @@ def _kind(column: dict[str, Any], json_columns: set[str], dialect: str) -> Kind:
     declared = str(type_).lower() if not isinstance(type_, sa.types.NullType) else ""
     if column["name"] in json_columns or name in ("JSON", "JSONB"):
         return Kind.JSON
+    if isinstance(type_, sa.ARRAY):
+        return Kind.ARRAY
     if name == "UUID" or (dialect == "sqlite" and declared == "char(32)"):
         return Kind.UUID
     if name in ("INTERVAL",):
@@ -94,6 +96,30 @@ def _json_columns(conn: Connection, table: str, dialect: str) -> set[str]:
             inner = text[text.upper().index("JSON_VALID(") + len("JSON_VALID(") :]
             found.add(inner.split(")")[0].strip('"` '))
     return found
+
+
+def _array_dimensions(conn: Connection, table: str, dialect: str) -> dict[str, int]:
+    """How deeply each array column of a PostgreSQL table nests, as declared (``integer[][]``: 2)."""
+    if dialect != "postgresql":
+        return {}
+    rows = conn.exec_driver_sql(
+        "SELECT attname, attndims FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 AND attndims > 0",
+        (_q(conn, table),),
+    )
+    return {name: int(dimensions) for name, dimensions in rows}
+
+
+def _column(column: dict[str, Any], data: dict[str, Any], dialect: str) -> Column:
+    """A plain column: its kind, nullability, length; an array's items' kind and its dimensions."""
+    kind = _kind(column, data["json"], dialect)
+    type_ = column["type"]
+    if kind is Kind.ARRAY:
+        item = _kind({"name": "", "type": type_.item_type}, set(), dialect)
+        length = getattr(type_.item_type, "length", None) if item is Kind.TEXT else None
+        dimensions = data["dimensions"].get(column["name"], 1)
+        return Column(column["name"], kind, bool(column["nullable"]), length, item, dimensions)
+    length = getattr(type_, "length", None) if kind is Kind.TEXT else None
+    return Column(column["name"], kind, bool(column["nullable"]), length)
 
 
 def unique_sets(conn: Connection, table: str, dialect: str) -> list[tuple[str, ...]]:
@@ -146,6 +172,7 @@ def infer_profile(engine: Engine, hints: Iterable[str] = ()) -> Profile:
                 "fks": inspector.get_foreign_keys(table),
                 "unique": unique_sets(conn, table, dialect),
                 "json": _json_columns(conn, table, dialect),
+                "dimensions": _array_dimensions(conn, table, dialect),
             }
             for table in tables
         }
@@ -219,7 +246,6 @@ def _model(
     for column in data["columns"]:
         name = column["name"]
         kind = _kind(column, data["json"], dialect)
-        length = getattr(column["type"], "length", None) if kind is Kind.TEXT else None
         if name == pk_name:
             pk = Column(name, kind, False)
             field_of_column[name] = name
@@ -232,7 +258,7 @@ def _model(
             )
             field_of_column[name] = field
         else:
-            fields[name] = Column(name, kind, bool(column["nullable"]), length)
+            fields[name] = _column(column, data, dialect)
             field_of_column[name] = name
     unique_columns = {columns[0] for columns in data["unique"] if len(columns) == 1}
     # identity UUIDs are unique; any other UUID column may hold other rows' UUIDs (a soft reference)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from domain.profile import Kind
 
@@ -97,6 +99,20 @@ def _duration_from_storage(value: Any) -> int:
     return value // timedelta(microseconds=1) if isinstance(value, timedelta) else int(value)
 
 
+def _array_from_storage(value: Any) -> Any:
+    """A PostgreSQL array as psycopg reads it (nested lists of Python values) in the logical form of its
+    items (PostgreSQL's arrays hold the kinds of ``ARRAY_ITEMS``, whose logical form it reads as it is)."""
+    if isinstance(value, list):
+        return [_array_from_storage(item) for item in value]
+    if isinstance(value, datetime):
+        return _datetime_from_storage(value)
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    return value
+
+
 _FROM_STORAGE: dict[Kind, Converter] = {
     Kind.UUID: uuid_from_storage,
     Kind.DATETIME: _skip_none(_datetime_from_storage),
@@ -107,6 +123,7 @@ _FROM_STORAGE: dict[Kind, Converter] = {
     Kind.JSON: _skip_none(_json_from_storage),
     Kind.DURATION: _skip_none(_duration_from_storage),
     Kind.BINARY: _skip_none(lambda value: base64.b64encode(bytes(value)).decode()),
+    Kind.ARRAY: _array_from_storage,
 }
 
 

@@ -61,6 +61,7 @@ KINDS = {
     "DurationField": Kind.DURATION,
     "JSONField": Kind.JSON,
     "BinaryField": Kind.BINARY,
+    "ArrayField": Kind.ARRAY,
 }
 _CONSTANT_FACTORIES = (dict, list, tuple, str, int, float, bool)
 
@@ -83,7 +84,13 @@ def _column(field: models.Field[Any, Any], nullable: bool | None = None) -> dict
         "kind": kind.value,
         "nullable": field.null if nullable is None else nullable,
     }
-    if kind is Kind.TEXT and getattr(field, "max_length", None):
+    if kind is Kind.ARRAY:  # django.contrib.postgres: its base field, maybe an array itself, says the items
+        base, column["dimensions"] = field, 0
+        while kind_of(base) is Kind.ARRAY:
+            base, column["dimensions"] = base.base_field, column["dimensions"] + 1
+        column["item"] = kind_of(base).value
+        field = base
+    if kind_of(field) is Kind.TEXT and getattr(field, "max_length", None):
         column["max_length"] = field.max_length
     return column
 

@@ -146,7 +146,10 @@ CONSTRUCTS: dict[str, list[str]] = {
     ],
     "taggit-generic-tags": [*AUTH, *PRODUCTS, "catalog.digitalproduct", "taggit.tag", "taggit.taggeditem"],
     "cms-tree-of-mti-pages-gfk-comments": [*AUTH, "cms.page", "cms.articlepage", "cms.eventpage", "cms.comment"],
+    "postgresql-array-field": ["pg_arrays.survey", "pg_arrays.reading"],
 }
+# Constructs whose fields exist on PostgreSQL only (the app is installed there only: diffsite/settings.py).
+POSTGRESQL_ONLY = {"postgresql-array-field"}
 # The construct "groups-users-without-contenttypes-permissions" is cut from the dumps with exclusions.
 CONSTRUCT_DUMPS = {"sqlite": ["dump-pk.json", "dump-natural.json"], "postgresql": ["dump-natural.json"]}
 EXCLUDED = {"dump-pk.json": "dump-pk-exclude.json", "dump-natural.json": "dump-natural-exclude.json"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.profile import Column, Kind
+from domain.profile import Column, Kind, ModelProfile
 from domain.values import ValueProblem, normalise, parse_duration
 
 
@@ -58,3 +58,49 @@ def test_null_and_length_are_checked() -> None:
     with pytest.raises(ValueProblem, match="the column holds 3"):
         normalise(column(Kind.TEXT, max_length=3), "four")
     assert normalise(column(Kind.TEXT, nullable=True), None) is None
+
+
+def array(item: Kind, dimensions: int = 1, max_length: int | None = None) -> Column:
+    return Column("c", Kind.ARRAY, True, max_length, item, dimensions)
+
+
+def test_an_array_in_dumpdatas_form_is_read_item_by_item_as_its_field_reads_them() -> None:
+    """``ArrayField.value_to_string``: a JSON text of each item's own text form; nested arrays nest it."""
+    assert normalise(array(Kind.INTEGER), '["3", "-1", null]') == [3, -1, None]
+    assert normalise(array(Kind.BOOLEAN), '["True", "False"]') == [True, False]
+    assert normalise(array(Kind.DATETIME), '["2025-03-02T12:00:00+01:00"]') == ["2025-03-02T11:00:00+00:00"]
+    assert normalise(array(Kind.INTEGER, 2), '["[\\"1\\", null]", "[\\"3\\", \\"4\\"]"]') == [[1, None], [3, 4]]
+
+
+def test_an_array_given_as_a_list_is_read_the_same_way() -> None:
+    assert normalise(array(Kind.UUID), ["12345678123456781234567812345678"]) == ["12345678-1234-5678-1234-567812345678"]
+    assert normalise(array(Kind.INTEGER, 2), [[1, "2"], ["3", 4]]) == [[1, 2], [3, 4]]
+    assert normalise(array(Kind.TEXT), []) == []
+
+
+@pytest.mark.parametrize(
+    ("column_", "value", "problem"),
+    [
+        (array(Kind.INTEGER), "3", "expected a list or its JSON text, got 3"),
+        (array(Kind.INTEGER), "", "expected a list or its JSON text, got ''"),
+        (array(Kind.INTEGER), ["1", "x"], "item 1: expected an integer, got 'x'"),
+        (array(Kind.TEXT, max_length=2), ["abc"], "item 0: is 3 characters long, the column holds 2"),
+        (array(Kind.INTEGER, 2), [[1, 2], [3]], "holds lists of different lengths"),
+        (array(Kind.INTEGER, 2), [[1], None], "item 1: is null where a list is expected"),
+        (array(Kind.DURATION), ["1 00:00:00"], "is an array of duration, which restore-ledger does not restore"),
+    ],
+)
+def test_an_array_that_postgresql_or_django_would_refuse_is_refused(
+    column_: Column, value: object, problem: str
+) -> None:
+    with pytest.raises(ValueProblem, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        normalise(column_, value)
+
+
+def test_a_profile_keeps_an_arrays_item_kind_and_dimensions_and_other_columns_as_before() -> None:
+    model = ModelProfile("a.b", "a_b", Column("id", Kind.INTEGER, False), fields={"grid": array(Kind.INTEGER, 2)})
+    data = model.to_dict()
+
+    assert data["pk"] == {"name": "id", "kind": "integer", "nullable": False, "max_length": None}
+    assert data["fields"]["grid"]["item"] == "integer" and data["fields"]["grid"]["dimensions"] == 2
+    assert ModelProfile.from_dict(data) == model

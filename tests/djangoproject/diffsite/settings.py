@@ -44,5 +44,7 @@ def _database(url_or_path: str) -> dict[str, object]:
 
 
 DATABASES = {"default": _database(os.environ.get("DIFF_DB", "diffsite.sqlite3"))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # PostgreSQL-only fields
+    INSTALLED_APPS += ["django.contrib.postgres", "pg_arrays"]
 if os.environ.get("DIFF_OTHER_DB"):
     DATABASES["other"] = _database(os.environ["DIFF_OTHER_DB"])

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from cms.models import ArticlePage, Comment, EventPage, Page
+from django.apps import apps
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandParser
@@ -263,4 +264,25 @@ class Command(BaseCommand):
             Comment.objects.create(
                 content_type=ContentType.objects.get_for_model(page), object_id=page.pk, author=users[author], text=text
             )
+        if apps.is_installed("pg_arrays"):
+            self.fill_arrays()
         self.stdout.write(f"filled with seed {rng.random():.6f}")
+
+    def fill_arrays(self) -> None:
+        """PostgreSQL's arrays: empty, NULL, nested with NULL items, and items of each kind of text form."""
+        from pg_arrays.models import Reading, Survey
+
+        spring, autumn = Survey.objects.create(name="spring 🌱"), Survey.objects.create(name="autumn")
+        Reading.objects.create(
+            survey=spring,
+            values=[3, -1, 2**31 - 1],
+            labels=["a,b", 'q " \\ b', "{braces}", "NULL", "", "🌱"],
+            grid=[[1, None], [3, 4]],
+            amounts=[Decimal("1.50"), Decimal("-0.01")],
+            moments=[self.moment(1), self.moment(2)],
+            days=[date(2025, 1, 31)],
+            tokens=[self.uuid(), self.uuid()],
+            flags=[True, False],
+        )
+        Reading.objects.create(survey=spring, values=[], labels=[])
+        Reading.objects.create(survey=autumn, values=[7], grid=[], amounts=[], tokens=[])
