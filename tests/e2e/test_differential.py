@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from tests.djangodiff import (
@@ -27,6 +29,7 @@ from tests.djangodiff import (
     KEEPS_PKS,
     POSTGRESQL_ONLY,
     PROJECT,
+    RESTORE_LEDGER,
     Backend,
     Database,
     Source,
@@ -338,3 +341,32 @@ def test_a_package_of_the_project_restores_as_loaddata_loads_its_fixture(
     assert outcome.exit_code == 0, outcome.output
     assert "--profile" not in outcome.output
     same_as_loaddata(report, pks=False, fixture=package / PACKAGE_FIXTURE)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(RESTORE_LEDGER), *args, "--reason", "array test"], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(("dialect", "name"), cases(["arrays-roll-back"], ["postgresql"]))
+def test_restored_arrays_roll_back_and_a_changed_array_is_named(
+    project: Project, dialect: str, name: str, tmp_path: Path
+) -> None:
+    """The rollback's digests cover array columns: an item changed after the restore stops the rollback,
+    naming the row; put back, the rollback removes every restored row."""
+    backend = project.backend(dialect)
+    target, ledger = backend.fresh("arrays"), tmp_path / "ledger.sqlite3"
+    try:
+        assert restore(FIXTURES / "style-postgresql-arrays.json", target, ledger).exit_code == 0
+        [restored] = ledger_restores(ledger)
+        with psycopg.connect(target.django, autocommit=True) as conn:
+            conn.execute("UPDATE pg_arrays_reading SET grid[1][2] = 99 WHERE id = 1")
+            refused = cli("rollback", restored["restore_id"], "--target", target.url, "--ledger", str(ledger))
+            conn.execute("UPDATE pg_arrays_reading SET grid[1][2] = NULL WHERE id = 1")
+            done = cli("rollback", restored["restore_id"], "--target", target.url, "--ledger", str(ledger))
+            left = conn.execute("SELECT count(*) FROM pg_arrays_reading").fetchone()
+    finally:
+        backend.drop(target)
+
+    assert refused.returncode == 1 and "pg_arrays_reading" in refused.stdout + refused.stderr, refused
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert left == (0,)
