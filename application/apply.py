@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from application.intents import Refused, carry_out
 from application.ledger import Ledger
+from application.progress import Progress
 from domain.ledger import APPLIED, ROLLED_BACK, RestoreRun
 from infrastructure.projection import APPLY, IntentFailed
 from infrastructure.target import connect, identity
@@ -36,7 +37,13 @@ def target_of(run: RestoreRun, target_url: str | None) -> str:
 
 
 def apply_restore(
-    restore_id: str, target_url: str | None, ledger_url: str, actor: str, reason: str, signed: bool = False
+    restore_id: str,
+    target_url: str | None,
+    ledger_url: str,
+    actor: str,
+    reason: str,
+    signed: bool = False,
+    progress: Progress | None = None,
 ) -> Outcome:
     """Apply a planned restore, or roll a rolled back one forward; refuse, naming it, when the
     target changed in a way the plan depends on. ``signed``: the adapter authenticated ``actor``
@@ -65,6 +72,7 @@ def apply_restore(
             lambda r: r.status == APPLIED,
             actor,
             reason,
+            progress,
         )
     except IntentFailed as failed:
         if not rolling_forward:

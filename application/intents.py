@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from application.guard import guard
 from application.ledger import Ledger
+from application.progress import Progress
 from application.settle import settle
 from domain.errors import RestoreError
 from domain.ledger import RestoreRun
@@ -36,8 +37,10 @@ def carry_out(
     achieved: Callable[[RestoreRun], bool],
     actor: str = "",
     reason: str = "",
+    progress: Progress | None = None,
 ) -> RestoreRun:
     """Record ``intend`` on the restore and have it carried out; the run as it ended, or its refusal.
+    ``progress`` is told the rows written (stage ``action``) against the restore's recorded rows.
 
     An interrupted run of the same action on the same restore is finished instead of started again.
     """
@@ -53,7 +56,9 @@ def carry_out(
         except ValueError as error:
             raise Refused(str(error)) from None
         ledger.save(run)
-        failures = settle(ledger, conn, target_id).failures
+        rows = sum(run.recorded_rows.values())
+        on_batch = (lambda count: progress(action, count, rows)) if progress else None
+        failures = settle(ledger, conn, target_id, on_batch=on_batch).failures
     run = ledger.get_run(restore_id)
     if not achieved(run):
         raise failure_of(str(run.id), failures, f"restore {run.id} is {run.status}")

@@ -9,12 +9,19 @@ from uuid import uuid4
 from application.apply import Outcome
 from application.intents import carry_out
 from application.ledger import Ledger
+from application.progress import Progress
 from infrastructure.projection import REPLAY
 from infrastructure.target import connect, identity, redact
 
 
 def replay_restore(
-    restore_id: str, target_url: str, ledger_url: str, actor: str, reason: str, media_root: Path | None
+    restore_id: str,
+    target_url: str,
+    ledger_url: str,
+    actor: str,
+    reason: str,
+    media_root: Path | None,
+    progress: Progress | None = None,
 ) -> Outcome:
     """Record the replay on the restore, let the other target's projection apply its decisions;
     refuse, naming them, when rows the restore mapped onto are not there with the same identity."""
@@ -36,6 +43,7 @@ def replay_restore(
             lambda r: r.replays.get(target_id) == "replayed",
             actor,
             reason,
+            progress,
         )
     finally:
         engine.dispose()

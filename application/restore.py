@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
@@ -25,6 +25,7 @@ from application.guard import guard, refuse_for_a_new_ledger
 from application.intents import failure_of
 from application.ledger import Ledger, tool_version
 from application.package_check import profile_differences, required_key, signature_problem
+from application.progress import Progress
 from application.report import summaries
 from application.settle import fail_interrupted, record_outcomes, settle, target_id_for
 from domain.errors import BackupError, PlanError, ProfileError, RestoreError
@@ -61,12 +62,6 @@ EVENTS_PER_SAVE = 8
 EVENT_BYTES = 512 * 1024
 PROGRESS_STEP = 1000  # records per progress report
 RECORDS = "records"  # the spool's key for the backup's records
-
-
-class Progress(Protocol):
-    """Told how far each stage (read, plan, apply) got, and its total where known."""
-
-    def __call__(self, stage: str, count: int, total: int | None = None) -> None: ...
 
 
 class ConfigurationError(RestoreError):

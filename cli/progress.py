@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as Bars
@@ -40,3 +43,13 @@ class Progress:
     def close(self) -> None:
         if self.stages:
             self.bars.stop()
+
+
+@contextmanager
+def shown(quiet: bool) -> Iterator[Progress]:
+    """Progress bars for the time of a command, closed however it ends."""
+    progress = Progress(not quiet)
+    try:
+        yield progress
+    finally:
+        progress.close()

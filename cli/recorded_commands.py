@@ -13,6 +13,7 @@ import click
 from cli.command import emit_json, ledger_left
 from cli.main import main
 from cli.options import free_text, ledger_option, reason_option
+from cli.progress import shown
 
 
 def on_restore(command: Callable[..., None]) -> Callable[..., None]:
@@ -45,7 +46,10 @@ def _print_outcome(outcome: Any, as_json: bool, verb: str, ledger_url: str) -> N
 
 @main.command()
 @on_restore
-def apply(restore_id: str, target: str | None, ledger: str, actor: str | None, reason: str, as_json: bool) -> None:
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
+def apply(
+    restore_id: str, target: str | None, ledger: str, actor: str | None, reason: str, as_json: bool, quiet: bool
+) -> None:
     """Apply a planned restore to its target, or roll a rolled back one forward.
 
     Refuses, naming what changed, when the target changed since planning in a way
@@ -59,7 +63,8 @@ def apply(restore_id: str, target: str | None, ledger: str, actor: str | None, r
     """
     from application.apply import apply_restore
 
-    outcome = apply_restore(restore_id, target, ledger, actor or getpass.getuser(), reason)
+    with shown(quiet) as progress:
+        outcome = apply_restore(restore_id, target, ledger, actor or getpass.getuser(), reason, progress=progress)
     _print_outcome(outcome, as_json, "applied", ledger)
 
 
@@ -92,8 +97,16 @@ def rollback(restore_id: str, target: str | None, ledger: str, actor: str | None
 @click.option("--actor", callback=free_text, help="Who does it [default: the OS user].")
 @reason_option("Why, for the ledger.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
 def replay(
-    restore_id: str, target: str, ledger: str, media_root: Path | None, actor: str | None, reason: str, as_json: bool
+    restore_id: str,
+    target: str,
+    ledger: str,
+    media_root: Path | None,
+    actor: str | None,
+    reason: str,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Replay a recorded restore into another target: the same rows, pks and UUIDs.
 
@@ -108,5 +121,6 @@ def replay(
     """
     from application.replay import replay_restore
 
-    outcome = replay_restore(restore_id, target, ledger, actor or getpass.getuser(), reason, media_root)
+    with shown(quiet) as progress:
+        outcome = replay_restore(restore_id, target, ledger, actor or getpass.getuser(), reason, media_root, progress)
     _print_outcome(outcome, as_json, "replayed", ledger)

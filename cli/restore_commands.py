@@ -13,7 +13,7 @@ import click
 from cli.command import emit_json, ledger_left
 from cli.main import main
 from cli.options import TARGET_HELP, free_text, ledger_option, limit_options, limits_from, reason_option
-from cli.progress import Progress
+from cli.progress import shown
 
 
 def restore_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -102,11 +102,8 @@ def _run_restore(options: dict[str, Any], apply: bool, dry_run: bool = False) ->
         public_key=options["public_key"],
         trust_pks=options["trust_pks"],
     )
-    progress = Progress(not options["quiet"])
-    try:
+    with shown(options["quiet"]) as progress:
         outcome = run_restore(request, progress)
-    finally:
-        progress.close()
     left = {} if dry_run else {"ledger": ledger_left(options["ledger"])}
     if options["as_json"]:
         emit_json(dataclasses.asdict(outcome) | left)

@@ -94,7 +94,9 @@ def _run(
     if action == "apply":
         from application.apply import apply_restore
 
-        outcome = apply_restore(spec["restore_id"], target_url, ledger_url, spec["actor"], spec["reason"], True)
+        outcome = apply_restore(
+            spec["restore_id"], target_url, ledger_url, spec["actor"], spec["reason"], True, progress
+        )
         return dataclasses.asdict(outcome)
     from application.rollback import rollback_restore
 
