@@ -526,13 +526,15 @@ class Planner:
         return links
 
     def _default_of(self, model: ModelProfile, name: str, ordinal: int) -> Any:
-        """A field the record leaves out: the column's default where the schema has one, as Django's
-        model default would fill it in; else the field is named."""
+        """A field the record leaves out: the default the profile knows (the schema's, Django's own models',
+        or the model's as restore_ledger_django exported it), as loaddata fills in the model's default;
+        else the field is named: a Python-side default is not guessed."""
         if name in model.defaults:
             return model.defaults[name]
         raise PlanError(
-            f"field {name!r} is missing and the target's column has no default "
-            "(give it in the record, or a default in the profile's [defaults])",
+            f"field {name!r} is missing, and its model's default is not known: the target's column has none "
+            "(give the field in the record, or use the profile that `manage.py restore_ledger_profile` "
+            "exports, which has the model's defaults)",
             self.index.describe(ordinal),
         )
 
@@ -735,6 +737,7 @@ def _default(column: Column, now: str, new_uuid: Callable[[], str]) -> Any:
         Kind.DURATION: 0,
         Kind.JSON: {},
         Kind.BINARY: "",
+        Kind.ARRAY: [],
     }
     return new_uuid() if column.kind is Kind.UUID else defaults[column.kind]
 

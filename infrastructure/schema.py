@@ -49,6 +49,22 @@ CONTRIB_NATURAL_KEYS = {
 }
 # Rows every migrated Django database has already: the backup's are mapped onto them.
 CONTRIB_MAPPED = {"contenttypes.contenttype", "auth.permission"}
+# Django's own models' field defaults (the same in every Django release): what loaddata fills in for a field
+# a fixture leaves out. Any other model's defaults are Python-side, known only to its code (and to the profile
+# restore_ledger_django exports from it): the schema cannot tell them, so a field left out is refused.
+CONTRIB_DEFAULTS: dict[str, dict[str, Any]] = {
+    "auth.user": {
+        "first_name": "",
+        "last_name": "",
+        "email": "",
+        "is_superuser": False,
+        "is_staff": False,
+        "is_active": True,
+        "last_login": None,
+    },
+    "sites.site": {},
+    "admin.logentry": {"object_repr": "", "change_message": ""},
+}
 DJANGO_USER_COLUMNS = {"password", "is_active", "is_staff", "is_superuser"}
 USER_CREATE_VALUES = {"is_active": False, "is_staff": False, "is_superuser": False, "password": "!"}
 SKIPPED_TABLES = OWN_TABLES | {"sqlite_sequence", "django_migrations"}
@@ -273,7 +289,8 @@ def _model(
     extra: dict[str, Any] = {
         "soft_uuids": soft_uuids,
         "generic_foreign_keys": _generic_foreign_keys(foreign_keys, fields),
-        "defaults": {n: d for n, c in fields.items() if (d := _default(data["columns"], c)) is not _NO_DEFAULT},
+        "defaults": {n: d for n, c in fields.items() if (d := _default(data["columns"], c)) is not _NO_DEFAULT}
+        | {n: d for n, d in CONTRIB_DEFAULTS.get(label, {}).items() if n in fields},
         "parent": extra_parent,
     }
     if fields.keys() >= DJANGO_USER_COLUMNS and natural_key:
@@ -360,10 +377,8 @@ def _default(columns: list[dict[str, Any]], column: Column) -> Any:
     """A column's default as the schema declares it, when it is a plain literal; else no default."""
     [reflected] = [c for c in columns if c["name"] == column.name]
     text = reflected.get("default")
-    if text is None:  # Django's own default: None, or "" for fields that allow empty strings
-        if column.nullable:
-            return None
-        return "" if column.kind in (Kind.TEXT, Kind.BINARY) else _NO_DEFAULT
+    if text is None:  # NULL for a nullable column; a NOT NULL one has its model's default, which only its code knows
+        return None if column.nullable else _NO_DEFAULT
     text = str(text).strip()
     while text.startswith("(") and text.endswith(")"):
         text = text[1:-1].strip()

@@ -37,7 +37,11 @@ INSERT INTO catalogue_entries (id, title) VALUES (1, 'There before the restore')
 FIXTURE: list[dict[str, Any]] = [
     {"model": "fixtures_regress.absolute", "pk": "6", "fields": {"name": "Load Count"}},
     {"model": "fixtures_regress.absolute", "fields": {"name": "No pk"}},
-    {"model": "shop.item", "pk": 1, "fields": {"code": "A1", "price": "9.50", "weight": "1.5", "active": "t"}},
+    {
+        "model": "shop.item",
+        "pk": 1,
+        "fields": {"code": "A1", "price": "9.50", "weight": "1.5", "active": "t", "color": ""},
+    },
     {"model": "shop.order", "pk": "1", "fields": {"item": "A1", "quantity": "3"}},
     {"model": "shop.place", "pk": 1, "fields": {"name": "Pizzeria"}},
     {"model": "shop.restaurant", "pk": 1, "fields": {"serves_pizza": True}},
@@ -119,6 +123,28 @@ def test_a_per_model_conflict_policy_in_the_profile_takes_the_backups_values(tmp
 
     assert result.exit_code == 0, result.output
     assert rows(path, "SELECT code, price, weight, active, color FROM shop_item") == [("A1", 9.5, 1.5, 1, "")]
+
+
+def test_a_field_left_out_whose_default_only_the_models_code_knows_is_refused_unless_a_profile_gives_it(
+    tmp_path: Path, cli: CliRunner
+) -> None:
+    """Django fills in the model field's default, which may be Python-side (``default="black"``): the schema
+    cannot tell it, so the restore names the field rather than guess; a profile's [defaults] (as
+    ``manage.py restore_ledger_profile`` exports them) supplies it."""
+    path, fixture, profile = target(tmp_path), tmp_path / "fixture.json", tmp_path / "profile.toml"
+    item = {"model": "shop.item", "pk": 1, "fields": {"code": "A1", "price": "9.50", "weight": "1.5", "active": "t"}}
+    fixture.write_text(json.dumps([item]))
+    arguments = ("restore", fixture, "--target", f"sqlite:///{path}", "--ledger", tmp_path / "l.sqlite3", "--quiet")
+    before = path.read_bytes()
+
+    refused = run(cli, *arguments)
+    assert refused.exit_code == 1 and "record 1 (shop.item \"A1\"): field 'color' is missing" in refused.output
+    assert "manage.py restore_ledger_profile" in refused.output and path.read_bytes() == before
+    profile.write_text('[models."shop.item".defaults]\ncolor = "black"\n')
+    result = run(cli, *arguments, "--profile", profile)
+
+    assert result.exit_code == 0, result.output
+    assert rows(path, "SELECT code, color FROM shop_item") == [("A1", "black")]
 
 
 def test_a_custom_db_table_named_in_a_profile_file_takes_the_labels_rows(tmp_path: Path, cli: CliRunner) -> None:
