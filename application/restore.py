@@ -396,6 +396,8 @@ def _record(
                 spool.append(("deferred", built.model, column), (row_pk, value))
             for table, source, target in built.links:
                 spool.append(("links", table), (source, target))
+        for table, source, target in planner.symmetric_links():
+            spool.append(("links", table), (source, target))
         planner.finish()
         for label, rows in planner.created_rows().items():
             for row in rows:
@@ -421,7 +423,10 @@ def _record(
         deferred={label: sorted(fields) for label, fields in planner.deferred.items() if fields},
         order=planner.order,
         media_files=len(opened.info.media),
-        already_present=bool(index.model_of) and not run.recorded_rows and not planner.decisions.updates,
+        already_present=bool(index.model_of)
+        and not run.recorded_rows
+        and not planner.decisions.updates
+        and not planner.decisions.references.unlinked,
     )
 
 
@@ -536,6 +541,12 @@ def _record_decisions(
     for (label, name), items in sorted(references.links.items()):
         for chunk in chunks(items):
             run.add_links(label, profile.models[label].many_to_many[name].table, name, chunk)
+    for (label, name), items in sorted(references.unlinked.items()):
+        model = profile.models[label]
+        m2m = model.many_to_many[name]
+        ends = [model.pk.kind.value, profile.models[m2m.model].pk.kind.value]
+        for chunk in chunks(items):
+            run.remove_links(label, m2m.table, name, [m2m.source_column, m2m.target_column], ends, chunk)
     return {
         "mapped": sum(map(len, decisions.mapped.values())),
         "unchanged": sum(map(len, decisions.unchanged.values())),

@@ -68,6 +68,14 @@ class ManyToMany:
     source_column: str
     target_column: str
     model: str
+    # a self relation that holds each link in both directions (Django's ``symmetrical``): True or False where
+    # known (a package's profile, a profile file, the links seen), None where nothing tells (links as given)
+    symmetrical: bool | None = None
+
+
+def is_symmetrical(model: ModelProfile, m2m: ManyToMany) -> bool:
+    """Whether the restore writes each link of ``m2m`` in both directions, as Django does."""
+    return m2m.symmetrical is True and m2m.model in (model.label, model.alias_of)
 
 
 @dataclass(frozen=True, slots=True)
