@@ -443,6 +443,10 @@ class Planner:
             if name in model.create_values:
                 value = model.create_values[name]
                 values[name] = f"!{self.new_secret()}" if value == "!" else value
+            elif column.kind is Kind.IP_ADDRESS and not column.nullable:
+                raise PlanError(
+                    f"cannot create {model.label} {key!r}: its IP address field {name!r} may not be empty", referrer
+                )
             else:
                 values[name] = _default(column, self.options.now, self.new_uuid)
         for name, fk in model.foreign_keys.items():

@@ -25,11 +25,23 @@ class Kind(StrEnum):
     JSON = "json"
     BINARY = "binary"
     ARRAY = "array"  # PostgreSQL's array (Django's ArrayField): ``item`` is its items' kind
+    IP_ADDRESS = "ipaddress"  # Django's GenericIPAddressField: text, IPv6 in its compressed lower-case form
 
 
 # the kinds an array's items may have: those whose logical form PostgreSQL reads as it is
 ARRAY_ITEMS = frozenset(
-    {Kind.INTEGER, Kind.FLOAT, Kind.DECIMAL, Kind.BOOLEAN, Kind.TEXT, Kind.UUID, Kind.DATETIME, Kind.DATE, Kind.TIME}
+    {
+        Kind.INTEGER,
+        Kind.FLOAT,
+        Kind.DECIMAL,
+        Kind.BOOLEAN,
+        Kind.TEXT,
+        Kind.UUID,
+        Kind.DATETIME,
+        Kind.DATE,
+        Kind.TIME,
+        Kind.IP_ADDRESS,
+    }
 )
 
 

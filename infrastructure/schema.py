@@ -64,6 +64,8 @@ def _kind(column: dict[str, Any], json_columns: set[str], dialect: str) -> Kind:
         return Kind.ARRAY
     if name == "UUID" or (dialect == "sqlite" and declared == "char(32)"):
         return Kind.UUID
+    if name == "INET" or (dialect == "sqlite" and declared == "char(39)"):
+        return Kind.IP_ADDRESS  # Django's GenericIPAddressField: inet, or char(39) where no type holds addresses
     if name in ("INTERVAL",):
         return Kind.DURATION
     if isinstance(type_, sa.types.Boolean):

@@ -62,6 +62,7 @@ KINDS = {
     "JSONField": Kind.JSON,
     "BinaryField": Kind.BINARY,
     "ArrayField": Kind.ARRAY,
+    "GenericIPAddressField": Kind.IP_ADDRESS,
 }
 _CONSTANT_FACTORIES = (dict, list, tuple, str, int, float, bool)
 
