@@ -28,6 +28,7 @@ from application.package_check import profile_differences, required_key, signatu
 from application.progress import Progress
 from application.report import summaries
 from application.settle import fail_interrupted, record_outcomes, settle, target_id_for
+from application.symmetry import settle_symmetry
 from domain.errors import BackupError, PlanError, ProfileError, RestoreError
 from domain.ledger import APPLIED, APPLYING, PLANNED, RECORDING, RestoreRun
 from domain.planning import Index, Options, Planner
@@ -375,6 +376,7 @@ def _record(
         raise PlanError(f"the backup holds {len(opened.info.media)} media files: give --media-root")
     with Spool() as spool:
         index = _read(opened, profile, spool, progress)
+        settle_symmetry(profile, set(index.ordinals), index.self_links, engine)
         if opened.profile_text() is not None:
             check_package_profile(opened, profile, engine, set(index.ordinals))
         planner = _planner(index, profile, engine, request, run)

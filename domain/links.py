@@ -81,7 +81,8 @@ class SymmetricLinks:
             had = self.existing.get(source, {})
             for target in targets:
                 if target not in had:
-                    added.append(Change(source, target, *self._cause[(source, target)]))
+                    ordinal, reverse = self._cause[(source, target)]
+                    added.append(Change(source, target, ordinal, reverse=reverse))
             for target, link_id in had.items():
                 if target not in targets:
                     ordinal, reverse = self._cause[(source, target)]

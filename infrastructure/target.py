@@ -14,6 +14,7 @@ from domain.errors import RestoreError
 from domain.links import Existing
 from domain.planning import TargetKeys, flatten_target_keys
 from domain.profile import Kind, Profile, is_symmetrical, own_key
+from domain.symmetry import Pairing
 from infrastructure.fingerprint import fingerprint, of_url
 from infrastructure.storage import from_storage, to_storage, uuid_from_storage
 from infrastructure.urls import parse_url
@@ -391,4 +392,22 @@ def existing_links(engine: Engine, profile: Profile, pks: dict[str, list[Any]]) 
                         )
                         for link_id, one, other in conn.exec_driver_sql(sql, tuple(chunk)):
                             found.setdefault(from_source(one), {})[from_target(other)] = link_id
+    return result
+
+
+def link_pairing(engine: Engine, relations: list[tuple[str, str, str]]) -> dict[str, Pairing]:
+    """For each (through table, source column, target column): how many links it holds, and how many
+    lack their reverse (one example named)."""
+    result: dict[str, Pairing] = {}
+    with engine.connect() as conn:
+        for table, source_column, target_column in relations:
+            t, s, o = quote(conn, table), quote(conn, source_column), quote(conn, target_column)
+            lacking = f"NOT EXISTS (SELECT 1 FROM {t} b WHERE b.{s} = a.{o} AND b.{o} = a.{s})"
+            links = conn.exec_driver_sql(f"SELECT COUNT(*) FROM {t}").scalar() or 0
+            unpaired = conn.exec_driver_sql(f"SELECT COUNT(*) FROM {t} a WHERE {lacking}").scalar() or 0
+            example = ""
+            if unpaired:
+                one = conn.exec_driver_sql(f"SELECT a.{s}, a.{o} FROM {t} a WHERE {lacking} LIMIT 1").one()
+                example = f"{table}: {one[0]} -> {one[1]} without {one[1]} -> {one[0]}"
+            result[table] = Pairing(int(links), int(unpaired), example)
     return result
