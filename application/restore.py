@@ -29,6 +29,7 @@ from application.progress import Progress
 from application.report import summaries
 from application.settle import fail_interrupted, record_outcomes, settle, target_id_for
 from application.symmetry import settle_symmetry
+from application.unconstrained import settle_unconstrained
 from domain.errors import BackupError, PlanError, ProfileError, RestoreError
 from domain.ledger import APPLIED, APPLYING, PLANNED, RECORDING, RestoreRun
 from domain.planning import Index, Options, Planner
@@ -377,6 +378,7 @@ def _record(
     with Spool() as spool:
         index = _read(opened, profile, spool, progress)
         settle_symmetry(profile, set(index.ordinals), index.self_links, engine)
+        settle_unconstrained(profile, index, engine)
         if opened.profile_text() is not None:
             check_package_profile(opened, profile, engine, set(index.ordinals))
         planner = _planner(index, profile, engine, request, run)

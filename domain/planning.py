@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.errors import PlanError
-from domain.index import Index, Key, TargetKeys, flatten_target_keys
+from domain.index import Index, Key, TargetKeys, allowed_fields, flatten_target_keys
 from domain.links import Change, Existing, SymmetricLinks
 from domain.ordering import write_order
 from domain.ordinals import OrdinalMap
@@ -138,13 +138,7 @@ class Planner:
             ]
             for label in labels
         }
-        self._allowed = {
-            label: frozenset(model.fields)
-            | frozenset(model.foreign_keys)
-            | frozenset(model.many_to_many)
-            | frozenset([parent_link(model)] if model.parent else [])
-            for label, model in self.profile.models.items()
-        }
+        self._allowed = {label: allowed_fields(model) for label, model in self.profile.models.items()}
         self._uuid_positions = {
             label: [(name, list(self.profile.models[label].fields).index(name) + 1) for name in model.uuid_fields]
             for label, model in ((label, self.profile.models[label]) for label in labels)
@@ -468,6 +462,14 @@ class Planner:
         fields = record.fields
         if not self._allowed[record.model].issuperset(fields):
             unknown = sorted(set(fields) - self._allowed[record.model])
+            reason = self.index.unconstrained.reasons.get((record.model, unknown[0]))
+            if reason is not None:
+                raise PlanError(
+                    f"field {unknown[0]!r} is not a column of table {model.table!r}, nor a foreign key that can be "
+                    f'told: {reason}; give its model in a profile file: [models."{record.model}".foreign_keys] '
+                    f'{unknown[0]} = {{ column = "{unknown[0]}_id", model = "app.model", nullable = true }}',
+                    self.index.describe(ordinal),
+                )
             raise PlanError(
                 f"field {unknown[0]!r} is not a column of table {model.table!r}", self.index.describe(ordinal)
             )

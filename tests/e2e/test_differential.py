@@ -409,3 +409,23 @@ def test_profile_show_says_what_is_assumed_of_a_self_relation_given_on_one_side(
         "# many-to-many related: symmetry unknown, links written as the backup gives them: 1 of its 1 links come "
         "in one direction only (record 4 links to record 3)" in shown.stdout
     )
+
+
+@pytest.mark.parametrize(
+    ("dialect", "name"),
+    [("sqlite", "fk-without-db-constraint:dump-pk.json"), ("postgresql", "fk-without-db-constraint:dump-natural.json")],
+)
+def test_a_foreign_key_without_constraint_named_in_a_profile_file_restores_as_loaddata_loads_it(
+    project: Project, dialect: str, name: str, tmp_path: Path
+) -> None:
+    """What the refusal of such a field says to do: name its model in a profile file."""
+    profile = tmp_path / "profile.toml"
+    profile.write_text(
+        '[models."catalog.banner".foreign_keys]\n'
+        'section = { column = "section_id", model = "catalog.category", nullable = true }\n'
+    )
+    fixture = project.fixture(dialect, name)
+    outcome, report = run_both(project, dialect, fixture, tmp_path / "ledger.sqlite3", "--profile", profile)
+    assert report["loaddata"] is None, report["loaddata"]
+    assert outcome.exit_code == 0, outcome.output
+    same_as_loaddata(report, pks=name.rsplit(":", 1)[-1] in KEEPS_PKS)
