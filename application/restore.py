@@ -589,10 +589,12 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
         batches(label, model.table, planner.columns(label), kinds, spool.read(("rows", label)), size)
     ledger.save(run)
     checkpoint("record")
+    emitted: set[str] = set()  # a proxy's profile may list its concrete model's through tables too
     for label in sorted(profile.models):
         for m2m in profile.models[label].many_to_many.values():
-            if m2m.table not in link_first:
+            if m2m.table not in link_first or m2m.table in emitted:
                 continue
+            emitted.add(m2m.table)
             first = link_first[m2m.table]
             rows = ([first + i, source, target] for i, (source, target) in enumerate(spool.read(("links", m2m.table))))
             kinds = [Kind.INTEGER.value, profile.models[label].pk.kind.value, profile.models[m2m.model].pk.kind.value]

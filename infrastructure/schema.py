@@ -51,6 +51,15 @@ CONTRIB_NATURAL_KEYS = {
 CONTRIB_MAPPED = {"contenttypes.contenttype", "auth.permission"}
 DJANGO_USER_COLUMNS = {"password", "is_active", "is_staff", "is_superuser"}
 USER_CREATE_VALUES = {"is_active": False, "is_staff": False, "is_superuser": False, "password": "!"}
+# Python-side model defaults of Django's own models, which no schema holds: applied only to the contrib table
+# whose columns are exactly the model's (a swapped or changed user model is left to a profile)
+CONTRIB_DEFAULTS = {
+    "auth.user": (
+        frozenset({"id", "password", "last_login", "is_superuser", "username", "first_name", "last_name", "email",
+                   "is_staff", "is_active", "date_joined"}),
+        {"is_superuser": False, "is_staff": False, "is_active": True},
+    ),
+}  # fmt: skip
 SKIPPED_TABLES = OWN_TABLES | {"sqlite_sequence", "django_migrations"}
 
 
@@ -275,7 +284,8 @@ def _model(
     extra: dict[str, Any] = {
         "soft_uuids": soft_uuids,
         "generic_foreign_keys": _generic_foreign_keys(foreign_keys, fields),
-        "defaults": {n: d for n, c in fields.items() if (d := _default(data["columns"], c)) is not _NO_DEFAULT},
+        "defaults": {n: d for n, c in fields.items() if (d := _default(data["columns"], c)) is not _NO_DEFAULT}
+        | _contrib_defaults(label, {c["name"] for c in data["columns"]}),
         "parent": extra_parent,
     }
     if fields.keys() >= DJANGO_USER_COLUMNS and natural_key:
@@ -299,6 +309,11 @@ def _model(
 
 
 _NO_DEFAULT = object()
+
+
+def _contrib_defaults(label: str, columns: set[str]) -> dict[str, Any]:
+    known = CONTRIB_DEFAULTS.get(label)
+    return dict(known[1]) if known is not None and columns == known[0] else {}
 
 
 def _drop_keys_through_models_without_one(models: dict[str, ModelProfile]) -> None:

@@ -57,6 +57,7 @@ HAND_WRITTEN = [
     "style-no-pk-no-natural-key.json",
     "style-proxy-label.json",
     "style-values-as-strings.json",
+    "style-user-flags-left-out.json",  # django.contrib.auth's Python-side defaults, known without a profile
 ]
 HAND_WRITTEN_POSTGRESQL = ["style-postgresql-arrays.json"]  # ArrayField: lists, strings in them, JSON text
 
@@ -429,3 +430,18 @@ def test_a_foreign_key_without_constraint_named_in_a_profile_file_restores_as_lo
     assert report["loaddata"] is None, report["loaddata"]
     assert outcome.exit_code == 0, outcome.output
     same_as_loaddata(report, pks=name.rsplit(":", 1)[-1] in KEEPS_PKS)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("name", ["style-fields-left-out.json", "docs-style.jsonl"])
+def test_fields_left_out_take_the_model_defaults_the_projects_exported_profile_gives(
+    project: Project, dialect: str, name: str, tmp_path: Path
+) -> None:
+    """Python-side model defaults (treebeard's numchild, a product's description) are known to the profile
+    ``manage.py restore_ledger_profile`` exports (as a backup package carries it), and the restore applies them."""
+    profile = tmp_path / "profile.toml"
+    profile.write_text(manage("restore_ledger_profile", db=project.backend(dialect).template.django))
+    outcome, report = run_both(project, dialect, FIXTURES / name, tmp_path / "ledger.sqlite3", "--profile", profile)
+    assert report["loaddata"] is None, report["loaddata"]
+    assert outcome.exit_code == 0, outcome.output
+    same_as_loaddata(report, pks=False)
