@@ -7,8 +7,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from application.symmetry import symmetry_evidence
 from domain.index import UUID_TEXT
 from domain.profile import Kind, ModelProfile, Profile
+from domain.symmetry import BackupLinks
 from infrastructure.backup import open_backup
 from infrastructure.profile_file import load_profile, to_toml
 from infrastructure.schema import CONTRIB_NATURAL_KEYS
@@ -20,8 +22,9 @@ def show_profile(target_url: str, profile_file: Path | None = None, backup: Path
     try:
         profile = load_profile(engine, profile_file)
         shape = _shape(profile, backup) if backup is not None else None
-        notes = {label: _evidence(model, shape) for label, model in profile.models.items()}
         used = set(shape.counts) if shape is not None else set(profile.models)
+        symmetry = symmetry_evidence(profile, used, shape.links if shape is not None else None, engine)
+        notes = {label: _evidence(model, shape, symmetry) for label, model in profile.models.items()}
         shown = Profile({label: model for label, model in profile.models.items() if label in used})
         source = redact(engine.url) + (f", for the backup {backup}" if backup is not None else "")
         unknown = sorted(used - set(profile.models))
@@ -42,6 +45,7 @@ class _Shape:
         self.counts: Counter[str] = Counter()
         self.without_pk: Counter[str] = Counter()
         self.references: dict[str, Counter[str]] = defaultdict(Counter)  # referenced label -> forms
+        self.links = BackupLinks()  # links of self relations whose symmetry is unknown
 
 
 def _shape(profile: Profile, backup: Path) -> _Shape:
@@ -65,6 +69,10 @@ def _shape(profile: Profile, backup: Path) -> _Shape:
                 value = record.fields.get(name)
                 if value is not None:
                     shape.references[fk.model][_form(value)] += 1
+            key = [record.fields.get(name) for name in model.natural_key] if model.natural_key else None
+            for name, m2m in model.many_to_many.items():
+                if m2m.symmetrical is None and m2m.model in (model.label, model.alias_of):
+                    shape.links.add(m2m.table, record.ordinal, record.pk, key, record.fields.get(name))
     return shape
 
 
@@ -76,8 +84,15 @@ def _form(value: Any) -> str:
     return "a pk"
 
 
-def _evidence(model: ModelProfile, shape: _Shape | None) -> list[str]:
+def _evidence(model: ModelProfile, shape: _Shape | None, symmetry: dict[str, tuple[bool | None, str]]) -> list[str]:
     notes = [f"table {model.table}: the table of this label (django_content_type or <app_label>_<model>)"]
+    for name, m2m in model.many_to_many.items():
+        if m2m.model not in (model.label, model.alias_of):
+            continue
+        if m2m.symmetrical is not None:
+            notes.append(f"many-to-many {name}: {'' if m2m.symmetrical else 'not '}symmetrical, as the profile says")
+        elif f"{model.alias_of or model.label}.{name}" in symmetry:
+            notes.append(f"many-to-many {name}: {symmetry[f'{model.alias_of or model.label}.{name}'][1]}")
     if model.label in CONTRIB_NATURAL_KEYS:
         notes.append(f"natural key {list(model.natural_key)}: Django's own natural key of {model.label}")
     elif model.natural_key and model.natural_key == model.uuid_fields[:1]:

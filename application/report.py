@@ -165,6 +165,7 @@ KINDS = (
     "soft reference",
     "generic reference",
     "link",
+    "link removed",
 )
 
 
@@ -231,9 +232,20 @@ def _generic_reference(event: Any, f: dict[str, Any]) -> Line:
 
 
 def _link(event: Any, link: dict[str, Any]) -> Line:
+    to = f" to {link['to']}" if link.get("to") is not None else ""
+    reverse = ", the reverse of a symmetrical link" if link.get("reverse") else ""
     text = (
-        f"{_key_text(link)}: {event.field} link to {link['to']} added (pk {link['source']} -> "
-        f"{link['target']}); the existing row lacked it"
+        f"{_key_text(link)}: {event.field} link{to} added (pk {link['source']} -> "
+        f"{link['target']}{reverse}); the existing row lacked it"
+    )
+    return event.model, text, link | {"field": event.field}
+
+
+def _unlink(event: Any, link: dict[str, Any]) -> Line:
+    reverse = ", the reverse of a symmetrical link" if link.get("reverse") else ""
+    text = (
+        f"{_key_text(link)}: {event.field} link removed (pk {link['source']} -> {link['target']}, "
+        f"id {link['id']} of {event.table}{reverse}); the backup does not give it (--on-conflict update)"
     )
     return event.model, text, link | {"field": event.field}
 
@@ -279,6 +291,7 @@ DECISION_LINES: dict[type[Any], tuple[str, str | None, Callable[[Any, Any], Line
     RestoreRun.SoftReferencesFollowed: ("soft reference", "follows", _soft_reference),
     RestoreRun.GenericReferencesFollowed: ("generic reference", "follows", _generic_reference),
     RestoreRun.LinksAdded: ("link", "links", _link),
+    RestoreRun.LinksRemoved: ("link removed", "links", _unlink),
     RestoreRun.ConflictsRecorded: ("conflict", "conflicts", _conflict),
     RestoreRun.RowsUpdated: ("updated", "updates", _updated),
     RestoreRun.MissingRowsCreated: ("created", "created", _created),

@@ -28,6 +28,8 @@ from application.package_check import profile_differences, required_key, signatu
 from application.progress import Progress
 from application.report import summaries
 from application.settle import fail_interrupted, record_outcomes, settle, target_id_for
+from application.symmetry import settle_symmetry
+from application.unconstrained import settle_unconstrained
 from domain.errors import BackupError, PlanError, ProfileError, RestoreError
 from domain.ledger import APPLIED, APPLYING, PLANNED, RECORDING, RestoreRun
 from domain.planning import Index, Options, Planner
@@ -375,6 +377,8 @@ def _record(
         raise PlanError(f"the backup holds {len(opened.info.media)} media files: give --media-root")
     with Spool() as spool:
         index = _read(opened, profile, spool, progress)
+        settle_symmetry(profile, set(index.ordinals), index.self_links, engine)
+        settle_unconstrained(profile, index, engine)
         if opened.profile_text() is not None:
             check_package_profile(opened, profile, engine, set(index.ordinals))
         planner = _planner(index, profile, engine, request, run)
@@ -396,6 +400,8 @@ def _record(
                 spool.append(("deferred", built.model, column), (row_pk, value))
             for table, source, target in built.links:
                 spool.append(("links", table), (source, target))
+        for table, source, target in planner.symmetric_links():
+            spool.append(("links", table), (source, target))
         planner.finish()
         for label, rows in planner.created_rows().items():
             for row in rows:
@@ -421,7 +427,10 @@ def _record(
         deferred={label: sorted(fields) for label, fields in planner.deferred.items() if fields},
         order=planner.order,
         media_files=len(opened.info.media),
-        already_present=bool(index.model_of) and not run.recorded_rows and not planner.decisions.updates,
+        already_present=bool(index.model_of)
+        and not run.recorded_rows
+        and not planner.decisions.updates
+        and not planner.decisions.references.unlinked,
     )
 
 
@@ -536,6 +545,12 @@ def _record_decisions(
     for (label, name), items in sorted(references.links.items()):
         for chunk in chunks(items):
             run.add_links(label, profile.models[label].many_to_many[name].table, name, chunk)
+    for (label, name), items in sorted(references.unlinked.items()):
+        model = profile.models[label]
+        m2m = model.many_to_many[name]
+        ends = [model.pk.kind.value, profile.models[m2m.model].pk.kind.value]
+        for chunk in chunks(items):
+            run.remove_links(label, m2m.table, name, [m2m.source_column, m2m.target_column], ends, chunk)
     return {
         "mapped": sum(map(len, decisions.mapped.values())),
         "unchanged": sum(map(len, decisions.unchanged.values())),
@@ -574,10 +589,12 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
         batches(label, model.table, planner.columns(label), kinds, spool.read(("rows", label)), size)
     ledger.save(run)
     checkpoint("record")
+    emitted: set[str] = set()  # a proxy's profile may list its concrete model's through tables too
     for label in sorted(profile.models):
         for m2m in profile.models[label].many_to_many.values():
-            if m2m.table not in link_first:
+            if m2m.table not in link_first or m2m.table in emitted:
                 continue
+            emitted.add(m2m.table)
             first = link_first[m2m.table]
             rows = ([first + i, source, target] for i, (source, target) in enumerate(spool.read(("links", m2m.table))))
             kinds = [Kind.INTEGER.value, profile.models[label].pk.kind.value, profile.models[m2m.model].pk.kind.value]

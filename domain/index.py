@@ -16,6 +16,8 @@ from domain.errors import PlanError, ProfileError
 from domain.ordinals import OrdinalMap
 from domain.profile import ForeignKey, ModelProfile, Profile, own_key, parent_link, relabel
 from domain.records import Record, describe
+from domain.symmetry import BackupLinks
+from domain.unconstrained import UnconstrainedReferences
 from domain.values import ValueProblem, normalise
 
 Key = tuple[Any, ...]
@@ -87,6 +89,10 @@ class Index:
         # a proxy's label (or a custom db_table's) -> the table's label
         self.uuid_references: dict[str, bool] = {}  # referenced model -> every sampled reference a UUID
         self.alias_of: dict[str, str] = {label: m.alias_of for label, m in profile.models.items() if m.alias_of}
+        self.self_links = BackupLinks()  # links of self relations whose symmetry the profile does not say
+        self._unknown_symmetry: dict[str, list[tuple[str, str]]] = {}
+        self.unconstrained = UnconstrainedReferences()  # fields a model lacks, whose <field>_id column it has
+        self._allowed: dict[str, frozenset[str]] = {}
 
     def add(self, record: Record) -> None:
         model = self.profile.models.get(record.model) or self._by_table(record)
@@ -139,6 +145,26 @@ class Index:
                 self.content_types.add(tuple(content_type) if isinstance(content_type, list) else content_type)
         if len(self.ordinals[record.model]) <= SAMPLED:
             self._sample_references(model, record)
+        for name, table in self._self_relations(model):
+            key = self.raw_key.get(record.ordinal)
+            self.self_links.add(table, record.ordinal, record.pk, key, record.fields.get(name))
+        allowed = self._allowed.get(model.label)
+        if allowed is None:
+            allowed = self._allowed[model.label] = allowed_fields(model)
+        if not allowed.issuperset(record.fields):
+            self.unconstrained.see(model, record.fields, allowed)
+
+    def _self_relations(self, model: ModelProfile) -> list[tuple[str, str]]:
+        """(field, through table) of the model's self many-to-many relations whose symmetry is unknown."""
+        found = self._unknown_symmetry.get(model.label)
+        if found is None:
+            found = [
+                (name, m2m.table)
+                for name, m2m in model.many_to_many.items()
+                if m2m.symmetrical is None and m2m.model in (model.label, model.alias_of)
+            ]
+            self._unknown_symmetry[model.label] = found
+        return found
 
     def _sample_references(self, model: ModelProfile, record: Record) -> None:
         """How the first records of a model reference others: a one-part natural key that is a UUID
@@ -261,6 +287,16 @@ class Index:
     def describe(self, ordinal: int) -> str:
         label = self.model_of[ordinal]
         return describe(ordinal, label, self._keys.get(ordinal), self.backup_pk.get(ordinal))
+
+
+def allowed_fields(model: ModelProfile) -> frozenset[str]:
+    """The field names a record of the model may give."""
+    return (
+        frozenset(model.fields)
+        | frozenset(model.foreign_keys)
+        | frozenset(model.many_to_many)
+        | frozenset([parent_link(model)] if model.parent else [])
+    )
 
 
 def _key_part(model: ModelProfile, name: str, part: Any, ordinal: int) -> Any:

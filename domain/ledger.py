@@ -204,6 +204,18 @@ class RestoreRun(Aggregate):
         field: str
         links: list[dict[str, Any]]
 
+    class LinksRemoved(Aggregate.Event):
+        """Many-to-many links of rows matched onto existing rows that the backup does not give them
+        (``--on-conflict update``), removed from the through table; each with its id, for a rollback.
+        ``ends``: the through table's source and target columns, ``kinds``: their kinds."""
+
+        model: str
+        table: str
+        field: str
+        ends: list[str]
+        kinds: list[str]
+        links: list[dict[str, Any]]
+
     @event(Started)
     def __init__(
         self,
@@ -315,6 +327,19 @@ class RestoreRun(Aggregate):
 
     @event(LinksAdded)
     def _links_added(self, model: str, table: str, field: str, links: list[dict[str, Any]]) -> None:
+        pass
+
+    def remove_links(
+        self, model: str, table: str, field: str, ends: list[str], kinds: list[str], links: list[dict[str, Any]]
+    ) -> None:
+        """Many-to-many links of matched rows that the backup does not give, removed (with their ids)."""
+        self.check_recording()
+        self._links_removed(model=model, table=table, field=field, ends=ends, kinds=kinds, links=links)
+
+    @event(LinksRemoved)
+    def _links_removed(
+        self, model: str, table: str, field: str, ends: list[str], kinds: list[str], links: list[dict[str, Any]]
+    ) -> None:
         pass
 
     def record_conflicts(self, model: str, table: str, conflicts: list[dict[str, Any]]) -> None:
@@ -553,6 +578,7 @@ STATELESS = (
     RestoreRun.SoftReferencesFollowed,
     RestoreRun.GenericReferencesFollowed,
     RestoreRun.LinksAdded,
+    RestoreRun.LinksRemoved,
     RestoreRun.ConflictsRecorded,
     RestoreRun.RowsUpdated,
     RestoreRun.MissingRowsCreated,

@@ -16,10 +16,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.errors import PlanError
-from domain.index import Index, Key, TargetKeys, flatten_target_keys
+from domain.index import Index, Key, TargetKeys, allowed_fields, flatten_target_keys
+from domain.links import Change, Existing, SymmetricLinks
 from domain.ordering import write_order
 from domain.ordinals import OrdinalMap
-from domain.profile import CREATE, MAP, Column, ForeignKey, Kind, ModelProfile, parent_link
+from domain.profile import CREATE, MAP, Column, ForeignKey, Kind, ModelProfile, is_symmetrical, parent_link
 from domain.records import Record
 from domain.references import ReferenceDecisions, UuidFollower, refused_bindings
 from domain.values import ValueProblem, checker, normalise
@@ -115,7 +116,10 @@ class Planner:
         self.matched: dict[int, Any] = {}  # ordinal -> existing pk
         self.tentative: set[int] = set()  # matched by pk alone: the same row only if its values are
         self.existing: dict[str, dict[Any, dict[str, Any]]] = {}
-        self.existing_links: dict[str, set[tuple[Any, Any]]] = {}  # through table -> links of matched rows
+        # through table -> source pk -> target pk -> link id: the links of matched rows (both directions
+        # for a symmetrical relation)
+        self.existing_links: dict[str, Existing] = {}
+        self._symmetric: dict[str, tuple[str, str, SymmetricLinks]] = {}  # through table -> (label, field, links)
         self.taken_uuids: dict[tuple[str, str], set[str]] = {}
         self.allocations: list[Allocation] = []
         self.decisions = Decisions()
@@ -134,13 +138,7 @@ class Planner:
             ]
             for label in labels
         }
-        self._allowed = {
-            label: frozenset(model.fields)
-            | frozenset(model.foreign_keys)
-            | frozenset(model.many_to_many)
-            | frozenset([parent_link(model)] if model.parent else [])
-            for label, model in self.profile.models.items()
-        }
+        self._allowed = {label: allowed_fields(model) for label, model in self.profile.models.items()}
         self._uuid_positions = {
             label: [(name, list(self.profile.models[label].fields).index(name) + 1) for name in model.uuid_fields]
             for label, model in ((label, self.profile.models[label]) for label in labels)
@@ -439,6 +437,10 @@ class Planner:
             if name in model.create_values:
                 value = model.create_values[name]
                 values[name] = f"!{self.new_secret()}" if value == "!" else value
+            elif column.kind is Kind.IP_ADDRESS and not column.nullable:
+                raise PlanError(
+                    f"cannot create {model.label} {key!r}: its IP address field {name!r} may not be empty", referrer
+                )
             else:
                 values[name] = _default(column, self.options.now, self.new_uuid)
         for name, fk in model.foreign_keys.items():
@@ -460,6 +462,14 @@ class Planner:
         fields = record.fields
         if not self._allowed[record.model].issuperset(fields):
             unknown = sorted(set(fields) - self._allowed[record.model])
+            reason = self.index.unconstrained.reasons.get((record.model, unknown[0]))
+            if reason is not None:
+                raise PlanError(
+                    f"field {unknown[0]!r} is not a column of table {model.table!r}, nor a foreign key that can be "
+                    f'told: {reason}; give its model in a profile file: [models."{record.model}".foreign_keys] '
+                    f'{unknown[0]} = {{ column = "{unknown[0]}_id", model = "app.model", nullable = true }}',
+                    self.index.describe(ordinal),
+                )
             raise PlanError(
                 f"field {unknown[0]!r} is not a column of table {model.table!r}", self.index.describe(ordinal)
             )
@@ -484,7 +494,8 @@ class Planner:
             references.append(None if value is None else self.resolve(fk, value, ordinal))
         if ordinal in self.matched:
             if self._decide_match(model, ordinal, values + references):
-                links = self._links(model, ordinal, self.matched[ordinal], fields, added=True)
+                replace = model.policy != MAP and (model.on_conflict or self.options.on_conflict) == "update"
+                links = self._links(model, ordinal, self.matched[ordinal], fields, matched=True, replace=replace)
                 return BuiltRow(record.model, [], [], links) if links else None
             values[0] = pk = self.final_pk[ordinal]  # another row had its pk: it gets a new one
         for position, new in self._uuid_changes.get(ordinal, ()):
@@ -497,13 +508,16 @@ class Planner:
                 values.append(None)
             else:
                 values.append(target_pk)
-        return BuiltRow(record.model, values, deferred, self._links(model, ordinal, pk, fields, added=False))
+        links = self._links(model, ordinal, pk, fields, matched=False, replace=True)
+        return BuiltRow(record.model, values, deferred, links)
 
     def _links(
-        self, model: ModelProfile, ordinal: int, pk: Any, fields: dict[str, Any], added: bool
+        self, model: ModelProfile, ordinal: int, pk: Any, fields: dict[str, Any], matched: bool, replace: bool
     ) -> list[tuple[str, Any, Any]]:
-        """The row's many-to-many links; for a row matched onto an existing one, those it lacks (each
-        a decision: a matched group gets the permissions the backup gives it)."""
+        """The row's many-to-many links, as Django's ``set()`` leaves them. A row matched onto an existing
+        one gets the links it lacks, each a decision (a matched group gets the permissions the backup gives
+        it); with ``replace`` (``--on-conflict update``) it loses those the record does not give, each a
+        decision too. A symmetrical relation's links are decided over the whole backup (``finish``)."""
         links: list[tuple[str, Any, Any]] = []
         for name, m2m in model.many_to_many.items():
             if name not in fields:
@@ -512,18 +526,71 @@ class Planner:
             if not isinstance(related, list):
                 raise PlanError(f"field {name!r} expected a list, got {related!r}", self.index.describe(ordinal))
             fk = ForeignKey(name, m2m.target_column, m2m.model, False)
-            existing = self.existing_links.get(m2m.table, set()) if added else set()
-            for value in related:
-                target = self.resolve(fk, value, ordinal)
-                if (pk, target) in existing:
+            wanted = {self.resolve(fk, value, ordinal): value for value in related}
+            if is_symmetrical(model, m2m):
+                symmetric = self._symmetric_links(model, name)
+                symmetric.assign(ordinal, pk, list(wanted), replace=replace or not matched)
+                continue
+            existing = self.existing_links.get(m2m.table, {}).get(pk, {}) if matched else {}
+            for target, value in wanted.items():
+                if target in existing:
                     continue
                 links.append((m2m.table, pk, target))
-                if added:
-                    existing.add((pk, target))
+                if matched:
                     self.decisions.references.links[(model.label, name)].append(
                         {"record": self.index.describe(ordinal), "source": pk, "target": target, "to": value}
                     )
+            if matched and replace:
+                gone = [Change(pk, target, ordinal, link_id) for target, link_id in existing.items()]
+                self._unlink(model.label, name, [change for change in gone if change.target not in wanted])
         return links
+
+    def _symmetric_links(self, model: ModelProfile, name: str) -> SymmetricLinks:
+        table = model.many_to_many[name].table
+        if table not in self._symmetric:
+            self._symmetric[table] = (model.label, name, SymmetricLinks(self.existing_links.get(table, {})))
+        return self._symmetric[table][2]
+
+    def _unlink(self, label: str, name: str, changes: list[Change]) -> None:
+        for change in changes:
+            entry = {
+                "record": self.index.describe(change.ordinal),
+                "source": change.source,
+                "target": change.target,
+                "id": change.link_id,
+            }
+            self.decisions.references.unlinked[(label, name)].append(
+                entry | ({"reverse": True} if change.reverse else {})
+            )
+
+    def symmetric_links(self) -> list[tuple[str, Any, Any]]:
+        """After the build pass: the links the symmetrical relations gain (to be written); those they lose
+        and those existing rows gain are decisions."""
+        written: list[tuple[str, Any, Any]] = []
+        for table, (label, name, symmetric) in sorted(self._symmetric.items()):
+            table_of = self.profile.models[label].table
+            new_rows = {
+                self.final_pk[o]
+                for other, ordinals in self.index.ordinals.items()
+                if self.profile.models[other].table == table_of
+                for o in ordinals
+                if o not in self.matched
+            }
+            added, removed = symmetric.changes()
+            for change in added:
+                written.append((table, change.source, change.target))
+                if change.source not in new_rows:  # an existing row gains the link
+                    self.decisions.references.links[(label, name)].append(
+                        {
+                            "record": self.index.describe(change.ordinal),
+                            "source": change.source,
+                            "target": change.target,
+                            "to": None,
+                        }
+                        | ({"reverse": True} if change.reverse else {})
+                    )
+            self._unlink(label, name, removed)
+        return written
 
     def _default_of(self, model: ModelProfile, name: str, ordinal: int) -> Any:
         """A field the record leaves out: the default the profile knows (the schema's, Django's own models',

@@ -25,11 +25,23 @@ class Kind(StrEnum):
     JSON = "json"
     BINARY = "binary"
     ARRAY = "array"  # PostgreSQL's array (Django's ArrayField): ``item`` is its items' kind
+    IP_ADDRESS = "ipaddress"  # Django's GenericIPAddressField: text, IPv6 in its compressed lower-case form
 
 
 # the kinds an array's items may have: those whose logical form PostgreSQL reads as it is
 ARRAY_ITEMS = frozenset(
-    {Kind.INTEGER, Kind.FLOAT, Kind.DECIMAL, Kind.BOOLEAN, Kind.TEXT, Kind.UUID, Kind.DATETIME, Kind.DATE, Kind.TIME}
+    {
+        Kind.INTEGER,
+        Kind.FLOAT,
+        Kind.DECIMAL,
+        Kind.BOOLEAN,
+        Kind.TEXT,
+        Kind.UUID,
+        Kind.DATETIME,
+        Kind.DATE,
+        Kind.TIME,
+        Kind.IP_ADDRESS,
+    }
 )
 
 
@@ -68,6 +80,14 @@ class ManyToMany:
     source_column: str
     target_column: str
     model: str
+    # a self relation that holds each link in both directions (Django's ``symmetrical``): True or False where
+    # known (a package's profile, a profile file, the links seen), None where nothing tells (links as given)
+    symmetrical: bool | None = None
+
+
+def is_symmetrical(model: ModelProfile, m2m: ManyToMany) -> bool:
+    """Whether the restore writes each link of ``m2m`` in both directions, as Django does."""
+    return m2m.symmetrical is True and m2m.model in (model.label, model.alias_of)
 
 
 @dataclass(frozen=True, slots=True)

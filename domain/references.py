@@ -28,6 +28,7 @@ class ReferenceDecisions:
     generic: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     bound: dict[str, dict[Any, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
     links: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    unlinked: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
 
     def bind(self, model: str, pk: Any, key: tuple[Any, ...] | None, referrer: str, how: str) -> None:
         """A pk-only reference to ``model`` pk ``pk``, a row the backup does not hold."""
@@ -52,6 +53,7 @@ class ReferenceDecisions:
             "soft references followed": sum(map(len, self.soft.values())),
             "generic references followed": sum(map(len, self.generic.values())),
             "links added": sum(map(len, self.links.values())),
+            "links removed": sum(map(len, self.unlinked.values())),
         }
 
 

@@ -8,6 +8,7 @@ projection's business.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import uuid
@@ -184,6 +185,25 @@ def _binary(value: Any) -> str:
     return value
 
 
+def _ip_address(value: Any) -> str:
+    """An IP address as Django's ``GenericIPAddressField.to_python`` reads it: stripped, and an IPv6
+    address compressed and lower-cased (``2001:DB8::1`` is ``2001:db8::1``); an IPv4-mapped one stays
+    ``::ffff:a.b.c.d`` (the field's default ``unpack_ipv4=False``)."""
+    if not isinstance(value, str):
+        raise ValueProblem(f"expected an IP address, got {value!r}")
+    text = value.strip()
+    if ":" not in text:
+        return text
+    value = text
+    try:
+        if len(value) > 39:
+            raise ValueError(value)
+        address = ipaddress.IPv6Address(int(ipaddress.IPv6Address(value)))
+    except ValueError:
+        raise ValueProblem(f"expected an IPv4 or IPv6 address, got {value!r}") from None
+    return f"::ffff:{address.ipv4_mapped}" if address.ipv4_mapped else str(address)
+
+
 _NORMALISERS: dict[Kind, Callable[[Any], Any]] = {
     Kind.INTEGER: _integer,
     Kind.FLOAT: _float,
@@ -197,6 +217,7 @@ _NORMALISERS: dict[Kind, Callable[[Any], Any]] = {
     Kind.DURATION: _duration,
     Kind.JSON: _json,
     Kind.BINARY: _binary,
+    Kind.IP_ADDRESS: _ip_address,
 }
 
 
@@ -244,6 +265,10 @@ def normalise(column: Column, value: Any) -> Any:
     if column.kind is Kind.ARRAY:
         return _array(column, value)
     result = _NORMALISERS[column.kind](value)
+    if result == "" and column.kind is Kind.IP_ADDRESS:  # Django stores a blank IP address as NULL
+        if column.nullable:
+            return None
+        raise ValueProblem("is blank, which Django stores as null, but the column is NOT NULL")
     if column.max_length is not None and isinstance(result, str) and len(result) > column.max_length:
         raise ValueProblem(f"is {len(result)} characters long, the column holds {column.max_length}")
     return result
@@ -267,7 +292,7 @@ def checker(column: Column, allows_nul: bool = True) -> Callable[[Any], Any]:
 
     ``allows_nul`` False (PostgreSQL): text and JSON holding NUL is refused, never stored changed.
     """
-    if not allows_nul and column.kind in (Kind.TEXT, Kind.JSON, Kind.ARRAY):
+    if not allows_nul and column.kind in (Kind.TEXT, Kind.JSON, Kind.ARRAY, Kind.IP_ADDRESS):
         check_value = checker(column)
 
         def check_nul(value: Any) -> Any:

@@ -90,6 +90,12 @@ def _complete(model: dict[str, Any]) -> dict[str, Any]:
     for key in ("fields", "foreign_keys", "many_to_many", "generic_foreign_keys"):
         for name, entry in model.get(key, {}).items():
             entry.setdefault("field" if key != "fields" else "name", name)
+    # a foreign key given for a column inference took as a plain field (db_constraint=False): the key replaces it
+    columns = {entry.get("column") for entry in model.get("foreign_keys", {}).values()}
+    plain = [name for name, entry in model.get("fields", {}).items() if entry.get("name") in columns]
+    for name in plain:
+        del model["fields"][name]
+        model.get("defaults", {}).pop(name, None)
     ModelProfile.from_dict(model)
     return model
 

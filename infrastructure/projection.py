@@ -271,6 +271,8 @@ class Projection:
             elif isinstance(event, RestoreRun.RowsUpdated):
                 self._check_present(event.table, event.updates, "updates", False)
                 self._write_updates(work, event, "after")
+            elif isinstance(event, RestoreRun.LinksRemoved):
+                self._remove_links(work, event)
             elif isinstance(event, RestoreRun.MediaRecorded):
                 limits = Limits.from_dict(started.options.get("limits"))
                 self._stage_media(work, self.backup_path(started.backup), media_root, event.files, limits)
@@ -398,6 +400,30 @@ class Projection:
             )
             execute_many(self.conn, sql, rows)
         work.rows += len(event.updates)
+
+    def _remove_links(self, work: _Work, event: Any) -> None:
+        """Delete the links the restore removes, by id, once each is found as planned."""
+        links = event.links
+        source, target = event.ends
+        from_source, from_target = (from_storage(Kind(kind)) for kind in event.kinds)
+        extra = f", {quote(self.conn, source)}, {quote(self.conn, target)}"
+        present = {row[0]: row[1:] for row in self._select(event.table, "id", [link["id"] for link in links], extra)}
+        gone = [
+            link
+            for link in links
+            if link["id"] not in present
+            or (from_source(present[link["id"]][0]), from_target(present[link["id"]][1]))
+            != (link["source"], link["target"])
+        ]
+        if gone:
+            names = ", ".join(f"{link['record']} (link {link['source']} -> {link['target']})" for link in gone[:5])
+            raise ApplyError(
+                f"links the restore removes are missing from {event.table!r} since planning: {names}"
+                + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
+            )
+        sql = f"DELETE FROM {quote(self.conn, event.table)} WHERE id = {self.writer.mark}"
+        execute_many(self.conn, sql, [(link["id"],) for link in links])
+        work.rows += len(links)
 
     # -- media ----------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from domain.planning import same_value
 from domain.profile import Kind
 from infrastructure import footprint
 from infrastructure.dialects import execute_many
-from infrastructure.storage import from_storage
+from infrastructure.storage import from_storage, to_storage
 from infrastructure.target import quote
 
 if TYPE_CHECKING:
@@ -72,6 +72,7 @@ def roll_back(p: Projection, work: _Work) -> None:
         work.tables.setdefault(table, pk_columns[table])
     for event in p._stored(work.restore_id, updated):
         p._write_updates(work, event, "before")
+    _restore_links(p, work)
     media = [f for event in p._stored(work.restore_id, (RestoreRun.MediaRecorded,)) for f in event.files]
     started = p._started_event(work.restore_id)
     _set_media_aside(p, work, started.options.get("media_root"), media)
@@ -122,6 +123,7 @@ def roll_back_by_rows(p: Projection, work: _Work) -> None:
     for event in p._events(work.restore_id):
         if isinstance(event, RestoreRun.RowsUpdated):
             p._write_updates(work, event, "before")
+    _restore_links(p, work)
     _set_media_aside(p, work, started.options.get("media_root"), media)
 
 
@@ -179,6 +181,28 @@ def _changed_updates(p: Projection, event: Any) -> list[str]:
         ):
             changed.append(f"{event.table} pk {update['pk']} (updated by the restore)")
     return changed
+
+
+def _restore_links(p: Projection, work: _Work) -> None:
+    """The links the restore removed are written back with their ids, unless they, or their ids, are
+    there again: then the rollback is refused rather than a link doubled."""
+    dialect = p.conn.dialect.name
+    for event in p._stored(work.restore_id, (RestoreRun.LinksRemoved,)):
+        source, target = event.ends
+        to_source, to_target = (to_storage(dialect, Kind(kind)) for kind in event.kinds)
+        rows = [[link["id"], to_source(link["source"]), to_target(link["target"])] for link in event.links]
+        taken = [str(row[0]) for row in p._select(event.table, "id", [row[0] for row in rows])]
+        extra = f", {quote(p.conn, target)}"
+        pairs = {(row[1], row[2]) for row in rows}
+        again = [pair for pair in p._select(event.table, source, sorted({row[1] for row in rows}), extra)]
+        taken += [f"{one} -> {other}" for one, other in again if (one, other) in pairs]
+        if taken:
+            raise ApplyError(
+                f"{len(taken)} links the restore removed from {event.table!r} are there again "
+                f"({', '.join(taken[:5])}); rolling back would double them, so nothing was rolled back"
+            )
+        p.writer.insert(p.conn, event.table, ["id", source, target], rows)
+        work.rows += len(rows)
 
 
 def _check_no_dependents(p: Projection, pks: dict[str, list[Any]]) -> None:

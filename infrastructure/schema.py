@@ -49,24 +49,18 @@ CONTRIB_NATURAL_KEYS = {
 }
 # Rows every migrated Django database has already: the backup's are mapped onto them.
 CONTRIB_MAPPED = {"contenttypes.contenttype", "auth.permission"}
-# Django's own models' field defaults (the same in every Django release): what loaddata fills in for a field
-# a fixture leaves out. Any other model's defaults are Python-side, known only to its code (and to the profile
-# restore_ledger_django exports from it): the schema cannot tell them, so a field left out is refused.
-CONTRIB_DEFAULTS: dict[str, dict[str, Any]] = {
-    "auth.user": {
-        "first_name": "",
-        "last_name": "",
-        "email": "",
-        "is_superuser": False,
-        "is_staff": False,
-        "is_active": True,
-        "last_login": None,
-    },
-    "sites.site": {},
-    "admin.logentry": {"object_repr": "", "change_message": ""},
-}
 DJANGO_USER_COLUMNS = {"password", "is_active", "is_staff", "is_superuser"}
 USER_CREATE_VALUES = {"is_active": False, "is_staff": False, "is_superuser": False, "password": "!"}
+# Python-side model defaults of Django's own models, which no schema holds: applied only to the contrib table
+# whose columns are exactly the model's (a swapped or changed user model is left to a profile)
+CONTRIB_DEFAULTS = {
+    "auth.user": (
+        frozenset({"id", "password", "last_login", "is_superuser", "username", "first_name", "last_name", "email",
+                   "is_staff", "is_active", "date_joined"}),
+        {"is_superuser": False, "is_staff": False, "is_active": True, "first_name": "", "last_name": "", "email": "",
+         "last_login": None},
+    ),
+}  # fmt: skip
 SKIPPED_TABLES = OWN_TABLES | {"sqlite_sequence", "django_migrations"}
 
 
@@ -80,6 +74,8 @@ def _kind(column: dict[str, Any], json_columns: set[str], dialect: str) -> Kind:
         return Kind.ARRAY
     if name == "UUID" or (dialect == "sqlite" and declared == "char(32)"):
         return Kind.UUID
+    if name == "INET" or (dialect == "sqlite" and declared == "char(39)"):
+        return Kind.IP_ADDRESS  # Django's GenericIPAddressField: inet, or char(39) where no type holds addresses
     if name in ("INTERVAL",):
         return Kind.DURATION
     if isinstance(type_, sa.types.Boolean):
@@ -290,7 +286,7 @@ def _model(
         "soft_uuids": soft_uuids,
         "generic_foreign_keys": _generic_foreign_keys(foreign_keys, fields),
         "defaults": {n: d for n, c in fields.items() if (d := _default(data["columns"], c)) is not _NO_DEFAULT}
-        | {n: d for n, d in CONTRIB_DEFAULTS.get(label, {}).items() if n in fields},
+        | _contrib_defaults(label, {c["name"] for c in data["columns"]}),
         "parent": extra_parent,
     }
     if fields.keys() >= DJANGO_USER_COLUMNS and natural_key:
@@ -314,6 +310,11 @@ def _model(
 
 
 _NO_DEFAULT = object()
+
+
+def _contrib_defaults(label: str, columns: set[str]) -> dict[str, Any]:
+    known = CONTRIB_DEFAULTS.get(label)
+    return dict(known[1]) if known is not None and columns == known[0] else {}
 
 
 def _drop_keys_through_models_without_one(models: dict[str, ModelProfile]) -> None:

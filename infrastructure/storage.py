@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 from uuid import UUID
 
@@ -108,7 +109,7 @@ def _array_from_storage(value: Any) -> Any:
         return _datetime_from_storage(value)
     if isinstance(value, date | time):
         return value.isoformat()
-    if isinstance(value, Decimal | UUID):
+    if isinstance(value, Decimal | UUID | IPv4Address | IPv6Address):  # inet: an ipaddress object
         return str(value)
     return value
 
@@ -124,6 +125,7 @@ _FROM_STORAGE: dict[Kind, Converter] = {
     Kind.DURATION: _skip_none(_duration_from_storage),
     Kind.BINARY: _skip_none(lambda value: base64.b64encode(bytes(value)).decode()),
     Kind.ARRAY: _array_from_storage,
+    Kind.IP_ADDRESS: _skip_none(str),  # PostgreSQL's inet comes back as an ipaddress object
 }
 
 

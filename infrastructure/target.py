@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from domain.errors import RestoreError
+from domain.links import Existing
 from domain.planning import TargetKeys, flatten_target_keys
-from domain.profile import Kind, Profile, own_key
+from domain.profile import Kind, Profile, is_symmetrical, own_key
+from domain.symmetry import Pairing
 from infrastructure.fingerprint import fingerprint, of_url
-from infrastructure.storage import from_storage, uuid_from_storage
+from infrastructure.storage import from_storage, to_storage, uuid_from_storage
 from infrastructure.urls import parse_url
 
 IDENTITY_TABLE = "restore_ledger_target"
@@ -367,20 +369,45 @@ def reassign_identity(conn: Connection, target_id: str, ledger: tuple[str, str])
     conn.commit()
 
 
-def existing_links(engine: Engine, profile: Profile, pks: dict[str, list[Any]]) -> dict[str, set[tuple[Any, Any]]]:
-    """The many-to-many links existing rows the backup matched have already, per through table."""
-    result: dict[str, set[tuple[Any, Any]]] = {}
+def existing_links(engine: Engine, profile: Profile, pks: dict[str, list[Any]]) -> dict[str, Existing]:
+    """The many-to-many links existing rows the backup matched have already, per through table, by source
+    and target, with their ids; a symmetrical relation's in both directions."""
+    result: dict[str, Existing] = {}
     with engine.connect() as conn:
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         for label, wanted in sorted(pks.items()):
-            for m2m in profile.models[label].many_to_many.values():
-                found = result.setdefault(m2m.table, set())
+            model = profile.models[label]
+            for m2m in model.many_to_many.values():
+                found = result.setdefault(m2m.table, {})
                 source, target = quote(conn, m2m.source_column), quote(conn, m2m.target_column)
-                for start in range(0, len(wanted), 500):
-                    chunk = wanted[start : start + 500]
-                    sql = (
-                        f"SELECT {source}, {target} FROM {quote(conn, m2m.table)} "
-                        f"WHERE {source} IN ({', '.join(mark for _ in chunk)})"
-                    )
-                    found.update((row[0], row[1]) for row in conn.exec_driver_sql(sql, tuple(chunk)))
+                ends = [source, target] if is_symmetrical(model, m2m) else [source]
+                source_kind, target_kind = model.pk.kind, profile.models[m2m.model].pk.kind
+                from_source, from_target = from_storage(source_kind), from_storage(target_kind)
+                for end in ends:
+                    for start in range(0, len(wanted), 500):
+                        chunk = [to_storage(conn.dialect.name, source_kind)(pk) for pk in wanted[start : start + 500]]
+                        sql = (
+                            f"SELECT id, {source}, {target} FROM {quote(conn, m2m.table)} "
+                            f"WHERE {end} IN ({', '.join(mark for _ in chunk)})"
+                        )
+                        for link_id, one, other in conn.exec_driver_sql(sql, tuple(chunk)):
+                            found.setdefault(from_source(one), {})[from_target(other)] = link_id
+    return result
+
+
+def link_pairing(engine: Engine, relations: list[tuple[str, str, str]]) -> dict[str, Pairing]:
+    """For each (through table, source column, target column): how many links it holds, and how many
+    lack their reverse (one example named)."""
+    result: dict[str, Pairing] = {}
+    with engine.connect() as conn:
+        for table, source_column, target_column in relations:
+            t, s, o = quote(conn, table), quote(conn, source_column), quote(conn, target_column)
+            lacking = f"NOT EXISTS (SELECT 1 FROM {t} b WHERE b.{s} = a.{o} AND b.{o} = a.{s})"
+            links = conn.exec_driver_sql(f"SELECT COUNT(*) FROM {t}").scalar() or 0
+            unpaired = conn.exec_driver_sql(f"SELECT COUNT(*) FROM {t} a WHERE {lacking}").scalar() or 0
+            example = ""
+            if unpaired:
+                one = conn.exec_driver_sql(f"SELECT a.{s}, a.{o} FROM {t} a WHERE {lacking} LIMIT 1").one()
+                example = f"{table}: {one[0]} -> {one[1]} without {one[1]} -> {one[0]}"
+            result[table] = Pairing(int(links), int(unpaired), example)
     return result

@@ -62,6 +62,7 @@ KINDS = {
     "JSONField": Kind.JSON,
     "BinaryField": Kind.BINARY,
     "ArrayField": Kind.ARRAY,
+    "GenericIPAddressField": Kind.IP_ADDRESS,
 }
 _CONSTANT_FACTORIES = (dict, list, tuple, str, int, float, bool)
 
@@ -166,6 +167,8 @@ def model_profile(model: type[models.Model]) -> dict[str, Any]:
             "source_column": field.m2m_column_name(),
             "target_column": field.m2m_reverse_name(),
             "model": label(field.related_model._meta.concrete_model),
+            # a self relation: whether Django holds each link in both directions (no schema tells)
+            **({"symmetrical": bool(field.remote_field.symmetrical)} if field.related_model is concrete else {}),
         }
         for field in cmeta.local_many_to_many
         if field.remote_field.through._meta.auto_created and not meta.proxy

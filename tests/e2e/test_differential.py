@@ -57,6 +57,7 @@ HAND_WRITTEN = [
     "style-no-pk-no-natural-key.json",
     "style-proxy-label.json",
     "style-values-as-strings.json",
+    "style-user-flags-left-out.json",  # django.contrib.auth's Python-side defaults, known without a profile
 ]
 HAND_WRITTEN_POSTGRESQL = ["style-postgresql-arrays.json"]  # ArrayField: lists, strings in them, JSON text
 
@@ -370,3 +371,77 @@ def test_restored_arrays_roll_back_and_a_changed_array_is_named(
     assert refused.returncode == 1 and "pg_arrays_reading" in refused.stdout + refused.stderr, refused
     assert done.returncode == 0, done.stdout + done.stderr
     assert left == (0,)
+
+
+# What the schema cannot tell, and a one-sided backup does not: the product's self M2M is symmetrical.
+SYMMETRICAL = """[models."catalog.product".many_to_many]
+related = { table = "catalog_product_related", source_column = "from_product_id", target_column = "to_product_id", \
+model = "catalog.product", symmetrical = true }
+"""
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("name", ["style-pks-as-strings.json", "style-natural-keys-without-pk.json"])
+def test_a_symmetrical_link_given_on_one_side_gets_its_reverse_when_a_profile_says_so(
+    project: Project, dialect: str, name: str, tmp_path: Path
+) -> None:
+    profile = tmp_path / "profile.toml"
+    profile.write_text(SYMMETRICAL)
+    outcome, report = run_both(project, dialect, FIXTURES / name, tmp_path / "ledger.sqlite3", "--profile", profile)
+    assert report["loaddata"] is None, report["loaddata"]
+    assert outcome.exit_code == 0, outcome.output
+    same_as_loaddata(report, pks=False)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"])
+def test_profile_show_says_what_is_assumed_of_a_self_relation_given_on_one_side(project: Project, dialect: str) -> None:
+    backend = project.backend(dialect)
+    target = backend.fresh("shown")
+    try:
+        shown = subprocess.run(
+            [str(RESTORE_LEDGER), "profile", "show", "--target", target.url, "--backup",
+             str(FIXTURES / "style-pks-as-strings.json")],
+            capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )  # fmt: skip
+    finally:
+        backend.drop(target)
+    assert shown.returncode == 0, shown.stderr
+    assert (
+        "# many-to-many related: symmetry unknown, links written as the backup gives them: 1 of its 1 links come "
+        "in one direction only (record 4 links to record 3)" in shown.stdout
+    )
+
+
+@pytest.mark.parametrize(
+    ("dialect", "name"),
+    [("sqlite", "fk-without-db-constraint:dump-pk.json"), ("postgresql", "fk-without-db-constraint:dump-natural.json")],
+)
+def test_a_foreign_key_without_constraint_named_in_a_profile_file_restores_as_loaddata_loads_it(
+    project: Project, dialect: str, name: str, tmp_path: Path
+) -> None:
+    """What the refusal of such a field says to do: name its model in a profile file."""
+    profile = tmp_path / "profile.toml"
+    profile.write_text(
+        '[models."catalog.banner".foreign_keys]\n'
+        'section = { column = "section_id", model = "catalog.category", nullable = true }\n'
+    )
+    fixture = project.fixture(dialect, name)
+    outcome, report = run_both(project, dialect, fixture, tmp_path / "ledger.sqlite3", "--profile", profile)
+    assert report["loaddata"] is None, report["loaddata"]
+    assert outcome.exit_code == 0, outcome.output
+    same_as_loaddata(report, pks=name.rsplit(":", 1)[-1] in KEEPS_PKS)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("name", ["style-fields-left-out.json", "docs-style.jsonl"])
+def test_fields_left_out_take_the_model_defaults_the_projects_exported_profile_gives(
+    project: Project, dialect: str, name: str, tmp_path: Path
+) -> None:
+    """Python-side model defaults (treebeard's numchild, a product's description) are known to the profile
+    ``manage.py restore_ledger_profile`` exports (as a backup package carries it), and the restore applies them."""
+    profile = tmp_path / "profile.toml"
+    profile.write_text(manage("restore_ledger_profile", db=project.backend(dialect).template.django))
+    outcome, report = run_both(project, dialect, FIXTURES / name, tmp_path / "ledger.sqlite3", "--profile", profile)
+    assert report["loaddata"] is None, report["loaddata"]
+    assert outcome.exit_code == 0, outcome.output
+    same_as_loaddata(report, pks=False)

@@ -238,3 +238,41 @@ def test_a_matched_group_gets_the_permissions_the_backup_gives_it(
     added = decisions(cli, sqlite_ledger, restore_id, "--kind", "link")
     assert len(added) == removed
     assert all(d["model"] == "auth.group" and d["details"]["to"][0].startswith("delete_") for d in added)
+
+
+def test_with_update_a_matched_group_loses_the_permissions_the_backup_does_not_give_it_until_rolled_back(
+    source: Source, reinitialised: Target, sqlite_ledger: str, tmp_path: Path, cli: CliRunner
+) -> None:
+    """``--on-conflict update`` leaves a matched row with the backup's links exactly, as loaddata's ``set()``
+    does: each link removed is a decision, and a rollback writes it back with its id."""
+    backup = source.fixture("recommended.json", *RECOMMENDED)
+    restore(cli, backup, reinitialised, sqlite_ledger)
+    links = "SELECT id, group_id, permission_id FROM auth_group_permissions ORDER BY 1"
+    expected = reinitialised.query(links)
+    [(group_id, group)] = reinitialised.query("SELECT id, name FROM auth_group ORDER BY id LIMIT 1")
+    extra = reinitialised.query(
+        f"SELECT id, codename FROM auth_permission WHERE id NOT IN (SELECT permission_id FROM auth_group_permissions "
+        f"WHERE group_id = {group_id}) ORDER BY id LIMIT 2"
+    )
+    next_id = max(row[0] for row in expected) + 1
+    for offset, (permission_id, _) in enumerate(extra):
+        reinitialised.execute(
+            f"INSERT INTO auth_group_permissions (id, group_id, permission_id) "
+            f"VALUES ({next_id + offset}, {group_id}, {permission_id})"
+        )
+    before = reinitialised.query(links)
+
+    again = zip_fixture(backup, tmp_path / "again.zip")
+    restore_id = restore(cli, again, reinitialised, sqlite_ledger, "--on-conflict", "update")
+
+    assert reinitialised.query(links) == expected
+    removed = decisions(cli, sqlite_ledger, restore_id, "--kind", "link removed")
+    assert sorted((d["model"], d["details"]["source"], d["details"]["target"]) for d in removed) == [
+        ("auth.group", group_id, permission_id) for permission_id, _ in extra
+    ]
+    assert all(group in d["text"] and "link removed" in d["text"] for d in removed)
+
+    rolled = run(cli, "rollback", restore_id, "--ledger", sqlite_ledger, "--reason", "the links were wanted")
+
+    assert rolled.exit_code == 0, rolled.output
+    assert reinitialised.query(links) == before

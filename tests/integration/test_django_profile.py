@@ -53,6 +53,9 @@ def test_references_defaults_and_the_projects_settings(exported: dict[str, Any])
         "field": "tags", "table": "shop_items_note_tags", "source_column": "note_id",
         "target_column": "category_id", "model": "shop_items.category",
     }  # fmt: skip
+    assert note["many_to_many"]["see_also"]["symmetrical"] is True  # what no schema tells
+    assert note["many_to_many"]["replies"]["symmetrical"] is False
+    assert Profile.from_dict(exported).models["shop_items.note"].many_to_many["see_also"].symmetrical is True
 
 
 def test_proxies_and_multi_table_inheritance(exported: dict[str, Any]) -> None:

@@ -161,7 +161,7 @@ def test_a_matched_row_gets_the_links_it_lacks_each_a_decision() -> None:
     }
     planner = plan(items, targets)
     planner.existing = {"app.doc": {9: {"id": 9, "uuid": U1, "name": "a", "kind_id": None}}}
-    planner.existing_links = {"app_doc_tags": {(9, 1)}}
+    planner.existing_links = {"app_doc_tags": {9: {1: 1}}}
 
     [built] = build(planner, items)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain.profile import Column, Kind, ModelProfile
-from domain.values import ValueProblem, normalise, parse_duration
+from domain.values import ValueProblem, checker, normalise, parse_duration
 
 
 def column(kind: Kind, nullable: bool = False, max_length: int | None = None) -> Column:
@@ -104,3 +104,31 @@ def test_a_profile_keeps_an_arrays_item_kind_and_dimensions_and_other_columns_as
     assert data["pk"] == {"name": "id", "kind": "integer", "nullable": False, "max_length": None}
     assert data["fields"]["grid"]["item"] == "integer" and data["fields"]["grid"]["dimensions"] == 2
     assert ModelProfile.from_dict(data) == model
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2001:DB8::1",
+        " 2001:0db8:0000:0000:0000:0000:0000:0001 ",
+        "::FFFF:192.0.2.1",
+        "::ffff:c000:0201",
+        "fe80::A",
+        "::",
+    ],
+)
+def test_ipv6_addresses_are_recorded_as_djangos_generic_ip_address_field_reads_them(text: str) -> None:
+    from django.utils.ipv6 import clean_ipv6_address
+
+    expected = clean_ipv6_address(text.strip())
+    assert normalise(column(Kind.IP_ADDRESS), text) == expected
+    assert checker(column(Kind.IP_ADDRESS))(text) == expected
+
+
+def test_ipv4_addresses_are_kept_and_blank_ones_are_null_as_django_stores_them() -> None:
+    assert checker(column(Kind.IP_ADDRESS))("192.0.2.1") == "192.0.2.1"
+    assert normalise(column(Kind.IP_ADDRESS, nullable=True), "") is None
+    with pytest.raises(ValueProblem, match="blank, which Django stores as null"):
+        normalise(column(Kind.IP_ADDRESS), " ")
+    with pytest.raises(ValueProblem, match="expected an IPv4 or IPv6 address, got '2001:db8::g'"):
+        checker(column(Kind.IP_ADDRESS))("2001:db8::g")

@@ -75,3 +75,5 @@ class Note(models.Model):
     target = GenericForeignKey("content_type", "object_id")
     text = models.TextField()
     tags = models.ManyToManyField(Category, blank=True)
+    see_also = models.ManyToManyField("self", blank=True)  # symmetrical: Django's default for "self"
+    replies = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="replied_to")
