@@ -189,6 +189,8 @@ class Planner:
         for label in sorted(self.index.ordinals, key=self._depth):
             model = self.profile.models[label]
             target = self.targets[label]
+            if model.composite:
+                continue  # known by its key, which follows the rows its parts reference: decided last
             if model.parent:
                 self._follow_parent(model, target)
                 continue
@@ -221,6 +223,34 @@ class Planner:
                 else:
                     self.final_pk[ordinal] = pk
             self._allocate(model, without_pk, taken)
+        for label in sorted(self.index.ordinals):
+            model = self.profile.models[label]
+            if model.composite:
+                self._identify_composite(model, self.targets[label])
+
+    def _identify_composite(self, model: ModelProfile, target: TargetKeys) -> None:
+        """A composite pk is the tuple of its parts: a foreign key part is the referenced row's final pk, a
+        plain part the record's value. A key the target holds is that row: unchanged, or a conflict."""
+        seen: dict[Key, int] = {}
+        checks = {name: checker(model.fields[name], self.options.text_allows_nul) for name in model.fields}
+        for ordinal in self.index.ordinals[model.label]:
+            parts: list[Any] = []
+            for name, part in zip(model.composite, self.index.key_parts[ordinal], strict=True):
+                fk = model.foreign_keys.get(name)
+                try:
+                    parts.append(self.resolve(fk, part, ordinal) if fk is not None else checks[name](part))
+                except ValueProblem as problem:
+                    raise PlanError(f"field {name!r} {problem}", self.index.describe(ordinal)) from None
+            key = tuple(parts)
+            other = seen.setdefault(key, ordinal)
+            if other != ordinal:
+                raise PlanError(
+                    f"pk {list(key)!r} appears twice in the backup once its parts are resolved (also record {other})",
+                    self.index.describe(ordinal),
+                )
+            self.final_pk[ordinal] = key
+            if key in target.pks:
+                self.matched[ordinal] = key
 
     def _unreferenced(self, label: str, referenced: set[str]) -> bool:
         """Nothing in the backup references rows of ``label`` (or of the model it is an alias of)."""
@@ -465,6 +495,10 @@ class Planner:
             )
         if not self._uuids_decided:
             self.decide_uuids()
+        parts: dict[str, Any] = {}  # a composite pk's parts, decided by identify()
+        if model.composite:
+            parts = dict(zip(model.composite, pk, strict=True))
+            fields = fields | {name: value for name, value in parts.items() if name in model.fields}
         values: list[Any] = [pk]
         name = ""
         try:
@@ -478,6 +512,9 @@ class Planner:
             self._follow_generic(model, gfk.field, ct_fk, fields.get(gfk.ct_field), position, ordinal, values)
         references: list[Any] = []
         for name, fk in model.foreign_keys.items():
+            if name in parts:
+                references.append(parts[name])
+                continue
             value = fields.get(name)
             if value is None and not fk.nullable:
                 raise PlanError(f"field {name!r} is null but NOT NULL", self.index.describe(ordinal))
@@ -497,6 +534,8 @@ class Planner:
                 values.append(None)
             else:
                 values.append(target_pk)
+        if model.composite:  # the key is the parts' columns: the row has no pk column of its own
+            return BuiltRow(record.model, values[1:], deferred, [])
         return BuiltRow(record.model, values, deferred, self._links(model, ordinal, pk, fields, added=False))
 
     def _links(
@@ -607,13 +646,15 @@ class Planner:
         pk = self.matched[ordinal]
         existing = self.existing.get(model.label, {}).get(pk, {})
         columns = self._columns[model.label]
+        if model.composite:  # ``backup`` leads with the key, as every row does while it is built
+            columns = [model.pk.name, *columns]
         kinds = {c.name: c.kind for c in model.fields.values()}
         record = self.index.describe(ordinal)
         entry: dict[str, Any] = {
             "record": record,
             "key": list(self.index.key(ordinal, self.targets)) if ordinal in self.index.raw_key else [],
-            "backup_pk": self.index.backup_pk.get(ordinal),
-            "pk": pk,
+            "backup_pk": _plain_pk(self.index.backup_pk.get(ordinal)),
+            "pk": _plain_pk(pk),
         }
         if model.uuid_fields:
             uuid_field = model.uuid_fields[0]
@@ -649,7 +690,7 @@ class Planner:
                 self.decisions.updates[model.label].append(
                     {
                         "record": record,
-                        "pk": pk,
+                        "pk": _plain_pk(pk),
                         "before": {c: pair[0] for c, pair in changed.items()},
                         "after": {c: pair[1] for c, pair in changed.items()},
                     }
@@ -754,9 +795,14 @@ def same_value(kind: Kind, existing: Any, backup: Any) -> bool:
 
 
 def columns_of(model: ModelProfile) -> list[str]:
-    """The column order of a model's rows in the ledger."""
+    """The column order of a model's rows in the ledger (a composite pk's columns are among them)."""
     return [
-        model.pk.name,
+        *([] if model.composite else [model.pk.name]),
         *(c.name for c in model.fields.values()),
         *(fk.column for fk in model.foreign_keys.values()),
     ]
+
+
+def _plain_pk(pk: Any) -> Any:
+    """A pk as events carry it: a composite pk as a list."""
+    return list(pk) if isinstance(pk, tuple) else pk

@@ -20,7 +20,7 @@ from domain.errors import ApplyError
 from domain.ledger import RestoreRun
 from domain.planning import same_value
 from domain.profile import Kind
-from infrastructure import footprint
+from infrastructure import footprint, table_keys
 from infrastructure.dialects import execute_many
 from infrastructure.storage import from_storage
 from infrastructure.target import quote
@@ -82,14 +82,15 @@ def _check_no_dependents_by_ranges(p: Projection, ranges: dict[str, list[list[in
     blocking: list[str] = []
     count = 0
     for table, removed in ranges.items():
-        for referencing, column, referencing_pk in _referencing(p, table):
-            own = sorted(ranges.get(referencing, []))
+        for referencing, column, keys in _referencing(p, table):
+            own = sorted(ranges.get(referencing, []))  # none for a composite pk: such restores go row by row
             for value, pk in footprint.references_into(
-                p.conn, p.writer.mark, referencing, column, referencing_pk, sorted(removed), own
+                p.conn, p.writer.mark, referencing, column, keys[0], sorted(removed), own if len(keys) == 1 else []
             ):
                 count += 1
                 if len(blocking) < 5:
-                    blocking.append(f"{referencing} pk {pk} references {table} pk {value}")
+                    row = f"pk {pk}" if len(keys) == 1 else f"row with {keys[0]} {pk}"
+                    blocking.append(f"{referencing} {row} references {table} pk {value}")
     _refuse_dependents(count, blocking)
 
 
@@ -98,13 +99,17 @@ def roll_back_by_rows(p: Projection, work: _Work) -> None:
     the restored pks are held for the whole rollback, never the rows."""
     started = p._started_event(work.restore_id)
     pks: dict[str, list[Any]] = {}
-    pk_columns: dict[str, str] = {}
+    pk_columns: dict[str, list[str]] = {}
     deferred: dict[str, dict[Any, dict[str, Any]]] = {}
     media: list[dict[str, Any]] = []
     for event in p._events(work.restore_id):
         if isinstance(event, RestoreRun.RowsRecorded):
-            pks.setdefault(event.table, []).extend(row[0] for row in event.rows)
-            pk_columns[event.table] = event.columns[0]
+            keys = pk_columns.setdefault(event.table, _key_of(p, event))
+            positions = [event.columns.index(c) for c in keys]
+            if len(keys) > 1:
+                pks.setdefault(event.table, []).extend(tuple(row[i] for i in positions) for row in event.rows)
+            else:
+                pks.setdefault(event.table, []).extend(row[0] for row in event.rows)
         elif isinstance(event, RestoreRun.ReferencesDeferred):
             for pk, value in event.pairs:
                 deferred.setdefault(event.table, {}).setdefault(pk, {})[event.column] = value
@@ -113,16 +118,25 @@ def roll_back_by_rows(p: Projection, work: _Work) -> None:
     _check_unchanged(p, work.restore_id, deferred)
     _check_no_dependents(p, pks)
     for table in reversed(list(pks)):
-        pk = pk_columns[table]
-        sql = f"DELETE FROM {quote(p.conn, table)} WHERE {quote(p.conn, pk)} = {p.writer.mark}"
-        for start in range(0, len(pks[table]), CHUNK):
-            execute_many(p.conn, sql, [(value,) for value in pks[table][start : start + CHUNK]])
+        keys = pk_columns[table]
+        if len(keys) > 1:
+            table_keys.delete_by_keys(p.conn, p.writer.mark, table, keys, pks[table])
+        else:
+            sql = f"DELETE FROM {quote(p.conn, table)} WHERE {quote(p.conn, keys[0])} = {p.writer.mark}"
+            for start in range(0, len(pks[table]), CHUNK):
+                execute_many(p.conn, sql, [(value,) for value in pks[table][start : start + CHUNK]])
         work.rows += len(pks[table])
-        work.tables.setdefault(table, pk)
+        work.tables.setdefault(table, keys[0])
     for event in p._events(work.restore_id):
         if isinstance(event, RestoreRun.RowsUpdated):
             p._write_updates(work, event, "before")
     _set_media_aside(p, work, started.options.get("media_root"), media)
+
+
+def _key_of(p: Projection, event: Any) -> list[str]:
+    """The pk columns of a recorded batch: the first column, or a composite pk's columns."""
+    keys = p.key_columns(event.table)
+    return keys if len(keys) > 1 else [event.columns[0]]
 
 
 def _check_unchanged(p: Projection, restore_id: UUID, deferred: dict[str, dict[Any, dict[str, Any]]]) -> None:
@@ -149,19 +163,33 @@ def _changed_rows(p: Projection, event: Any, deferred: dict[Any, dict[str, Any]]
     """The rows of one recorded batch that the target no longer holds as the restore wrote them."""
     table, columns, kinds = event.table, event.columns, [Kind(kind) for kind in event.kinds]
     converters = [from_storage(kind) for kind in kinds]
-    extra = ", " + ", ".join(quote(p.conn, c) for c in columns[1:]) if len(columns) > 1 else ""
-    found = {row[0]: row for row in p._select(table, columns[0], [row[0] for row in event.rows], extra)}
+    keys = _key_of(p, event)
+    positions = [columns.index(c) for c in keys]
+    if len(keys) > 1:  # a composite pk: rows by their key tuple, every column compared
+        extra = ", " + ", ".join(quote(p.conn, c) for c in columns)
+        wanted = [[row[i] for i in positions] for row in event.rows]
+        found = {
+            tuple(row[: len(keys)]): row[len(keys) :]
+            for row in table_keys.select_by_keys(p.conn, p.writer.mark, table, keys, wanted, extra)
+        }
+        compared = list(enumerate(columns))
+    else:
+        extra = ", " + ", ".join(quote(p.conn, c) for c in columns[1:]) if len(columns) > 1 else ""
+        found = {row[0]: row for row in p._select(table, columns[0], [row[0] for row in event.rows], extra)}
+        compared = list(enumerate(columns))[1:]
     changed: list[str] = []
     for row in event.rows:
-        expected = dict(zip(columns, row, strict=True)) | deferred.get(row[0], {})
-        current = found.get(row[0])
+        pk = tuple(row[i] for i in positions) if len(keys) > 1 else row[0]
+        shown = list(pk) if len(keys) > 1 else pk
+        expected = dict(zip(columns, row, strict=True)) | deferred.get(pk, {})
+        current = found.get(pk)
         if current is None:
-            changed.append(f"{table} pk {row[0]} was deleted")
+            changed.append(f"{table} pk {shown} was deleted")
             continue
-        for position, column in enumerate(columns[1:], start=1):
+        for position, column in compared:
             value = converters[position](current[position])
             if not same_value(kinds[position], value, expected[column]):
-                changed.append(f"{table} pk {row[0]} column {column}")
+                changed.append(f"{table} pk {shown} column {column}")
                 break
     return changed
 
@@ -172,7 +200,12 @@ def _changed_updates(p: Projection, event: Any) -> list[str]:
     for update in event.updates:
         columns = sorted(update["after"])
         extra = ", " + ", ".join(quote(p.conn, c) for c in columns)
-        [row] = p._select(event.table, event.pk_column, [update["pk"]], extra) or [None]
+        if isinstance(update["pk"], list):  # a composite pk
+            keys = p.key_columns(event.table)
+            found = table_keys.select_by_keys(p.conn, p.writer.mark, event.table, keys, [update["pk"]], extra)
+            [row] = [r[len(keys) - 1 :] for r in found] or [None]
+        else:
+            [row] = p._select(event.table, event.pk_column, [update["pk"]], extra) or [None]
         if row is None or any(
             not same_value(Kind(event.kinds[c]), from_storage(Kind(event.kinds[c]))(v), update["after"][c])
             for c, v in zip(columns, row[1:], strict=True)
@@ -185,26 +218,29 @@ def _check_no_dependents(p: Projection, pks: dict[str, list[Any]]) -> None:
     """No row outside the restore may reference a row the rollback removes."""
     blocking: list[str] = []
     for table, removed in pks.items():
-        for referencing, column, referencing_pk in _referencing(p, table):
+        for referencing, column, keys in _referencing(p, table):
             own = set(pks.get(referencing, ()))
-            extra = f", {quote(p.conn, referencing_pk)}"
-            for value, pk in p._select(referencing, column, removed, extra):
+            extra = ", " + ", ".join(quote(p.conn, c) for c in keys)
+            for value, *key in p._select(referencing, column, removed, extra):
+                pk = key[0] if len(keys) == 1 else tuple(key)
                 if pk not in own:
-                    blocking.append(f"{referencing} pk {pk} references {table} pk {value}")
+                    shown = pk if len(keys) == 1 else list(pk)
+                    blocking.append(f"{referencing} pk {shown} references {table} pk {value}")
     _refuse_dependents(len(blocking), blocking[:5])
 
 
-def _referencing(p: Projection, table: str) -> list[tuple[str, str, str]]:
-    """(table, column, that table's pk) of every single-column FK to ``table``."""
+def _referencing(p: Projection, table: str) -> list[tuple[str, str, list[str]]]:
+    """(table, column, that table's pk columns) of every single-column FK to ``table`` (from a table with a
+    composite pk too: its rows are named by their key tuple)."""
     if p._references is None:
         inspector = sa.inspect(p.conn)
         p._references = {}
         for name in inspector.get_table_names():
             pk = inspector.get_pk_constraint(name)["constrained_columns"]
             for fk in inspector.get_foreign_keys(name):
-                if len(fk["constrained_columns"]) == 1 and len(pk) == 1:
+                if len(fk["constrained_columns"]) == 1 and pk:
                     p._references.setdefault(fk["referred_table"], []).append(
-                        (name, fk["constrained_columns"][0], pk[0])
+                        (name, fk["constrained_columns"][0], list(pk))
                     )
     return p._references.get(table, [])
 
