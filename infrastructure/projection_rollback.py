@@ -235,10 +235,16 @@ def _referencing(p: Projection, table: str) -> list[tuple[str, str, list[str]]]:
     if p._references is None:
         inspector = sa.inspect(p.conn)
         p._references = {}
-        for name in inspector.get_table_names():
-            pk = inspector.get_pk_constraint(name)["constrained_columns"]
+        pks = {name: inspector.get_pk_constraint(name)["constrained_columns"] for name in inspector.get_table_names()}
+        for name, pk in pks.items():
             for fk in inspector.get_foreign_keys(name):
-                if len(fk["constrained_columns"]) == 1 and pk:
+                # to the referenced pk only: an FK to another unique column (Django's to_field) holds no pk, and
+                # is left to the target's own check when the transaction commits
+                if (
+                    len(fk["constrained_columns"]) == 1
+                    and pk
+                    and fk["referred_columns"] == pks.get(fk["referred_table"])
+                ):
                     p._references.setdefault(fk["referred_table"], []).append(
                         (name, fk["constrained_columns"][0], list(pk))
                     )
