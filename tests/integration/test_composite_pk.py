@@ -154,3 +154,21 @@ def test_a_replay_writes_the_composite_pk_rows_into_another_target(
         assert rows(other) == rows(target) != []
     finally:
         source.backend.drop(other)
+
+
+def test_profile_show_names_the_composite_key_and_its_text_restores_as_a_profile_file(
+    source: Source, target: Database, tmp_path: Path, cli: CliRunner
+) -> None:
+    fixture = source.construct("dump-pk.json", "composite-pk")
+
+    shown = run(cli, "profile", "show", "--target", target.url, "--backup", fixture)
+
+    assert shown.exit_code == 0, shown.output
+    assert 'composite = ["warehouse", "bin"]' in shown.output
+    assert "composite pk ['warehouse', 'bin']: the table's primary key is several columns" in shown.output
+    profile = tmp_path / "profile.toml"
+    profile.write_text(shown.output)
+    result = run(cli, "restore", fixture, "--target", target.url, "--ledger", tmp_path / "l.sqlite3",
+                 "--reason", "test", "--profile", profile)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert len(rows(target)) == 4
