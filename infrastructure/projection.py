@@ -80,7 +80,8 @@ class _Work:
     rows: int = 0
     staged: list[tuple[Path, Path]] = field(default_factory=list)  # (temporary, final) media
     removed: list[tuple[Path, Path]] = field(default_factory=list)  # (final, set aside) media
-    written: dict[str, footprint.PkRanges] | None = field(default_factory=dict)  # None: a pk is not an integer
+    # what each table was written, for the rollback's digests (None: a pk is not an integer, rolled back row by row)
+    written: dict[str, footprint.PkRanges | footprint.KeyTuples] | None = field(default_factory=dict)
     digests: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -396,10 +397,16 @@ class Projection:
         checkpoint("apply-writing")
         work.tables.setdefault(event.table, event.columns[0])
         work.rows += len(rows)
-        if work.written is not None and len(self.key_columns(event.table)) > 1:
-            work.written = None  # a composite pk: such a restore is rolled back row by row
-        if work.written is not None:
+        keys = self.key_columns(event.table)
+        if work.written is not None and len(keys) > 1:  # a composite pk: the key tuples written
+            tuples = work.written.setdefault(event.table, footprint.KeyTuples([event.columns.index(c) for c in keys]))
+            assert isinstance(tuples, footprint.KeyTuples)
+            tuples.columns += [c for c in event.columns if c not in tuples.columns]
+            if not all(tuples.add(row) for row in rows):
+                work.written = None  # such a restore is rolled back row by row
+        elif work.written is not None:
             written = work.written.setdefault(event.table, footprint.PkRanges())
+            assert isinstance(written, footprint.PkRanges)
             written.columns += [c for c in event.columns if c not in written.columns]
             for row in rows:
                 if type(row[0]) is not int:
@@ -480,6 +487,15 @@ class Projection:
             return
         mark = self.writer.mark
         for table, written in work.written.items():
+            if isinstance(written, footprint.KeyTuples):  # a composite pk: its keys, in the order written
+                key = self.key_columns(table)
+                for start in range(0, len(written.keys), footprint.RANGES_PER_EVENT):
+                    part = written.keys[start : start + footprint.RANGES_PER_EVENT]
+                    count, sha256 = footprint.digest_keys(self.conn, mark, table, written.columns, key, part)
+                    work.digests.append(
+                        {"table": table, "columns": written.columns, "ranges": part, "count": count, "sha256": sha256}
+                    )
+                continue
             ranges = written.merged()
             for start in range(0, len(ranges), footprint.RANGES_PER_EVENT):
                 part = ranges[start : start + footprint.RANGES_PER_EVENT]

@@ -52,24 +52,24 @@ def roll_back(p: Projection, work: _Work) -> None:
     """
     digests = _applied_digests(p, work.restore_id)
     mark = p.writer.mark
-    if not digests or any(
-        footprint.digest(p.conn, mark, d.table, d.columns, d.ranges) != (d.count, d.sha256) for d in digests
-    ):
+    if not digests or any(_digest(p, d) != (d.count, d.sha256) for d in digests):
         roll_back_by_rows(p, work)
         return
     updated = (RestoreRun.RowsUpdated,)
     if any(_changed_updates(p, event) for event in p._stored(work.restore_id, updated)):
         roll_back_by_rows(p, work)  # names the changed rows
         return
-    ranges: dict[str, list[list[int]]] = {}
-    pk_columns: dict[str, str] = {}
+    ranges: dict[str, list[list[Any]]] = {}  # pk ranges, or the key tuples of a composite-pk table
     for d in digests:
         ranges.setdefault(d.table, []).extend(d.ranges)
-        pk_columns[d.table] = d.columns[0]
     _check_no_dependents_by_ranges(p, ranges)
     for table in reversed(list(ranges)):
-        work.rows += footprint.delete(p.conn, mark, table, pk_columns[table], ranges[table])
-        work.tables.setdefault(table, pk_columns[table])
+        keys = p.key_columns(table)
+        if len(keys) > 1:
+            work.rows += table_keys.delete_by_keys(p.conn, mark, table, keys, ranges[table])
+        else:
+            work.rows += footprint.delete(p.conn, mark, table, keys[0], ranges[table])
+        work.tables.setdefault(table, keys[0])
     for event in p._stored(work.restore_id, updated):
         p._write_updates(work, event, "before")
     media = [f for event in p._stored(work.restore_id, (RestoreRun.MediaRecorded,)) for f in event.files]
@@ -77,20 +77,40 @@ def roll_back(p: Projection, work: _Work) -> None:
     _set_media_aside(p, work, started.options.get("media_root"), media)
 
 
-def _check_no_dependents_by_ranges(p: Projection, ranges: dict[str, list[list[int]]]) -> None:
-    """No row outside the restore may reference a row the rollback removes (read by pk ranges)."""
+def _digest(p: Projection, d: Any) -> tuple[int, str]:
+    """(rows, sha256) of what a RowsDigested event names, read now: by pk ranges, or by a composite pk's keys."""
+    keys = p.key_columns(d.table)
+    if len(keys) > 1:
+        return footprint.digest_keys(p.conn, p.writer.mark, d.table, d.columns, keys, d.ranges)
+    return footprint.digest(p.conn, p.writer.mark, d.table, d.columns, d.ranges)
+
+
+def _check_no_dependents_by_ranges(p: Projection, ranges: dict[str, list[list[Any]]]) -> None:
+    """No row outside the restore may reference a row the rollback removes (read by pk ranges; no FK
+    references a composite-pk table, whose key tuples are not ranges)."""
     blocking: list[str] = []
     count = 0
+    mark = p.writer.mark
     for table, removed in ranges.items():
+        if len(p.key_columns(table)) > 1:
+            continue
         for referencing, column, keys in _referencing(p, table):
-            own = sorted(ranges.get(referencing, []))  # none for a composite pk: such restores go row by row
-            for value, pk in footprint.references_into(
-                p.conn, p.writer.mark, referencing, column, keys[0], sorted(removed), own if len(keys) == 1 else []
-            ):
+            if len(keys) > 1:  # a composite-pk table: its rows by key tuple, the restore's own ones left out
+                own_keys = {tuple(key) for key in ranges.get(referencing, [])}
+                found: Any = (
+                    (value, list(key))
+                    for value, key in footprint.references_by_key(
+                        p.conn, mark, referencing, column, keys, sorted(removed)
+                    )
+                    if key not in own_keys
+                )
+            else:
+                own = sorted(ranges.get(referencing, []))
+                found = footprint.references_into(p.conn, mark, referencing, column, keys[0], sorted(removed), own)
+            for value, pk in found:
                 count += 1
                 if len(blocking) < 5:
-                    row = f"pk {pk}" if len(keys) == 1 else f"row with {keys[0]} {pk}"
-                    blocking.append(f"{referencing} {row} references {table} pk {value}")
+                    blocking.append(f"{referencing} pk {pk} references {table} pk {value}")
     _refuse_dependents(count, blocking)
 
 
