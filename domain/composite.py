@@ -15,12 +15,16 @@ after every other model's rows are identified, from those rows' final pks.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.errors import PlanError
 from domain.profile import Column, Kind, ModelProfile, Profile
 from domain.records import Record, describe
-from domain.values import ValueProblem, normalise
+from domain.values import ValueProblem, checker, normalise
+
+if TYPE_CHECKING:
+    from domain.index import TargetKeys
+    from domain.planning import Planner
 
 
 def part_column(profile: Profile, model: ModelProfile, name: str) -> Column:
@@ -90,3 +94,30 @@ def key_parts(profile: Profile, model: ModelProfile, record: Record, pk: tuple[A
                 )
         parts.append(value if given else pk[position])
     return tuple(parts)
+
+
+def identify_composite(planner: Planner, model: ModelProfile, target: TargetKeys) -> None:
+    """After every other model's rows are identified: each record's key is the tuple of its parts, a foreign
+    key part the referenced row's final pk, a plain part the record's value. A key the target holds is that
+    row (unchanged, or a conflict); two records with one key are refused."""
+    seen: dict[tuple[Any, ...], int] = {}
+    checks = {name: checker(model.fields[name], planner.options.text_allows_nul) for name in model.fields}
+    index = planner.index
+    for ordinal in index.ordinals[model.label]:
+        parts: list[Any] = []
+        for name, part in zip(model.composite, index.key_parts[ordinal], strict=True):
+            fk = model.foreign_keys.get(name)
+            try:
+                parts.append(planner.resolve(fk, part, ordinal) if fk is not None else checks[name](part))
+            except ValueProblem as problem:
+                raise PlanError(f"field {name!r} {problem}", index.describe(ordinal)) from None
+        key = tuple(parts)
+        other = seen.setdefault(key, ordinal)
+        if other != ordinal:
+            raise PlanError(
+                f"pk {list(key)!r} appears twice in the backup once its parts are resolved (also record {other})",
+                index.describe(ordinal),
+            )
+        planner.final_pk[ordinal] = key
+        if key in target.pks:
+            planner.matched[ordinal] = key

@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from domain.composite import identify_composite
 from domain.errors import PlanError
 from domain.index import Index, Key, TargetKeys, flatten_target_keys
 from domain.ordering import write_order
@@ -226,31 +227,7 @@ class Planner:
         for label in sorted(self.index.ordinals):
             model = self.profile.models[label]
             if model.composite:
-                self._identify_composite(model, self.targets[label])
-
-    def _identify_composite(self, model: ModelProfile, target: TargetKeys) -> None:
-        """A composite pk is the tuple of its parts: a foreign key part is the referenced row's final pk, a
-        plain part the record's value. A key the target holds is that row: unchanged, or a conflict."""
-        seen: dict[Key, int] = {}
-        checks = {name: checker(model.fields[name], self.options.text_allows_nul) for name in model.fields}
-        for ordinal in self.index.ordinals[model.label]:
-            parts: list[Any] = []
-            for name, part in zip(model.composite, self.index.key_parts[ordinal], strict=True):
-                fk = model.foreign_keys.get(name)
-                try:
-                    parts.append(self.resolve(fk, part, ordinal) if fk is not None else checks[name](part))
-                except ValueProblem as problem:
-                    raise PlanError(f"field {name!r} {problem}", self.index.describe(ordinal)) from None
-            key = tuple(parts)
-            other = seen.setdefault(key, ordinal)
-            if other != ordinal:
-                raise PlanError(
-                    f"pk {list(key)!r} appears twice in the backup once its parts are resolved (also record {other})",
-                    self.index.describe(ordinal),
-                )
-            self.final_pk[ordinal] = key
-            if key in target.pks:
-                self.matched[ordinal] = key
+                identify_composite(self, model, self.targets[label])
 
     def _unreferenced(self, label: str, referenced: set[str]) -> bool:
         """Nothing in the backup references rows of ``label`` (or of the model it is an alias of)."""
