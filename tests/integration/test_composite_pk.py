@@ -173,3 +173,24 @@ def test_profile_show_names_the_composite_key_and_its_text_restores_as_a_profile
                  "--reason", "test", "--profile", profile)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert len(rows(target)) == 4
+
+
+@pytest.mark.parametrize("dump", ["dump-pk.json", "dump-natural.json"])
+def test_compare_finds_composite_pk_rows_by_their_key_and_names_one_edited_by_hand(
+    dump: str, source: Source, target: Database, tmp_path: Path, cli: CliRunner
+) -> None:
+    fixture = source.construct(dump, "composite-pk")
+    ledger = tmp_path / "l.sqlite3"
+    restored(cli, fixture, target, ledger)
+    same = json.loads(run(cli, "compare", fixture, "--target", target.url, "--ledger", ledger, "--json").output)
+    assert same["differences"] == 0 and same["models"]["catalog.stocklevel"]["equal"] == len(rows(target))
+    (warehouse, bin_, quantity), *_ = rows(target)
+    [(code,)] = rows(target, f"SELECT code FROM catalog_warehouse WHERE id = {warehouse}")
+    execute(target, f"UPDATE catalog_stocklevel SET quantity = 99 WHERE warehouse_id = {warehouse} AND bin = {bin_}")
+
+    report = json.loads(run(cli, "compare", fixture, "--target", target.url, "--ledger", ledger, "--json").output)
+
+    assert report["differences"] == 1
+    assert report["models"]["catalog.stocklevel"]["different"] == [
+        {"key": f"{code}/{bin_}", "fields": {"quantity": [quantity, 99]}}
+    ]
