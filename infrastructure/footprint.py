@@ -5,6 +5,8 @@ ranges of the pks it wrote (holding nothing else), the number of rows and the sh
 those rows. A rollback reads the same ranges with the same code: equal count and digest
 prove the rows are as the apply left them, without reading the restore's row events, and
 the rows are removed by range. Both sides read page by page: memory stays bounded by a page.
+A table whose pk is several columns (a composite pk) has no ranges: its footprint is the key
+tuples written, read and removed a page of keys at a time.
 """
 
 from __future__ import annotations
