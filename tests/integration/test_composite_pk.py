@@ -194,3 +194,27 @@ def test_compare_finds_composite_pk_rows_by_their_key_and_names_one_edited_by_ha
     assert report["models"]["catalog.stocklevel"]["different"] == [
         {"key": f"{code}/{bin_}", "fields": {"quantity": [quantity, 99]}}
     ]
+
+
+def test_apply_refuses_naming_the_key_a_composite_row_took_since_planning(
+    source: Source, target: Database, tmp_path: Path, cli: CliRunner
+) -> None:
+    fixture = source.construct("dump-pk.json", "composite-pk")
+    warehouses = tmp_path / "warehouses.json"  # in the target before planning: the stock levels are new rows
+    warehouses.write_text(json.dumps([r for r in json.loads(fixture.read_text()) if r["model"] == "catalog.warehouse"]))
+    manage("loaddata", str(warehouses), db=target.django)
+    ledger = tmp_path / "l.sqlite3"
+    planned = run(cli, "plan", fixture, "--target", target.url, "--ledger", ledger, "--reason", "test", "--quiet")
+    assert planned.exit_code == 0, planned.output
+    (warehouse, bin_), *_ = [(r["pk"][0], r["pk"][1]) for r in json.loads(fixture.read_text()) if r["pk"] and
+                             r["model"] == "catalog.stocklevel"]  # fmt: skip
+    execute(target, f"INSERT INTO catalog_stocklevel (warehouse_id, bin, quantity) VALUES ({warehouse}, {bin_}, 42)")
+
+    result = run(cli, "apply", planned.output.split()[1], "--target", target.url, "--ledger", ledger)
+
+    assert result.exit_code == 1, result.output
+    assert (
+        f"catalog.stocklevel: pk (warehouse_id, bin) [{warehouse}, {bin_}] in 'catalog_stocklevel' is taken since"
+        in (result.output)
+    )
+    assert rows(target) == [(warehouse, bin_, 42)]
