@@ -12,6 +12,7 @@ counted as ``decided``, not as differences. One table of the target is held at a
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -20,8 +21,8 @@ from typing import Any
 from application.ledger import Ledger
 from application.report import restore_decisions, summaries
 from domain.errors import RestoreError
-from domain.planning import Index, TargetKeys
-from domain.profile import Kind, ModelProfile, Profile
+from domain.planning import Index, TargetKeys, columns_of
+from domain.profile import Kind, ModelProfile, Profile, key_columns
 from domain.records import Record
 from domain.values import ValueProblem, normalise
 from infrastructure.backup import Backup, open_backup
@@ -99,7 +100,8 @@ def _decisions(ledger_url: str | None, restore_id: str | None, sha256: str) -> t
         elif line["kind"] == "uuid":
             decided.uuids[label][str(details["old"])] = str(details["new"])
         elif line["kind"] in ("mapped", "conflict", "created", "updated") and "pk" in details:
-            decided.rows[label][details["pk"]] = line["kind"]
+            pk = details["pk"]
+            decided.rows[label][tuple(pk) if isinstance(pk, list) else pk] = line["kind"]  # a composite pk: a list
     return decided, restore_id
 
 
@@ -118,6 +120,13 @@ class _Identities:
         model = self.profile.models[record.model]
         if model.natural_key:
             return self.index.key(record.ordinal, self.targets)
+        if model.composite:  # the key's parts, a foreign key part by the identity of the row it references
+            return _flat(
+                self.of_reference(model.foreign_keys[name].model, part)
+                if name in model.foreign_keys
+                else normalise(model.fields[name], part)
+                for name, part in zip(model.composite, self.index.key_parts[record.ordinal], strict=True)
+            )
         name = self.uuid_field(model)
         if name is not None and record.fields.get(name) is not None:
             uuid = str(normalise(model.fields[name], record.fields[name]))
@@ -167,7 +176,7 @@ def _compare(opened: Backup, profile: Profile, engine: Any, decided: _Decided, r
     ids = _Identities(profile, index, targets, decided)
     for record in opened.records():  # backup pk -> identity of rows without a natural key
         model = profile.models[record.model]
-        if not model.natural_key and record.pk is not None:
+        if not model.natural_key and record.pk is not None and not model.composite:
             ids.backup_by_pk[record.model][normalise(model.pk, record.pk)] = ids.of_record(record)
     for label in sorted(labels):
         result.models[label] = _compare_model(opened, profile.models[label], engine, ids)
@@ -176,21 +185,30 @@ def _compare(opened: Backup, profile: Profile, engine: Any, decided: _Decided, r
 
 def _compare_model(opened: Backup, model: ModelProfile, engine: Any, ids: _Identities) -> ModelComparison:
     label = model.label
-    columns = [
-        model.pk.name,
-        *(c.name for c in model.fields.values()),
-        *(f.column for f in model.foreign_keys.values()),
-    ]
+    composite = bool(model.composite)
+    columns = [*([] if composite else [model.pk.name]), *columns_of(model)[0 if composite else 1 :]]
+    keys = key_columns(model)
     converters = [from_storage(c.kind) for c in model.fields.values()]
     target: dict[Identity, dict[str, Any]] = {}
     for stored in table_rows(engine, model.table, columns):
-        pk = from_storage(model.pk.kind)(stored[0])
+        if composite:  # no pk column: the key is its fields' columns, as the ledger's decisions name it
+            named = dict(zip(columns, stored, strict=True))
+            pk: Any = tuple(named[c] for c in keys)
+            stored = (pk, *stored)
+        else:
+            pk = from_storage(model.pk.kind)(stored[0])
         values: dict[str, Any] = {"": pk}
         for (name, _column), convert, value in zip(model.fields.items(), converters, stored[1:], strict=False):
             values[name] = convert(value)
         for offset, (name, fk) in enumerate(model.foreign_keys.items(), start=1 + len(model.fields)):
             values[name] = ids.of_target(fk.model, stored[offset], engine)
-        target[ids.of_target(label, pk, engine) if model.natural_key or ids.uuid_field(model) else pk] = values
+        if composite:
+            identity: Identity = _flat(values[name] for name in model.composite)
+        elif model.natural_key or ids.uuid_field(model):
+            identity = ids.of_target(label, pk, engine)
+        else:
+            identity = pk
+        target[identity] = values
     links = _target_links(model, engine, ids)
     result = ModelComparison()
     for record in opened.records():
@@ -272,3 +290,8 @@ def _text(identity: Identity) -> str:
     if isinstance(identity, tuple):
         return "/".join(map(str, identity))
     return str(identity)
+
+
+def _flat(parts: Iterable[Identity]) -> tuple[Any, ...]:
+    """A composite pk's identity: its parts in order, a referenced row's natural key spread out."""
+    return tuple(value for part in parts for value in (part if isinstance(part, tuple) else (part,)))

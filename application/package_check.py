@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import BackupError
+from domain.planning import columns_of
 from domain.profile import Profile
 from infrastructure.manifest import signer
 from infrastructure.signing import KeyFileError, key_id, load_public_key
@@ -60,8 +61,7 @@ def profile_differences(
         if model.table not in columns:
             found.append(f"model {label}: the target has no table {model.table!r}")
             continue
-        wanted = [model.pk.name, *(c.name for c in model.fields.values())]
-        wanted += [fk.column for fk in model.foreign_keys.values()]
+        wanted = columns_of(model)
         lacking = [c for c in wanted if c not in columns[model.table]]
         if lacking:
             found.append(f"model {label}: table {model.table!r} has no column {', '.join(map(repr, lacking))}")

@@ -93,7 +93,9 @@ def _evidence(model: ModelProfile, shape: _Shape | None, symmetry: dict[str, tup
             notes.append(f"many-to-many {name}: {'' if m2m.symmetrical else 'not '}symmetrical, as the profile says")
         elif f"{model.alias_of or model.label}.{name}" in symmetry:
             notes.append(f"many-to-many {name}: {symmetry[f'{model.alias_of or model.label}.{name}'][1]}")
-    if model.label in CONTRIB_NATURAL_KEYS:
+    if model.composite:
+        notes.append(_composite_note(model))
+    elif model.label in CONTRIB_NATURAL_KEYS:
         notes.append(f"natural key {list(model.natural_key)}: Django's own natural key of {model.label}")
     elif model.natural_key and model.natural_key == model.uuid_fields[:1]:
         notes.append(
@@ -116,7 +118,11 @@ def _evidence(model: ModelProfile, shape: _Shape | None, symmetry: dict[str, tup
             f"generic foreign key {gfk.field}: {gfk.ct_field} (content type) + {gfk.id_field}; the id follows "
             "its row to the pk the restore gives it"
         )
-    missing = [name for name, column in model.fields.items() if name not in model.defaults and not column.nullable]
+    missing = [
+        name
+        for name, column in model.fields.items()
+        if name not in model.defaults and not column.nullable and name not in model.composite  # the pk gives it
+    ]
     if missing:
         notes.append(f"refused when a record leaves out: {', '.join(missing)} (no default in the schema)")
     if model.fields and any(c.kind is Kind.JSON for c in model.fields.values()):
@@ -143,3 +149,17 @@ def _evidence(model: ModelProfile, shape: _Shape | None, symmetry: dict[str, tup
                     "give the natural key in a profile file"
                 )
     return notes
+
+
+def _composite_note(model: ModelProfile) -> str:
+    """A composite pk (Django 5.2 ``CompositePrimaryKey``): what a record's pk is, and how a row is found."""
+    parts = [
+        f"{name} ({model.foreign_keys[name].column}, following the {model.foreign_keys[name].model} row)"
+        if name in model.foreign_keys
+        else f"{name} ({model.fields[name].name})"
+        for name in model.composite
+    ]
+    return (
+        f"composite pk {list(model.composite)}: the table's primary key is several columns: {', '.join(parts)}; "
+        "a record's pk is the list of their values, a row the target holds with the whole key is that row"
+    )

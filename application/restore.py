@@ -583,7 +583,7 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
     profile = planner.profile
     for label in planner.order:
         model = profile.models[label]
-        kinds = [model.pk.kind.value, *(c.kind.value for c in model.fields.values())]
+        kinds = [*([] if model.composite else [model.pk.kind.value]), *(c.kind.value for c in model.fields.values())]
         kinds += [_reference_kind(profile, fk) for fk in model.foreign_keys.values()]
         size = spool.item_size(("rows", label))
         batches(label, model.table, planner.columns(label), kinds, spool.read(("rows", label)), size)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from operator import is_
 from typing import Any
 
+from domain.composite import key_parts, record_pk
 from domain.errors import PlanError, ProfileError
 from domain.ordinals import OrdinalMap
 from domain.profile import ForeignKey, ModelProfile, Profile, own_key, parent_link, relabel
@@ -85,6 +86,7 @@ class Index:
         self.uuids: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         self.uuid_repeats: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.content_types: set[Any] = set()  # content type values of generic foreign keys
+        self.key_parts: dict[int, Key] = {}  # a composite pk's raw parts, by ordinal (domain.composite)
         self.parent_refs: dict[int, Any] = {}  # a multi-table child without pk -> its parent link's value
         # a proxy's label (or a custom db_table's) -> the table's label
         self.uuid_references: dict[str, bool] = {}  # referenced model -> every sampled reference a UUID
@@ -105,7 +107,9 @@ class Index:
             )
         self.model_of[record.ordinal] = record.model
         self.ordinals[record.model].append(record.ordinal)
-        if record.pk is not None:
+        if model.composite:
+            self._add_composite(model, record)
+        elif record.pk is not None:
             try:
                 pk = normalise(model.pk, record.pk)
             except ValueProblem as problem:
@@ -165,6 +169,20 @@ class Index:
             ]
             self._unknown_symmetry[model.label] = found
         return found
+
+    def _add_composite(self, model: ModelProfile, record: Record) -> None:
+        """A composite pk: the record's pk tuple (checked, unique in the backup) and its key's raw parts."""
+        pk = record_pk(self.profile, model, record)
+        self.key_parts[record.ordinal] = key_parts(self.profile, model, record, pk)
+        if pk is None:
+            return
+        other = self.by_pk[record.model].setdefault(pk, record.ordinal)
+        if other != record.ordinal:
+            raise PlanError(
+                f"pk {list(pk)!r} appears twice in the backup (also record {other})",
+                describe(record.ordinal, record.model, pk=pk),
+            )
+        self.backup_pk[record.ordinal] = pk
 
     def _sample_references(self, model: ModelProfile, record: Record) -> None:
         """How the first records of a model reference others: a one-part natural key that is a UUID

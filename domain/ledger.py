@@ -106,13 +106,14 @@ class RestoreRun(Aggregate):
 
     class RowsDigested(Aggregate.Event):
         """What an apply wrote to one table, read back in its transaction: the restored pks as sorted
-        ranges [lo, hi] holding nothing else, their row count and the sha256 of those rows (the
+        ranges [lo, hi] holding nothing else (for a table whose pk is several columns, a composite pk:
+        the key tuples written, in order), their row count and the sha256 of those rows (the
         ``columns``, in pk order). A rollback compares them with the target without reading the rows'
         events; an apply recorded without them is rolled back row by row."""
 
         table: str
         columns: list[str]
-        ranges: list[list[int]]
+        ranges: list[list[Any]]
         count: int
         sha256: str
 
@@ -452,14 +453,14 @@ class RestoreRun(Aggregate):
         self.status = ROLLED_BACK
         self.rolling_forward = False
 
-    def digest_rows(self, table: str, columns: list[str], ranges: list[list[int]], count: int, sha256: str) -> None:
+    def digest_rows(self, table: str, columns: list[str], ranges: list[list[Any]], count: int, sha256: str) -> None:
         """The projection committed this apply's rows of ``table`` in ``ranges``, with this digest."""
         if self.status != APPLYING:
             raise ValueError(f"restore {self.id} is {self.status}, not being applied")
         self._rows_digested(table=table, columns=columns, ranges=ranges, count=count, sha256=sha256)
 
     @event(RowsDigested)
-    def _rows_digested(self, table: str, columns: list[str], ranges: list[list[int]], count: int, sha256: str) -> None:
+    def _rows_digested(self, table: str, columns: list[str], ranges: list[list[Any]], count: int, sha256: str) -> None:
         pass
 
     def complete(self, position: int, duration: float) -> None:

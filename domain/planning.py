@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from domain.composite import identify_composite
 from domain.errors import PlanError
 from domain.index import Index, Key, TargetKeys, allowed_fields, flatten_target_keys
 from domain.links import Change, Existing, SymmetricLinks
@@ -187,6 +188,8 @@ class Planner:
         for label in sorted(self.index.ordinals, key=self._depth):
             model = self.profile.models[label]
             target = self.targets[label]
+            if model.composite:
+                continue  # known by its key, which follows the rows its parts reference: decided last
             if model.parent:
                 self._follow_parent(model, target)
                 continue
@@ -219,6 +222,10 @@ class Planner:
                 else:
                     self.final_pk[ordinal] = pk
             self._allocate(model, without_pk, taken)
+        for label in sorted(self.index.ordinals):
+            model = self.profile.models[label]
+            if model.composite:
+                identify_composite(self, model, self.targets[label])
 
     def _unreferenced(self, label: str, referenced: set[str]) -> bool:
         """Nothing in the backup references rows of ``label`` (or of the model it is an alias of)."""
@@ -475,6 +482,10 @@ class Planner:
             )
         if not self._uuids_decided:
             self.decide_uuids()
+        parts: dict[str, Any] = {}  # a composite pk's parts, decided by identify()
+        if model.composite:
+            parts = dict(zip(model.composite, pk, strict=True))
+            fields = fields | {name: value for name, value in parts.items() if name in model.fields}
         values: list[Any] = [pk]
         name = ""
         try:
@@ -488,6 +499,9 @@ class Planner:
             self._follow_generic(model, gfk.field, ct_fk, fields.get(gfk.ct_field), position, ordinal, values)
         references: list[Any] = []
         for name, fk in model.foreign_keys.items():
+            if name in parts:
+                references.append(parts[name])
+                continue
             value = fields.get(name)
             if value is None and not fk.nullable:
                 raise PlanError(f"field {name!r} is null but NOT NULL", self.index.describe(ordinal))
@@ -508,6 +522,8 @@ class Planner:
                 values.append(None)
             else:
                 values.append(target_pk)
+        if model.composite:  # the key is the parts' columns: the row has no pk column of its own
+            return BuiltRow(record.model, values[1:], deferred, [])
         links = self._links(model, ordinal, pk, fields, matched=False, replace=True)
         return BuiltRow(record.model, values, deferred, links)
 
@@ -676,13 +692,15 @@ class Planner:
         pk = self.matched[ordinal]
         existing = self.existing.get(model.label, {}).get(pk, {})
         columns = self._columns[model.label]
+        if model.composite:  # ``backup`` leads with the key, as every row does while it is built
+            columns = [model.pk.name, *columns]
         kinds = {c.name: c.kind for c in model.fields.values()}
         record = self.index.describe(ordinal)
         entry: dict[str, Any] = {
             "record": record,
             "key": list(self.index.key(ordinal, self.targets)) if ordinal in self.index.raw_key else [],
-            "backup_pk": self.index.backup_pk.get(ordinal),
-            "pk": pk,
+            "backup_pk": _plain_pk(self.index.backup_pk.get(ordinal)),
+            "pk": _plain_pk(pk),
         }
         if model.uuid_fields:
             uuid_field = model.uuid_fields[0]
@@ -718,7 +736,7 @@ class Planner:
                 self.decisions.updates[model.label].append(
                     {
                         "record": record,
-                        "pk": pk,
+                        "pk": _plain_pk(pk),
                         "before": {c: pair[0] for c, pair in changed.items()},
                         "after": {c: pair[1] for c, pair in changed.items()},
                     }
@@ -824,9 +842,14 @@ def same_value(kind: Kind, existing: Any, backup: Any) -> bool:
 
 
 def columns_of(model: ModelProfile) -> list[str]:
-    """The column order of a model's rows in the ledger."""
+    """The column order of a model's rows in the ledger (a composite pk's columns are among them)."""
     return [
-        model.pk.name,
+        *([] if model.composite else [model.pk.name]),
         *(c.name for c in model.fields.values()),
         *(fk.column for fk in model.foreign_keys.values()),
     ]
+
+
+def _plain_pk(pk: Any) -> Any:
+    """A pk as events carry it: a composite pk as a list."""
+    return list(pk) if isinstance(pk, tuple) else pk

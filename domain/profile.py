@@ -134,15 +134,28 @@ class ModelProfile:
     parent: str = ""  # multi-table inheritance: the pk is a one-to-one FK to this model's pk (``*_ptr_id``)
     on_conflict: str = ""  # "keep-existing" or "update" for this model, whatever the restore's option
     alias_of: str = ""  # a proxy model (or a custom db_table named in a profile file): the table's own label
+    # Django 5.2 ``CompositePrimaryKey``: the fields (plain or foreign keys) whose columns are the pk, in order;
+    # ``pk`` is then no column of its own (``COMPOSITE_PK``) and a row's pk is the tuple of those fields' values
+    composite: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["pk"] = self.pk.to_dict()
         data["fields"] = {name: column.to_dict() for name, column in self.fields.items()}
+        if not self.composite:  # left out: the profiles (and digests) of single-column pks are as they were
+            del data["composite"]
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelProfile:
+        model = cls._from_dict(data)
+        unknown = [n for n in model.composite if n not in model.fields and n not in model.foreign_keys]
+        if unknown or len(model.composite) == 1:
+            raise ValueError(f"composite must name two or more fields of the model, not {list(model.composite)!r}")
+        return model
+
+    @classmethod
+    def _from_dict(cls, data: dict[str, Any]) -> ModelProfile:
         return cls(
             label=data["label"],
             table=data["table"],
@@ -165,7 +178,18 @@ class ModelProfile:
             parent=str(data.get("parent", "")),
             on_conflict=_choice(data, "on_conflict", ("", "keep-existing", "update")),
             alias_of=str(data.get("alias_of", "")),
+            composite=tuple(data.get("composite", ())),
         )
+
+
+COMPOSITE_PK = Column("pk", Kind.JSON, False)  # the pk of a model whose pk is several columns
+
+
+def key_columns(model: ModelProfile) -> list[str]:
+    """The columns of the model's pk: one, or those of a composite pk's fields in order."""
+    if not model.composite:
+        return [model.pk.name]
+    return [model.foreign_keys[n].column if n in model.foreign_keys else model.fields[n].name for n in model.composite]
 
 
 def own_key(model: ModelProfile) -> tuple[str, ...]:

@@ -21,6 +21,6 @@ def describe(ordinal: int, model: str, key: tuple[Any, ...] | None = None, pk: A
     if key:
         shown = ", ".join(f'"{part}"' if isinstance(part, str) else str(part) for part in key)
         return f"record {ordinal} ({model} {shown})"
-    if pk is not None:
-        return f"record {ordinal} ({model} pk={pk})"
+    if pk is not None:  # a composite pk as dumpdata writes it: a list
+        return f"record {ordinal} ({model} pk={list(pk) if isinstance(pk, tuple) else pk})"
     return f"record {ordinal} ({model})"

@@ -5,6 +5,8 @@ ranges of the pks it wrote (holding nothing else), the number of rows and the sh
 those rows. A rollback reads the same ranges with the same code: equal count and digest
 prove the rows are as the apply left them, without reading the restore's row events, and
 the rows are removed by range. Both sides read page by page: memory stays bounded by a page.
+A table whose pk is several columns (a composite pk) has no ranges: its footprint is the key
+tuples written, read and removed a page of keys at a time.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from infrastructure import table_keys
 from infrastructure.target import quote
 
 SPAN = 5000  # pk values per read: a page of rows when the pks are contiguous
@@ -50,6 +53,24 @@ class PkRanges:
             else:
                 merged.append([lo, hi])
         return merged
+
+
+class KeyTuples:
+    """The keys written to a table whose pk is several columns (a composite pk), in the order written."""
+
+    def __init__(self, positions: list[int]) -> None:
+        self.positions = positions  # of the key columns in the rows written
+        self.keys: list[list[Any]] = []
+        self.columns: list[str] = []
+
+    def add(self, row: Sequence[Any]) -> bool:
+        """Keep the row's key; False for a key that is not plain JSON (bytes, an interval), kept by no event."""
+        key = [row[i] for i in self.positions]
+        self.keys.append(key)
+        return all(type(value) in _PLAIN for value in key)
+
+
+_PLAIN = frozenset({int, str, float})
 
 
 def pieces(ranges: Sequence[Sequence[int]]) -> Iterator[list[tuple[int, int]]]:
@@ -196,6 +217,19 @@ def references_into(
             yield value, pk
 
 
+def references_by_key(
+    conn: Connection, mark: str, referencing: str, column: str, key: list[str], ranges: Sequence[Sequence[int]]
+) -> Iterator[tuple[Any, tuple[Any, ...]]]:
+    """(value, key tuple) of rows of ``referencing`` (a composite-pk table) whose ``column`` is in ``ranges``."""
+    selected = ", ".join(quote(conn, c) for c in [column, *key])
+    for group in pieces(ranges):
+        where, params = _where(conn, column, group, mark)
+        for value, *parts in conn.exec_driver_sql(
+            f"SELECT {selected} FROM {quote(conn, referencing)} WHERE {where}", tuple(params)
+        ):
+            yield value, tuple(parts)
+
+
 def _within(starts: list[int], ranges: Sequence[Sequence[int]], pk: Any) -> bool:
     at = bisect.bisect_right(starts, pk) - 1
     return at >= 0 and ranges[at][0] <= pk <= ranges[at][1]
@@ -208,3 +242,43 @@ def delete(conn: Connection, mark: str, table: str, pk: str, ranges: Sequence[Se
         where, params = _where(conn, pk, group, mark)
         deleted += conn.exec_driver_sql(f"DELETE FROM {quote(conn, table)} WHERE {where}", tuple(params)).rowcount
     return deleted
+
+
+def digest_keys(
+    conn: Connection, mark: str, table: str, columns: list[str], key: list[str], keys: Sequence[Sequence[Any]]
+) -> tuple[int, str]:
+    """(rows, sha256) of ``columns`` of the rows of ``table`` whose ``key`` columns hold one of ``keys``: the
+    footprint of a composite-pk table, read as ``digest`` reads pk ranges (a page of keys at a time, in order)."""
+    sha = hashlib.sha256()
+    count = 0
+    order = ", ".join(quote(conn, c) for c in key)
+    pg = conn.dialect.name == "postgresql"
+    selected = ", ".join(quote(conn, c) for c in columns)
+    if pg:
+        text = f"string_agg(ROW({selected})::text, E'\\n' ORDER BY {order})"
+        selected = f"count(*), encode(sha256(convert_to({text}, 'UTF8')), 'hex')"
+    cursor: Any = conn.connection.cursor()
+    try:
+        if pg:
+            cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in PINNED))
+            previous = dict(zip(PINNED, cursor.fetchone(), strict=True))
+            _settings(cursor, PINNED)
+        for start in range(0, len(keys), table_keys.CHUNK):
+            chunk = keys[start : start + table_keys.CHUNK]
+            where = table_keys.where_keys(conn, key, len(chunk), mark)
+            params = tuple(value for one in chunk for value in one)
+            if pg:
+                cursor.execute(f"SELECT {selected} FROM {quote(conn, table)} WHERE {where}", params)
+                rows, page = cursor.fetchone()
+                count += rows
+                sha.update(f"{rows}:{page or ''}\n".encode())
+            else:
+                cursor.execute(f"SELECT {selected} FROM {quote(conn, table)} WHERE {where} ORDER BY {order}", params)
+                found = [tuple(row) for row in cursor.fetchall()]
+                count += len(found)
+                sha.update(_text(found).encode())
+        if pg:
+            _settings(cursor, previous)
+    finally:
+        cursor.close()
+    return count, sha.hexdigest()

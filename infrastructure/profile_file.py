@@ -129,6 +129,8 @@ def to_toml(profile: Profile, source: str, notes: dict[str, list[str]] | None = 
         lines += [f"# {note}" for note in (notes or {}).get(label, [])]
         for key in ("table", "pk", "natural_key", "uuid_fields", "soft_uuids", "policy", "seeded", "missing"):
             lines.append(f"{key} = {_value(model[key])}")
+            if key == "pk" and model.get("composite"):
+                lines.append(f"composite = {_value(model['composite'])}")
         for key in ("parent", "on_conflict", "alias_of"):
             if model[key]:
                 lines.append(f"{key} = {_value(model[key])}")

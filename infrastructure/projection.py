@@ -33,6 +33,7 @@ from infrastructure.ledger_verify import check_run
 from infrastructure.reading import Limits
 from infrastructure.schema import unique_sets
 from infrastructure.storage import Converter, from_storage, same, to_storage
+from infrastructure.table_keys import pk_columns, select_by_keys, where_keys
 from infrastructure.target import APPLIED_TABLE, TRACKING_TABLE, claim_identity, quote
 
 PAGE = 50  # intents per read of the notification log
@@ -79,7 +80,8 @@ class _Work:
     rows: int = 0
     staged: list[tuple[Path, Path]] = field(default_factory=list)  # (temporary, final) media
     removed: list[tuple[Path, Path]] = field(default_factory=list)  # (final, set aside) media
-    written: dict[str, footprint.PkRanges] | None = field(default_factory=dict)  # None: a pk is not an integer
+    # what each table was written, for the rollback's digests (None: a pk is not an integer, rolled back row by row)
+    written: dict[str, footprint.PkRanges | footprint.KeyTuples] | None = field(default_factory=dict)
     digests: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -112,8 +114,9 @@ class Projection:
         self.writer = writer_for(conn.dialect.name)
         self._started: dict[UUID, Any] = {}
         self._converters: dict[tuple[str, tuple[str, ...]], list[tuple[int, Converter]]] = {}
-        self._references: dict[str, list[tuple[str, str, str]]] | None = None
+        self._references: dict[str, list[tuple[str, str, list[str]]]] | None = None
         self._unique: dict[str, set[str]] = {}
+        self._pk_columns: dict[str, list[str]] | None = None
         self.done: list[Done] = []
 
     # -- reading the ledger -------------------------------------------------------------
@@ -309,7 +312,20 @@ class Projection:
     def _check_free(self, event: Any) -> None:
         """The plan's new pks and UUIDs must still be free: the target may have changed since planning."""
         unique = self._unique_columns(event.table)
+        keys = self.key_columns(event.table)
+        if len(keys) > 1:  # a composite pk: the key tuples, then the unique UUIDs (no column is the pk)
+            positions = [event.columns.index(c) for c in keys]
+            wanted = [[row[i] for i in positions] for row in event.rows]
+            found = select_by_keys(self.conn, self.writer.mark, event.table, keys, wanted)
+            if found:
+                shown = ", ".join(str(list(key)) for key in found[:5])
+                raise ApplyError(
+                    f"{event.model}: pk ({', '.join(keys)}) {shown} in {event.table!r} is taken since planning "
+                    f"({len(found)} such rows); plan the restore again"
+                )
         for position, column in enumerate(event.columns):
+            if position == 0 and len(keys) > 1:
+                continue
             if position != 0 and (event.kinds[position] != Kind.UUID.value or column not in unique):
                 continue  # a non-unique UUID column may repeat values: a soft reference
             values = [row[position] for row in event.rows if row[position] is not None]
@@ -333,15 +349,21 @@ class Projection:
 
     def _check_present(self, table: str, entries: list[dict[str, Any]], what: str, check_identity: bool) -> None:
         """Rows the restore maps onto or updates must exist (for a replay: with the same UUID)."""
-        pk_column = self._pk_of(table)
+        keys = self.key_columns(table)
         uuid_column = entries[0].get("uuid_column") if check_identity and entries else None
         extra = f", {quote(self.conn, uuid_column)}" if uuid_column else ""
-        present = {row[0]: row[1:] for row in self._select(table, pk_column, [e["pk"] for e in entries], extra)}
+        if len(keys) > 1:  # a composite pk: an entry's pk is the list of its parts
+            found = select_by_keys(self.conn, self.writer.mark, table, keys, [e["pk"] for e in entries], extra)
+            present = {tuple(row[: len(keys)]): row[len(keys) :] for row in found}
+        else:
+            present = {row[0]: row[1:] for row in self._select(table, keys[0], [e["pk"] for e in entries], extra)}
         convert = from_storage(Kind.UUID)
+
+        def pk(entry: dict[str, Any]) -> Any:
+            return tuple(entry["pk"]) if isinstance(entry["pk"], list) else entry["pk"]
+
         gone = [
-            e
-            for e in entries
-            if e["pk"] not in present or (uuid_column and convert(present[e["pk"]][0]) != e.get("uuid"))
+            e for e in entries if pk(e) not in present or (uuid_column and convert(present[pk(e)][0]) != e.get("uuid"))
         ]
         if gone:
             names = ", ".join(f"{e['record']} (target pk {e['pk']})" for e in gone[:5])
@@ -351,8 +373,13 @@ class Projection:
                 + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
             )
 
-    def _pk_of(self, table: str) -> str:
-        return str(sa.inspect(self.conn).get_pk_constraint(table)["constrained_columns"][0])
+    def key_columns(self, table: str) -> list[str]:
+        """The columns of the table's primary key: one, or several for a composite pk (read once)."""
+        if self._pk_columns is None:
+            self._pk_columns = pk_columns(self.conn)
+        return self._pk_columns.get(table) or [
+            str(sa.inspect(self.conn).get_pk_constraint(table)["constrained_columns"][0])
+        ]
 
     def _converters_for(self, table: str, kinds: list[str]) -> list[tuple[int, Converter]]:
         """The columns whose logical form differs from the storage form, with their converter."""
@@ -372,8 +399,16 @@ class Projection:
         checkpoint("apply-writing")
         work.tables.setdefault(event.table, event.columns[0])
         work.rows += len(rows)
-        if work.written is not None:
+        keys = self.key_columns(event.table)
+        if work.written is not None and len(keys) > 1:  # a composite pk: the key tuples written
+            tuples = work.written.setdefault(event.table, footprint.KeyTuples([event.columns.index(c) for c in keys]))
+            assert isinstance(tuples, footprint.KeyTuples)
+            tuples.columns += [c for c in event.columns if c not in tuples.columns]
+            if not all(tuples.add(row) for row in rows):
+                work.written = None  # such a restore is rolled back row by row
+        elif work.written is not None:
             written = work.written.setdefault(event.table, footprint.PkRanges())
+            assert isinstance(written, footprint.PkRanges)
             written.columns += [c for c in event.columns if c not in written.columns]
             for row in rows:
                 if type(row[0]) is not int:
@@ -387,17 +422,16 @@ class Projection:
         """Existing rows take the ``after`` values (apply) or their ``before`` image (rollback)."""
         dialect, mark = self.conn.dialect.name, self.writer.mark
         by_columns: dict[tuple[str, ...], list[list[Any]]] = {}
+        keys = self.key_columns(event.table) if event.updates and isinstance(event.updates[0]["pk"], list) else []
         for update in event.updates:
             columns = tuple(sorted(update[side]))
             values = [to_storage(dialect, Kind(event.kinds[c]))(update[side][c]) for c in columns]
-            by_columns.setdefault(columns, []).append([*values, update["pk"]])
-        work.tables.setdefault(event.table, event.pk_column)  # its references are checked before commit
+            by_columns.setdefault(columns, []).append([*values, *(update["pk"] if keys else [update["pk"]])])
+        work.tables.setdefault(event.table, keys[0] if keys else event.pk_column)  # references checked at commit
+        where = where_keys(self.conn, keys, 1, mark) if keys else f"{quote(self.conn, event.pk_column)} = {mark}"
         for columns, rows in by_columns.items():
             assignments = ", ".join(f"{quote(self.conn, c)} = {mark}" for c in columns)
-            sql = (
-                f"UPDATE {quote(self.conn, event.table)} SET {assignments} "
-                f"WHERE {quote(self.conn, event.pk_column)} = {mark}"
-            )
+            sql = f"UPDATE {quote(self.conn, event.table)} SET {assignments} WHERE {where}"
             execute_many(self.conn, sql, rows)
         work.rows += len(event.updates)
 
@@ -479,6 +513,15 @@ class Projection:
             return
         mark = self.writer.mark
         for table, written in work.written.items():
+            if isinstance(written, footprint.KeyTuples):  # a composite pk: its keys, in the order written
+                key = self.key_columns(table)
+                for start in range(0, len(written.keys), footprint.RANGES_PER_EVENT):
+                    part = written.keys[start : start + footprint.RANGES_PER_EVENT]
+                    count, sha256 = footprint.digest_keys(self.conn, mark, table, written.columns, key, part)
+                    work.digests.append(
+                        {"table": table, "columns": written.columns, "ranges": part, "count": count, "sha256": sha256}
+                    )
+                continue
             ranges = written.merged()
             for start in range(0, len(ranges), footprint.RANGES_PER_EVENT):
                 part = ranges[start : start + footprint.RANGES_PER_EVENT]

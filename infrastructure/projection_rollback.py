@@ -20,7 +20,7 @@ from domain.errors import ApplyError
 from domain.ledger import RestoreRun
 from domain.planning import same_value
 from domain.profile import Kind
-from infrastructure import footprint
+from infrastructure import footprint, table_keys
 from infrastructure.dialects import execute_many
 from infrastructure.storage import from_storage, to_storage
 from infrastructure.target import quote
@@ -52,24 +52,24 @@ def roll_back(p: Projection, work: _Work) -> None:
     """
     digests = _applied_digests(p, work.restore_id)
     mark = p.writer.mark
-    if not digests or any(
-        footprint.digest(p.conn, mark, d.table, d.columns, d.ranges) != (d.count, d.sha256) for d in digests
-    ):
+    if not digests or any(_digest(p, d) != (d.count, d.sha256) for d in digests):
         roll_back_by_rows(p, work)
         return
     updated = (RestoreRun.RowsUpdated,)
     if any(_changed_updates(p, event) for event in p._stored(work.restore_id, updated)):
         roll_back_by_rows(p, work)  # names the changed rows
         return
-    ranges: dict[str, list[list[int]]] = {}
-    pk_columns: dict[str, str] = {}
+    ranges: dict[str, list[list[Any]]] = {}  # pk ranges, or the key tuples of a composite-pk table
     for d in digests:
         ranges.setdefault(d.table, []).extend(d.ranges)
-        pk_columns[d.table] = d.columns[0]
     _check_no_dependents_by_ranges(p, ranges)
     for table in reversed(list(ranges)):
-        work.rows += footprint.delete(p.conn, mark, table, pk_columns[table], ranges[table])
-        work.tables.setdefault(table, pk_columns[table])
+        keys = p.key_columns(table)
+        if len(keys) > 1:
+            work.rows += table_keys.delete_by_keys(p.conn, mark, table, keys, ranges[table])
+        else:
+            work.rows += footprint.delete(p.conn, mark, table, keys[0], ranges[table])
+        work.tables.setdefault(table, keys[0])
     for event in p._stored(work.restore_id, updated):
         p._write_updates(work, event, "before")
     _restore_links(p, work)
@@ -78,16 +78,37 @@ def roll_back(p: Projection, work: _Work) -> None:
     _set_media_aside(p, work, started.options.get("media_root"), media)
 
 
-def _check_no_dependents_by_ranges(p: Projection, ranges: dict[str, list[list[int]]]) -> None:
-    """No row outside the restore may reference a row the rollback removes (read by pk ranges)."""
+def _digest(p: Projection, d: Any) -> tuple[int, str]:
+    """(rows, sha256) of what a RowsDigested event names, read now: by pk ranges, or by a composite pk's keys."""
+    keys = p.key_columns(d.table)
+    if len(keys) > 1:
+        return footprint.digest_keys(p.conn, p.writer.mark, d.table, d.columns, keys, d.ranges)
+    return footprint.digest(p.conn, p.writer.mark, d.table, d.columns, d.ranges)
+
+
+def _check_no_dependents_by_ranges(p: Projection, ranges: dict[str, list[list[Any]]]) -> None:
+    """No row outside the restore may reference a row the rollback removes (read by pk ranges; no FK
+    references a composite-pk table, whose key tuples are not ranges)."""
     blocking: list[str] = []
     count = 0
+    mark = p.writer.mark
     for table, removed in ranges.items():
-        for referencing, column, referencing_pk in _referencing(p, table):
-            own = sorted(ranges.get(referencing, []))
-            for value, pk in footprint.references_into(
-                p.conn, p.writer.mark, referencing, column, referencing_pk, sorted(removed), own
-            ):
+        if len(p.key_columns(table)) > 1:
+            continue
+        for referencing, column, keys in _referencing(p, table):
+            if len(keys) > 1:  # a composite-pk table: its rows by key tuple, the restore's own ones left out
+                own_keys = {tuple(key) for key in ranges.get(referencing, [])}
+                found: Any = (
+                    (value, list(key))
+                    for value, key in footprint.references_by_key(
+                        p.conn, mark, referencing, column, keys, sorted(removed)
+                    )
+                    if key not in own_keys
+                )
+            else:
+                own = sorted(ranges.get(referencing, []))
+                found = footprint.references_into(p.conn, mark, referencing, column, keys[0], sorted(removed), own)
+            for value, pk in found:
                 count += 1
                 if len(blocking) < 5:
                     blocking.append(f"{referencing} pk {pk} references {table} pk {value}")
@@ -99,13 +120,17 @@ def roll_back_by_rows(p: Projection, work: _Work) -> None:
     the restored pks are held for the whole rollback, never the rows."""
     started = p._started_event(work.restore_id)
     pks: dict[str, list[Any]] = {}
-    pk_columns: dict[str, str] = {}
+    pk_columns: dict[str, list[str]] = {}
     deferred: dict[str, dict[Any, dict[str, Any]]] = {}
     media: list[dict[str, Any]] = []
     for event in p._events(work.restore_id):
         if isinstance(event, RestoreRun.RowsRecorded):
-            pks.setdefault(event.table, []).extend(row[0] for row in event.rows)
-            pk_columns[event.table] = event.columns[0]
+            keys = pk_columns.setdefault(event.table, _key_of(p, event))
+            positions = [event.columns.index(c) for c in keys]
+            if len(keys) > 1:
+                pks.setdefault(event.table, []).extend(tuple(row[i] for i in positions) for row in event.rows)
+            else:
+                pks.setdefault(event.table, []).extend(row[0] for row in event.rows)
         elif isinstance(event, RestoreRun.ReferencesDeferred):
             for pk, value in event.pairs:
                 deferred.setdefault(event.table, {}).setdefault(pk, {})[event.column] = value
@@ -114,17 +139,26 @@ def roll_back_by_rows(p: Projection, work: _Work) -> None:
     _check_unchanged(p, work.restore_id, deferred)
     _check_no_dependents(p, pks)
     for table in reversed(list(pks)):
-        pk = pk_columns[table]
-        sql = f"DELETE FROM {quote(p.conn, table)} WHERE {quote(p.conn, pk)} = {p.writer.mark}"
-        for start in range(0, len(pks[table]), CHUNK):
-            execute_many(p.conn, sql, [(value,) for value in pks[table][start : start + CHUNK]])
+        keys = pk_columns[table]
+        if len(keys) > 1:
+            table_keys.delete_by_keys(p.conn, p.writer.mark, table, keys, pks[table])
+        else:
+            sql = f"DELETE FROM {quote(p.conn, table)} WHERE {quote(p.conn, keys[0])} = {p.writer.mark}"
+            for start in range(0, len(pks[table]), CHUNK):
+                execute_many(p.conn, sql, [(value,) for value in pks[table][start : start + CHUNK]])
         work.rows += len(pks[table])
-        work.tables.setdefault(table, pk)
+        work.tables.setdefault(table, keys[0])
     for event in p._events(work.restore_id):
         if isinstance(event, RestoreRun.RowsUpdated):
             p._write_updates(work, event, "before")
     _restore_links(p, work)
     _set_media_aside(p, work, started.options.get("media_root"), media)
+
+
+def _key_of(p: Projection, event: Any) -> list[str]:
+    """The pk columns of a recorded batch: the first column, or a composite pk's columns."""
+    keys = p.key_columns(event.table)
+    return keys if len(keys) > 1 else [event.columns[0]]
 
 
 def _check_unchanged(p: Projection, restore_id: UUID, deferred: dict[str, dict[Any, dict[str, Any]]]) -> None:
@@ -151,19 +185,33 @@ def _changed_rows(p: Projection, event: Any, deferred: dict[Any, dict[str, Any]]
     """The rows of one recorded batch that the target no longer holds as the restore wrote them."""
     table, columns, kinds = event.table, event.columns, [Kind(kind) for kind in event.kinds]
     converters = [from_storage(kind) for kind in kinds]
-    extra = ", " + ", ".join(quote(p.conn, c) for c in columns[1:]) if len(columns) > 1 else ""
-    found = {row[0]: row for row in p._select(table, columns[0], [row[0] for row in event.rows], extra)}
+    keys = _key_of(p, event)
+    positions = [columns.index(c) for c in keys]
+    if len(keys) > 1:  # a composite pk: rows by their key tuple, every column compared
+        extra = ", " + ", ".join(quote(p.conn, c) for c in columns)
+        wanted = [[row[i] for i in positions] for row in event.rows]
+        found = {
+            tuple(row[: len(keys)]): row[len(keys) :]
+            for row in table_keys.select_by_keys(p.conn, p.writer.mark, table, keys, wanted, extra)
+        }
+        compared = list(enumerate(columns))
+    else:
+        extra = ", " + ", ".join(quote(p.conn, c) for c in columns[1:]) if len(columns) > 1 else ""
+        found = {row[0]: row for row in p._select(table, columns[0], [row[0] for row in event.rows], extra)}
+        compared = list(enumerate(columns))[1:]
     changed: list[str] = []
     for row in event.rows:
-        expected = dict(zip(columns, row, strict=True)) | deferred.get(row[0], {})
-        current = found.get(row[0])
+        pk = tuple(row[i] for i in positions) if len(keys) > 1 else row[0]
+        shown = list(pk) if len(keys) > 1 else pk
+        expected = dict(zip(columns, row, strict=True)) | deferred.get(pk, {})
+        current = found.get(pk)
         if current is None:
-            changed.append(f"{table} pk {row[0]} was deleted")
+            changed.append(f"{table} pk {shown} was deleted")
             continue
-        for position, column in enumerate(columns[1:], start=1):
+        for position, column in compared:
             value = converters[position](current[position])
             if not same_value(kinds[position], value, expected[column]):
-                changed.append(f"{table} pk {row[0]} column {column}")
+                changed.append(f"{table} pk {shown} column {column}")
                 break
     return changed
 
@@ -174,7 +222,12 @@ def _changed_updates(p: Projection, event: Any) -> list[str]:
     for update in event.updates:
         columns = sorted(update["after"])
         extra = ", " + ", ".join(quote(p.conn, c) for c in columns)
-        [row] = p._select(event.table, event.pk_column, [update["pk"]], extra) or [None]
+        if isinstance(update["pk"], list):  # a composite pk
+            keys = p.key_columns(event.table)
+            found = table_keys.select_by_keys(p.conn, p.writer.mark, event.table, keys, [update["pk"]], extra)
+            [row] = [r[len(keys) - 1 :] for r in found] or [None]
+        else:
+            [row] = p._select(event.table, event.pk_column, [update["pk"]], extra) or [None]
         if row is None or any(
             not same_value(Kind(event.kinds[c]), from_storage(Kind(event.kinds[c]))(v), update["after"][c])
             for c, v in zip(columns, row[1:], strict=True)
@@ -209,26 +262,35 @@ def _check_no_dependents(p: Projection, pks: dict[str, list[Any]]) -> None:
     """No row outside the restore may reference a row the rollback removes."""
     blocking: list[str] = []
     for table, removed in pks.items():
-        for referencing, column, referencing_pk in _referencing(p, table):
+        for referencing, column, keys in _referencing(p, table):
             own = set(pks.get(referencing, ()))
-            extra = f", {quote(p.conn, referencing_pk)}"
-            for value, pk in p._select(referencing, column, removed, extra):
+            extra = ", " + ", ".join(quote(p.conn, c) for c in keys)
+            for value, *key in p._select(referencing, column, removed, extra):
+                pk = key[0] if len(keys) == 1 else tuple(key)
                 if pk not in own:
-                    blocking.append(f"{referencing} pk {pk} references {table} pk {value}")
+                    shown = pk if len(keys) == 1 else list(pk)
+                    blocking.append(f"{referencing} pk {shown} references {table} pk {value}")
     _refuse_dependents(len(blocking), blocking[:5])
 
 
-def _referencing(p: Projection, table: str) -> list[tuple[str, str, str]]:
-    """(table, column, that table's pk) of every single-column FK to ``table``."""
+def _referencing(p: Projection, table: str) -> list[tuple[str, str, list[str]]]:
+    """(table, column, that table's pk columns) of every single-column FK to ``table`` (from a table with a
+    composite pk too: its rows are named by their key tuple)."""
     if p._references is None:
         inspector = sa.inspect(p.conn)
         p._references = {}
-        for name in inspector.get_table_names():
-            pk = inspector.get_pk_constraint(name)["constrained_columns"]
+        pks = {name: inspector.get_pk_constraint(name)["constrained_columns"] for name in inspector.get_table_names()}
+        for name, pk in pks.items():
             for fk in inspector.get_foreign_keys(name):
-                if len(fk["constrained_columns"]) == 1 and len(pk) == 1:
+                # to the referenced pk only: an FK to another unique column (Django's to_field) holds no pk, and
+                # is left to the target's own check when the transaction commits
+                if (
+                    len(fk["constrained_columns"]) == 1
+                    and pk
+                    and fk["referred_columns"] == pks.get(fk["referred_table"])
+                ):
                     p._references.setdefault(fk["referred_table"], []).append(
-                        (name, fk["constrained_columns"][0], pk[0])
+                        (name, fk["constrained_columns"][0], list(pk))
                     )
     return p._references.get(table, [])
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from domain.profile import (
+    COMPOSITE_PK,
     CREATE,
     MAP,
     RESTORE,
@@ -196,7 +197,7 @@ def infer_profile(engine: Engine, hints: Iterable[str] = ()) -> Profile:
     through = {table: _through(table, data, reflected) for table, data in reflected.items()}
     models: dict[str, ModelProfile] = {}
     for table, data in reflected.items():
-        if through[table] is not None or len(data["pk"]) != 1:
+        if through[table] is not None or not data["pk"]:
             continue
         models[labels[table]] = _model(labels[table], table, data, labels, dialect, reflected)
     _drop_keys_through_models_without_one(models)
@@ -236,7 +237,7 @@ def _through(
 def _model(
     label: str, table: str, data: dict[str, Any], labels: dict[str, str], dialect: str, reflected: dict[str, Any]
 ) -> ModelProfile:
-    pk_name = data["pk"][0]
+    pk_name = data["pk"][0] if len(data["pk"]) == 1 else ""  # else a composite pk: its columns are fields
     fk_by_column = {
         fk["constrained_columns"][0]: fk["referred_table"]
         for fk in data["fks"]
@@ -252,7 +253,7 @@ def _model(
     fk_by_column |= _unconstrained(data, labels, set(fk_by_column), pk_name)
     fields: dict[str, Column] = {}
     foreign_keys: dict[str, ForeignKey] = {}
-    pk = Column(pk_name, Kind.INTEGER, False)
+    pk = Column(pk_name, Kind.INTEGER, False) if pk_name else COMPOSITE_PK
     extra_parent = ""
     field_of_column: dict[str, str] = {}
     for column in data["columns"]:
@@ -277,9 +278,16 @@ def _model(
     uuid_fields = tuple(n for n, c in fields.items() if c.kind is Kind.UUID and c.name in unique_columns)
     soft_uuids = tuple(n for n, c in fields.items() if c.kind is Kind.UUID and c.name not in unique_columns)
     natural_key = (
-        CONTRIB_NATURAL_KEYS.get(label)
-        or _natural_key(data["unique"], fields, field_of_column, {c["name"] for c in data["columns"] if c["nullable"]})
-        or uuid_fields[:1]
+        ()
+        if not pk_name
+        # a composite pk is the row's identity
+        else (
+            CONTRIB_NATURAL_KEYS.get(label)
+            or _natural_key(
+                data["unique"], fields, field_of_column, {c["name"] for c in data["columns"] if c["nullable"]}
+            )
+            or uuid_fields[:1]
+        )
     )
     policy = MAP if label in CONTRIB_MAPPED else RESTORE
     extra: dict[str, Any] = {
@@ -288,6 +296,7 @@ def _model(
         "defaults": {n: d for n, c in fields.items() if (d := _default(data["columns"], c)) is not _NO_DEFAULT}
         | _contrib_defaults(label, {c["name"] for c in data["columns"]}),
         "parent": extra_parent,
+        "composite": () if pk_name else tuple(field_of_column[c] for c in data["pk"]),
     }
     if fields.keys() >= DJANGO_USER_COLUMNS and natural_key:
         # a Django user model: a user referenced but missing is created inactive, never staff

@@ -13,10 +13,11 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from domain.errors import RestoreError
 from domain.links import Existing
 from domain.planning import TargetKeys, flatten_target_keys
-from domain.profile import Kind, Profile, is_symmetrical, own_key
+from domain.profile import Kind, ModelProfile, Profile, is_symmetrical, key_columns, own_key
 from domain.symmetry import Pairing
 from infrastructure.fingerprint import fingerprint, of_url
 from infrastructure.storage import from_storage, to_storage, uuid_from_storage
+from infrastructure.table_keys import where_keys
 from infrastructure.urls import parse_url
 
 IDENTITY_TABLE = "restore_ledger_target"
@@ -281,6 +282,9 @@ def existing_keys(engine: Engine, profile: Profile, labels: set[str]) -> dict[st
     with engine.connect() as conn:
         for label in sorted(needed):
             model = profile.models[label]
+            if model.composite:
+                raw[label] = _composite_keys(conn, model)
+                continue
             columns = [model.pk.name]
             converters = [uuid_from_storage if model.pk.kind is Kind.UUID else None]
             for name in own_key(model):
@@ -302,6 +306,17 @@ def existing_keys(engine: Engine, profile: Profile, labels: set[str]) -> dict[st
     return {label: keys for label, keys in flat.items() if label in needed}
 
 
+def _composite_keys(conn: Connection, model: ModelProfile) -> list[tuple[Any, tuple[Any, ...]]]:
+    """(pk tuple, no natural key) of every row of a composite-pk table: its rows are known by the whole key."""
+    kinds = [c.kind for c in model.fields.values()]
+    converters = {c.name: from_storage(k) for c, k in zip(model.fields.values(), kinds, strict=True)}
+    columns = key_columns(model)
+    select = ", ".join(quote(conn, c) for c in columns)
+    rows = conn.exec_driver_sql(f"SELECT {select} FROM {quote(conn, model.table)}").fetchall()
+    convert = [converters.get(c, from_storage(Kind.INTEGER)) for c in columns]
+    return [(tuple(c(v) for c, v in zip(convert, row, strict=True)), ()) for row in rows]
+
+
 def sequence_position(conn: Connection, table: str, pk_column: str) -> int:
     """How far a PostgreSQL table's pk sequence has gone: new pks start after it, never reusing one."""
     if conn.dialect.name != "postgresql":
@@ -319,18 +334,25 @@ def load_rows(engine: Engine, profile: Profile, pks: dict[str, list[Any]]) -> di
     with engine.connect() as conn:
         for label, wanted in sorted(pks.items()):
             model = profile.models[label]
-            columns = [(model.pk.name, from_storage(model.pk.kind))]
+            columns = [] if model.composite else [(model.pk.name, from_storage(model.pk.kind))]
             columns += [(c.name, from_storage(c.kind)) for c in model.fields.values()]
             columns += [(fk.column, from_storage(Kind.INTEGER)) for fk in model.foreign_keys.values()]
             names = ", ".join(quote(conn, name) for name, _ in columns)
+            keys = key_columns(model)
             rows: dict[Any, dict[str, Any]] = {}
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
-                marks = ", ".join("?" if conn.dialect.paramstyle == "qmark" else "%s" for _ in chunk)
-                sql = f"SELECT {names} FROM {quote(conn, model.table)} WHERE {quote(conn, model.pk.name)} IN ({marks})"
-                for row in conn.exec_driver_sql(sql, tuple(chunk)):
+                if model.composite:
+                    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+                    where, params = where_keys(conn, keys, len(chunk), mark), tuple(v for key in chunk for v in key)
+                else:
+                    marks = ", ".join("?" if conn.dialect.paramstyle == "qmark" else "%s" for _ in chunk)
+                    where, params = f"{quote(conn, model.pk.name)} IN ({marks})", tuple(chunk)
+                for row in conn.exec_driver_sql(
+                    f"SELECT {names} FROM {quote(conn, model.table)} WHERE {where}", params
+                ):
                     values = {name: convert(value) for (name, convert), value in zip(columns, row, strict=True)}
-                    rows[values[model.pk.name]] = values
+                    rows[tuple(values[c] for c in keys) if model.composite else values[model.pk.name]] = values
             result[label] = rows
     return result
 

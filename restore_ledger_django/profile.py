@@ -37,7 +37,7 @@ from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
-from domain.profile import CREATE, FAIL, MAP, RESTORE, Kind
+from domain.profile import COMPOSITE_PK, CREATE, FAIL, MAP, RESTORE, Kind
 from infrastructure.schema import CONTRIB_MAPPED, USER_CREATE_VALUES
 
 KINDS = {
@@ -111,9 +111,6 @@ def export_profile() -> dict[str, dict[str, Any]]:
     user_label = label(get_user_model())
     result: dict[str, dict[str, Any]] = {}
     for model in apps.get_models():
-        composite = getattr(models, "CompositePrimaryKey", None)
-        if composite is not None and isinstance(model._meta.pk, composite):
-            continue  # a composite primary key: left to inference (the profile holds one pk column)
         entry = model_profile(model)
         if entry["label"] in CONTRIB_MAPPED:
             entry["policy"] = MAP
@@ -196,6 +193,11 @@ def model_profile(model: type[models.Model]) -> dict[str, Any]:
         "parent": next((label(parent) for parent, ptr in cmeta.parents.items() if ptr is pk), ""),
         "alias_of": label(concrete) if meta.proxy else "",
     }
+    composite = getattr(models, "CompositePrimaryKey", None)  # Django 5.2
+    if composite is not None and isinstance(pk, composite):  # the pk is its fields' columns, among the fields
+        entry["pk"] = {"name": COMPOSITE_PK.name, "kind": COMPOSITE_PK.kind.value, "nullable": False}
+        entry["composite"] = [field.name for field in pk.fields]
+        entry["natural_key"] = []
     return entry
 
 

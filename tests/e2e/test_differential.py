@@ -209,6 +209,8 @@ BAD = {
     "bad-wrong-type.json": ("catalog.specimen", "many"),
     "bad-missing-reference.json": ("catalog.product", "999"),
     "bad-unknown-model.json": ("catalog.nosuchmodel", "nosuchmodel"),
+    "bad-composite-pk-arity.json": ("catalog.stocklevel", "pk must be a list of 2 values"),
+    "bad-composite-pk-part.json": ("catalog.stocklevel", "'bin'"),
 }
 
 
@@ -307,8 +309,7 @@ def test_on_conflict_update_overwrites_as_loaddata_does(
 
 # Backup packages written by restore-ledger's Django app from a source on one backend, restored into a target on
 # the same or the other backend with the package's own profile; the fixture inside is what loaddata loads. The
-# whole project, and the project less its composite-pk model (Django 5.2 CompositePrimaryKey), which the engine
-# does not restore yet (known-failures.toml says so for the whole package).
+# whole project, and the project less its composite-pk model (Django 5.2 CompositePrimaryKey).
 PACKAGES = {"package-from-sqlite": ("sqlite", ()), "package-from-postgresql": ("postgresql", ())}
 PACKAGES |= {f"{name}-without-composite-pk": (source, ("--exclude", "catalog.stocklevel")) for name, (source, _) in
              PACKAGES.items()}  # fmt: skip
