@@ -24,7 +24,7 @@ from domain.values import ValueProblem, checker, normalise
 
 if TYPE_CHECKING:
     from domain.index import TargetKeys
-    from domain.planning import Planner
+    from domain.plan_state import PlannerState
 
 
 def part_column(profile: Profile, model: ModelProfile, name: str) -> Column:
@@ -96,7 +96,7 @@ def key_parts(profile: Profile, model: ModelProfile, record: Record, pk: tuple[A
     return tuple(parts)
 
 
-def identify_composite(planner: Planner, model: ModelProfile, target: TargetKeys) -> None:
+def identify_composite(planner: PlannerState, model: ModelProfile, target: TargetKeys) -> None:
     """After every other model's rows are identified: each record's key is the tuple of its parts, a foreign
     key part the referenced row's final pk, a plain part the record's value. A key the target holds is that
     row (unchanged, or a conflict); two records with one key are refused."""
