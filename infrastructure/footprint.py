@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from infrastructure import row_hashes
 from infrastructure.target import quote
 
 SPAN = 5000  # pk values per read: a page of rows when the pks are contiguous
@@ -199,6 +201,85 @@ def references_into(
 def _within(starts: list[int], ranges: Sequence[Sequence[int]], pk: Any) -> bool:
     at = bisect.bisect_right(starts, pk) - 1
     return at >= 0 and ranges[at][0] <= pk <= ranges[at][1]
+
+
+def delete_digested(conn: Connection, mark: str, digested: Any) -> tuple[int, str]:
+    """Delete the rows of a RowsDigested event's ranges, digesting them in the same pass as its
+    apply did: (rows, sha256), to compare with the event's. One read of each row, where a check
+    then a delete read it twice; the caller undoes the deletes (a savepoint) when they differ."""
+    table, columns, ranges = digested.table, digested.columns, digested.ranges
+    if conn.dialect.name == "postgresql":
+        if digested.form != "read":
+            return -1, ""  # not a form an apply on PostgreSQL makes: compared row by row
+        return _delete_in_postgres(conn, table, columns, ranges)
+    written = digested.form == "written"
+    fixed = row_hashes.fixes(digested.kinds) if written else []
+    sha = hashlib.sha256()
+    count = 0
+    for group in pieces(ranges):
+        rows = _delete_returning(conn, mark, table, columns, group)
+        rows.sort(key=_first)
+        count += len(rows)
+        if written:
+            for digest in row_hashes.hashes(rows, fixed):
+                sha.update(digest)
+        else:
+            sha.update(_text(rows).encode())
+    return count, sha.hexdigest()
+
+
+def _first(row: tuple[Any, ...]) -> Any:
+    return row[0]
+
+
+def _delete_returning(
+    conn: Connection, mark: str, table: str, columns: list[str], group: list[tuple[int, int]]
+) -> list[tuple[Any, ...]]:
+    """Delete a page of rows from a SQLite table; the rows deleted, in no particular order."""
+    where, params = _where(conn, columns[0], group, mark)
+    selected = ", ".join(quote(conn, c) for c in columns)
+    cursor = conn.connection.cursor()
+    try:
+        if sqlite3.sqlite_version_info >= (3, 35):  # RETURNING: the rows are read once
+            cursor.execute(f"DELETE FROM {quote(conn, table)} WHERE {where} RETURNING {selected}", tuple(params))
+            return [tuple(row) for row in cursor.fetchall()]
+        cursor.execute(f"SELECT {selected} FROM {quote(conn, table)} WHERE {where}", tuple(params))
+        rows = [tuple(row) for row in cursor.fetchall()]
+        cursor.execute(f"DELETE FROM {quote(conn, table)} WHERE {where}", tuple(params))
+        return rows
+    finally:
+        cursor.close()
+
+
+def _delete_in_postgres(
+    conn: Connection, table: str, columns: list[str], ranges: Sequence[Sequence[int]]
+) -> tuple[int, str]:
+    """As _digest_in_postgres, each page deleted and hashed on the server in one statement."""
+    sha = hashlib.sha256()
+    count = 0
+    pk = quote(conn, columns[0])
+    selected = ", ".join(quote(conn, c) for c in columns)
+    row = f"ROW({selected})::text"
+    cursor: Any = conn.connection.cursor()
+    try:
+        cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in PINNED))
+        previous = dict(zip(PINNED, cursor.fetchone(), strict=True))
+        _settings(cursor, PINNED)
+        for group in pieces(ranges):
+            where, params = _where(conn, columns[0], group, "%s")
+            cursor.execute(
+                f"WITH gone AS (DELETE FROM {quote(conn, table)} WHERE {where} RETURNING {selected}) "
+                f"SELECT count(*), encode(sha256(convert_to(string_agg({row}, E'\\n' ORDER BY {pk}), 'UTF8')), 'hex') "
+                "FROM gone",
+                tuple(params),
+            )
+            rows, page = cursor.fetchone()
+            count += rows
+            sha.update(f"{rows}:{page or ''}\n".encode())
+        _settings(cursor, previous)
+    finally:
+        cursor.close()
+    return count, sha.hexdigest()
 
 
 def delete(conn: Connection, mark: str, table: str, pk: str, ranges: Sequence[Sequence[int]]) -> int:

@@ -1,8 +1,9 @@
 """Rolling back an applied restore: the projection removes exactly what the restore wrote.
 
-With the digests its apply recorded (RowsDigested), each table's restored pk ranges are read back
-page by page and compared by count and sha256, checked for rows outside the restore that reference
-them, and deleted by range: neither the rows nor their pks are held. Without them (an apply of an
+With the digests its apply recorded (RowsDigested), each table's restored pk ranges are deleted
+page by page, the deleted rows digested in the same pass and compared by count and sha256, then
+checked for rows outside the restore that still reference them: neither the rows nor their pks are
+held. Without them (an apply of an
 older version), or when a digest differs (to name the changed rows), the rows are compared with the
 restore's row events, batch by batch.
 """
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from infrastructure.projection import Projection, _Work
 
 CHUNK = 500  # pks per executemany of a row-by-row delete
+SAVEPOINT = "restore_ledger_rollback"  # the deletes by digest, undone when a digest differs
 
 
 def _applied_digests(p: Projection, restore_id: UUID) -> list[Any]:
@@ -45,31 +47,38 @@ def _applied_digests(p: Projection, restore_id: UUID) -> list[Any]:
 def roll_back(p: Projection, work: _Work) -> None:
     """Remove exactly what the restore wrote, after checking that nothing else relies on it.
 
-    With the digests its apply recorded, each table's restored pk ranges are read back page
-    by page and compared by count and sha256, then deleted by range: neither the rows nor
-    their pks are held. Without them (an older apply), or when a digest differs (to name the
-    changed rows), the rows are compared with the restore's row events.
+    With the digests its apply recorded, each table's restored pk ranges are deleted page by page,
+    the deleted rows digested in the same pass (under a savepoint) and compared by count and
+    sha256; neither the rows nor their pks are held. Without digests (an older apply), or when a
+    digest differs, the deletes are undone and the rows compared with the restore's row events,
+    to name the changed ones.
     """
     digests = _applied_digests(p, work.restore_id)
-    mark = p.writer.mark
-    if not digests or any(
-        footprint.digest(p.conn, mark, d.table, d.columns, d.ranges) != (d.count, d.sha256) for d in digests
-    ):
+    if not digests:
         roll_back_by_rows(p, work)
         return
     updated = (RestoreRun.RowsUpdated,)
     if any(_changed_updates(p, event) for event in p._stored(work.restore_id, updated)):
         roll_back_by_rows(p, work)  # names the changed rows
         return
-    ranges: dict[str, list[list[int]]] = {}
-    pk_columns: dict[str, str] = {}
+    by_table: dict[str, list[Any]] = {}
     for d in digests:
-        ranges.setdefault(d.table, []).extend(d.ranges)
-        pk_columns[d.table] = d.columns[0]
-    _check_no_dependents_by_ranges(p, ranges)
-    for table in reversed(list(ranges)):
-        work.rows += footprint.delete(p.conn, mark, table, pk_columns[table], ranges[table])
-        work.tables.setdefault(table, pk_columns[table])
+        by_table.setdefault(d.table, []).append(d)
+    p.conn.exec_driver_sql(f"SAVEPOINT {SAVEPOINT}")
+    deleted = 0
+    for table in reversed(list(by_table)):
+        for d in by_table[table]:
+            if footprint.delete_digested(p.conn, p.writer.mark, d) != (d.count, d.sha256):
+                p.conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
+                roll_back_by_rows(p, work)  # names the changed rows
+                return
+            deleted += d.count
+    p.conn.exec_driver_sql(f"RELEASE SAVEPOINT {SAVEPOINT}")
+    ranges = {table: [r for d in found for r in d.ranges] for table, found in by_table.items()}
+    _check_no_dependents_by_ranges(p, ranges)  # the rows outside the restore are still there
+    work.rows += deleted
+    for table, found in by_table.items():
+        work.tables.setdefault(table, found[0].columns[0])
     for event in p._stored(work.restore_id, updated):
         p._write_updates(work, event, "before")
     media = [f for event in p._stored(work.restore_id, (RestoreRun.MediaRecorded,)) for f in event.files]
