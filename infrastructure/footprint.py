@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -205,8 +204,9 @@ def _within(starts: list[int], ranges: Sequence[Sequence[int]], pk: Any) -> bool
 
 def delete_digested(conn: Connection, mark: str, digested: Any) -> tuple[int, str]:
     """Delete the rows of a RowsDigested event's ranges, digesting them in the same pass as its
-    apply did: (rows, sha256), to compare with the event's. One read of each row, where a check
-    then a delete read it twice; the caller undoes the deletes (a savepoint) when they differ."""
+    apply did: (rows, sha256), to compare with the event's. Page by page, each page read and deleted
+    together (on PostgreSQL in one statement, hashed on the server), where a check of every table
+    then a delete read each row twice; the caller undoes the deletes (a savepoint) when they differ."""
     table, columns, ranges = digested.table, digested.columns, digested.ranges
     if conn.dialect.name == "postgresql":
         if digested.form != "read":
@@ -217,32 +217,48 @@ def delete_digested(conn: Connection, mark: str, digested: Any) -> tuple[int, st
     sha = hashlib.sha256()
     count = 0
     for group in pieces(ranges):
-        rows = _delete_returning(conn, mark, table, columns, group)
+        rows = _take(conn, mark, table, columns, group)
         rows.sort(key=_first)
         count += len(rows)
         if written:
-            for digest in row_hashes.hashes(rows, fixed):
-                sha.update(digest)
+            sha.update(row_hashes.hashes(rows, fixed))
         else:
             sha.update(_text(rows).encode())
     return count, sha.hexdigest()
+
+
+def read(conn: Connection, mark: str, table: str, columns: list[str], pks: Sequence[int]) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``table`` whose pk is in ``pks`` (``columns``, the pk first), page by page by ranges."""
+    ranges = PkRanges()
+    for pk in sorted(pks):
+        ranges.add(pk)
+    selected = ", ".join(quote(conn, c) for c in columns)
+    cursor = conn.connection.cursor()
+    try:
+        for group in pieces(ranges.merged()):
+            where, params = _where(conn, columns[0], group, mark)
+            cursor.execute(f"SELECT {selected} FROM {quote(conn, table)} WHERE {where}", tuple(params))
+            yield from cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _first(row: tuple[Any, ...]) -> Any:
     return row[0]
 
 
-def _delete_returning(
+def _take(
     conn: Connection, mark: str, table: str, columns: list[str], group: list[tuple[int, int]]
 ) -> list[tuple[Any, ...]]:
-    """Delete a page of rows from a SQLite table; the rows deleted, in no particular order."""
+    """Read then delete a page of rows of a SQLite table; the rows, in no particular order.
+
+    Not ``DELETE ... RETURNING``: SQLite keeps the rows it returns aside until the delete is done,
+    which costs more than reading the page just before deleting it, while it is in the cache
+    (100,000 objects: 2.0 s of CPU against 1.75 s, the delete alone 1.1 s)."""
     where, params = _where(conn, columns[0], group, mark)
     selected = ", ".join(quote(conn, c) for c in columns)
     cursor = conn.connection.cursor()
     try:
-        if sqlite3.sqlite_version_info >= (3, 35):  # RETURNING: the rows are read once
-            cursor.execute(f"DELETE FROM {quote(conn, table)} WHERE {where} RETURNING {selected}", tuple(params))
-            return [tuple(row) for row in cursor.fetchall()]
         cursor.execute(f"SELECT {selected} FROM {quote(conn, table)} WHERE {where}", tuple(params))
         rows = [tuple(row) for row in cursor.fetchall()]
         cursor.execute(f"DELETE FROM {quote(conn, table)} WHERE {where}", tuple(params))

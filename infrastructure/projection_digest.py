@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from infrastructure import footprint, row_hashes
-from infrastructure.target import quote
 
 if TYPE_CHECKING:
     from infrastructure.projection import Projection, _Work
@@ -65,6 +64,4 @@ def _hash_again(p: Projection, hashed: row_hashes.RowHashes, table: str, pks: se
     """Hash again, read back, the rows whose deferred references were set after their insert."""
     if not pks:
         return
-    columns = hashed.columns
-    extra = ", " + ", ".join(quote(p.conn, c) for c in columns[1:]) if len(columns) > 1 else ""
-    hashed.replace([tuple(row) for row in p._select(table, columns[0], sorted(pks), extra)])
+    hashed.replace(list(footprint.read(p.conn, p.writer.mark, table, hashed.columns, sorted(pks))))
