@@ -1,10 +1,12 @@
 """What an apply wrote to a table, as pk ranges with a row count and a digest.
 
-An apply reads its rows back, in its own transaction, and records per table the sorted
-ranges of the pks it wrote (holding nothing else), the number of rows and the sha256 of
-those rows. A rollback reads the same ranges with the same code: equal count and digest
-prove the rows are as the apply left them, without reading the restore's row events, and
-the rows are removed by range. Both sides read page by page: memory stays bounded by a page.
+An apply records per table the sorted ranges of the pks it wrote (holding nothing else), the
+number of rows and the sha256 of those rows: read back in its own transaction (form "read":
+PostgreSQL, and every apply before RowsDigested version 2), or made as the rows were written
+(form "written", SQLite: infrastructure/row_hashes.py). A rollback deletes the same ranges page
+by page and digests the deleted rows in the same pass, in the same way: equal count and digest
+prove the rows were as the apply left them, without reading the restore's row events. Both
+sides work page by page: memory stays bounded by a page.
 """
 
 from __future__ import annotations
