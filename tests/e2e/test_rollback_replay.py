@@ -298,3 +298,27 @@ def test_a_restore_digested_by_reading_back_as_before_version_2_rolls_back_in_on
     assert result.exit_code == 0, result.output
     assert reinitialised.data() == before
     assert row_by_row == [] and {form for _, form in single_pass} == {"read"}
+
+
+def test_a_row_the_restore_updated_and_changed_since_is_named_by_the_rollback(
+    source: Source, reinitialised: Target, ledger: str, cli: CliRunner
+) -> None:
+    restore_id = restore(cli, source.fixture(), reinitialised, ledger, "--on-conflict", "update")
+    opened = Ledger(ledger)
+    stored = opened.recorder.select_events(UUID(restore_id))
+    [updated, *_] = [
+        e for e in map(opened.mapper.to_domain_event, stored) if isinstance(e, RestoreRun.RowsUpdated) and e.updates
+    ]
+    opened.close()
+    first = updated.updates[0]
+    column = next(c for c in sorted(first["after"]) if updated.kinds[c] == "text")
+    reinitialised.execute(
+        f"UPDATE {updated.table} SET {column} = 'changed since' WHERE {updated.pk_column} = {first['pk']}"
+    )
+    before = reinitialised.data()
+
+    result = run(cli, "rollback", restore_id, "--ledger", ledger)
+
+    assert result.exit_code == 1, result.output
+    assert f"{updated.table} pk {first['pk']} (updated by the restore)" in result.output
+    assert reinitialised.data() == before
