@@ -21,6 +21,7 @@ import hashlib
 import itertools
 import marshal
 import operator
+import re
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
@@ -36,8 +37,25 @@ def _boolean(value: Any) -> Any:
     return int(value) if type(value) is bool else value
 
 
+_PLAIN_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+
+
 def _decimal(value: Any) -> Any:
-    """A decimal's text or number as its normalized text: 12.50, 12.5 and 12.500 are one value."""
+    """A decimal's text or number as its normalized text: 12.50, 12.5 and 12.500 are one value.
+    The common forms (an integer, a float without exponent, plain text) without Decimal."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is float:
+        text = repr(value)
+        if "e" not in text and "n" not in text:  # not 1e+16, inf, nan
+            return text[:-2] if text.endswith(".0") else text
+    elif kind is str and _PLAIN_DECIMAL.fullmatch(value):
+        return value.rstrip("0").rstrip(".") if "." in value else value
+    return _normalized(value)
+
+
+def _normalized(value: Any) -> Any:
     if value is None or type(value) is bool:
         return value
     try:

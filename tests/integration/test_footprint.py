@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from infrastructure import footprint, row_hashes
 from infrastructure.dialects import writer_for
@@ -311,3 +313,19 @@ def test_a_change_of_any_kind_of_value_changes_the_digest_of_the_deleted_page(en
         deleted = footprint.delete_digested(conn, mark, digested("kinds", COLUMNS, [[1, 10]], "read", []))
 
     assert deleted[0] == read_at_apply[0] and deleted[1] != read_at_apply[1]
+
+
+@given(
+    st.one_of(
+        st.integers(-(10**20), 10**20),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.decimals(allow_nan=False, allow_infinity=False, places=2).map(str),
+        st.decimals(allow_nan=False, allow_infinity=False).map(str),
+        st.from_regex(r"-?0*[0-9]{1,5}(\.[0-9]{0,4})?", fullmatch=True),
+        st.text(max_size=5),
+    )
+)
+def test_a_decimal_takes_one_form_as_text_or_number_as_decimal_normalizes_it(value: Any) -> None:
+    form = row_hashes.FIXES["decimal"](value)
+
+    assert form == row_hashes._normalized(value)
