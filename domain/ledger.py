@@ -105,17 +105,32 @@ class RestoreRun(Aggregate):
         counts: dict[str, int]
 
     class RowsDigested(Aggregate.Event):
-        """What an apply wrote to one table, read back in its transaction: the restored pks as sorted
-        ranges [lo, hi] holding nothing else (for a table whose pk is several columns, a composite pk:
-        the key tuples written, in order), their row count and the sha256 of those rows (the
-        ``columns``, in pk order). A rollback compares them with the target without reading the rows'
-        events; an apply recorded without them is rolled back row by row."""
+        """What an apply wrote to one table: the restored pks as sorted ranges [lo, hi] holding nothing
+        else (for a table whose pk is several columns, a composite pk: the key tuples written, in order),
+        their row count and the sha256 of those rows (the ``columns``, in pk order). A rollback compares
+        them with the target without reading the rows' events; an apply recorded without them is rolled
+        back row by row.
+
+        ``form`` says how the sha256 was made (infrastructure/footprint.py): "read", the rows read
+        back in the apply's transaction (every apply before version 2, and PostgreSQL's); "written",
+        a hash per row of the values as written, in SQLite's stored form (``kinds`` say which values
+        SQLite stores in another form), the rows' hashes in pk order."""
+
+        class_version = 2
 
         table: str
         columns: list[str]
         ranges: list[list[Any]]
         count: int
         sha256: str
+        form: str
+        kinds: list[str]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Recorded before the form was: read back."""
+            state["form"] = "read"
+            state["kinds"] = []
 
     class Failed(Aggregate.Event):
         stage: str
@@ -453,14 +468,36 @@ class RestoreRun(Aggregate):
         self.status = ROLLED_BACK
         self.rolling_forward = False
 
-    def digest_rows(self, table: str, columns: list[str], ranges: list[list[Any]], count: int, sha256: str) -> None:
+    def digest_rows(
+        self,
+        table: str,
+        columns: list[str],
+        ranges: list[list[Any]],
+        count: int,
+        sha256: str,
+        form: str = "read",
+        kinds: list[str] | None = None,
+    ) -> None:
         """The projection committed this apply's rows of ``table`` in ``ranges``, with this digest."""
         if self.status != APPLYING:
             raise ValueError(f"restore {self.id} is {self.status}, not being applied")
-        self._rows_digested(table=table, columns=columns, ranges=ranges, count=count, sha256=sha256)
+        if form not in ("read", "written"):
+            raise ValueError(f"unknown digest form {form!r}")
+        self._rows_digested(
+            table=table, columns=columns, ranges=ranges, count=count, sha256=sha256, form=form, kinds=kinds or []
+        )
 
     @event(RowsDigested)
-    def _rows_digested(self, table: str, columns: list[str], ranges: list[list[Any]], count: int, sha256: str) -> None:
+    def _rows_digested(
+        self,
+        table: str,
+        columns: list[str],
+        ranges: list[list[Any]],
+        count: int,
+        sha256: str,
+        form: str,
+        kinds: list[str],
+    ) -> None:
         pass
 
     def complete(self, position: int, duration: float) -> None:

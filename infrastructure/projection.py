@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from domain.errors import ApplyError, RestoreError
 from domain.ledger import RestoreRun
 from domain.profile import Kind
-from infrastructure import footprint, projection_rollback
+from infrastructure import footprint, projection_digest, projection_rollback, row_hashes
 from infrastructure.backup import Backup, open_backup
 from infrastructure.checkpoints import checkpoint
 from infrastructure.dialects import execute_many, writer_for
@@ -83,6 +83,9 @@ class _Work:
     # what each table was written, for the rollback's digests (None: a pk is not an integer, rolled back row by row)
     written: dict[str, footprint.PkRanges | footprint.KeyTuples] | None = field(default_factory=dict)
     digests: list[dict[str, Any]] = field(default_factory=list)
+    # an apply on SQLite: each table's rows hashed as written (None: its batches' columns differ, read back)
+    hashed: dict[str, row_hashes.RowHashes | None] | None = None
+    deferred: dict[str, set[Any]] = field(default_factory=dict)  # pks whose references were set after the insert
 
 
 class Projection:
@@ -199,6 +202,8 @@ class Projection:
             self.conn.rollback()
             return None
         work = _Work(event.originator_id)
+        if action == APPLY and self.conn.dialect.name == "sqlite":
+            work.hashed = {}
         try:
             if action == ROLLBACK:
                 self._roll_back(work)
@@ -267,6 +272,8 @@ class Projection:
                     f"WHERE {quote(self.conn, event.pk_column)} = {mark}"
                 )
                 execute_many(self.conn, sql, [(value, pk) for pk, value in event.pairs])
+                if work.hashed is not None and work.hashed.get(event.table) is not None:
+                    work.deferred.setdefault(event.table, set()).update(pk for pk, _ in event.pairs)
             elif isinstance(event, RestoreRun.RowsMapped):
                 self._check_present(event.table, event.mappings, "maps onto", check_identity)
             elif isinstance(event, RestoreRun.RowsUnchanged):
@@ -415,6 +422,8 @@ class Projection:
                     work.written = None  # such a restore is rolled back row by row
                     break
                 written.add(row[0])
+            if work.written is not None and work.hashed is not None:
+                projection_digest.hash_written(work.hashed, event, rows)
         if self.on_batch:
             self.on_batch(len(rows))
 
@@ -508,27 +517,8 @@ class Projection:
     # -- rollback -------------------------------------------------------------------------
 
     def _digest_written(self, work: _Work) -> None:
-        """Read back what the apply wrote, per table, as the rollback will: pk ranges, count, sha256."""
-        if work.written is None:
-            return
-        mark = self.writer.mark
-        for table, written in work.written.items():
-            if isinstance(written, footprint.KeyTuples):  # a composite pk: its keys, in the order written
-                key = self.key_columns(table)
-                for start in range(0, len(written.keys), footprint.RANGES_PER_EVENT):
-                    part = written.keys[start : start + footprint.RANGES_PER_EVENT]
-                    count, sha256 = footprint.digest_keys(self.conn, mark, table, written.columns, key, part)
-                    work.digests.append(
-                        {"table": table, "columns": written.columns, "ranges": part, "count": count, "sha256": sha256}
-                    )
-                continue
-            ranges = written.merged()
-            for start in range(0, len(ranges), footprint.RANGES_PER_EVENT):
-                part = ranges[start : start + footprint.RANGES_PER_EVENT]
-                count, sha256 = footprint.digest(self.conn, mark, table, written.columns, part)
-                work.digests.append(
-                    {"table": table, "columns": written.columns, "ranges": part, "count": count, "sha256": sha256}
-                )
+        """What the apply wrote, per table, as the rollback will check it (RowsDigested)."""
+        projection_digest.digest_written(self, work)
 
     def _stored(self, restore_id: UUID, wanted: tuple[type[Any], ...]) -> Iterator[Any]:
         """All of a restore's events of the ``wanted`` types, in order; the others are not decoded."""

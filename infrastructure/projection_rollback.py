@@ -1,8 +1,9 @@
 """Rolling back an applied restore: the projection removes exactly what the restore wrote.
 
-With the digests its apply recorded (RowsDigested), each table's restored pk ranges are read back
-page by page and compared by count and sha256, checked for rows outside the restore that reference
-them, and deleted by range: neither the rows nor their pks are held. Without them (an apply of an
+With the digests its apply recorded (RowsDigested), each table's restored pk ranges are deleted
+page by page, the deleted rows digested in the same pass and compared by count and sha256, then
+checked for rows outside the restore that still reference them: neither the rows nor their pks are
+held. Without them (an apply of an
 older version), or when a digest differs (to name the changed rows), the rows are compared with the
 restore's row events, batch by batch.
 """
@@ -10,11 +11,14 @@ restore's row events, batch by batch.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from eventsourcing.utils import get_topic
 
 from domain.errors import ApplyError
 from domain.ledger import RestoreRun
@@ -29,61 +33,99 @@ if TYPE_CHECKING:
     from infrastructure.projection import Projection, _Work
 
 CHUNK = 500  # pks per executemany of a row-by-row delete
+PAGE = 50  # stored events per read of the ledger
+SAVEPOINT = "restore_ledger_rollback"  # the deletes by digest, undone when a digest differs
 
 
-def _applied_digests(p: Projection, restore_id: UUID) -> list[Any]:
-    """The RowsDigested events of the restore's last apply (none: applied by an older version)."""
-    digests: list[Any] = []
-    for event in p._stored(restore_id, (RestoreRun.ApplyRequested, RestoreRun.RowsDigested)):
-        if isinstance(event, RestoreRun.ApplyRequested):
-            digests = []
-        else:
-            digests.append(event)
-    return digests
+@dataclass
+class _Applied:
+    """What a rollback by digests needs of a restore's events, from one read of them."""
+
+    digests: list[Any] = field(default_factory=list)  # RowsDigested of its last apply (none: an older apply)
+    updates: list[int] = field(default_factory=list)  # versions of its RowsUpdated events, read when needed
+    media: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _applied(p: Projection, restore_id: UUID) -> _Applied:
+    """One read of the restore's events (each read is of all its row batches: seconds at a million
+    rows on PostgreSQL); its RowsUpdated are decoded later, one by one, only if it has any."""
+    decoded = {get_topic(cls) for cls in (RestoreRun.ApplyRequested, RestoreRun.RowsDigested, RestoreRun.MediaRecorded)}
+    updated = get_topic(RestoreRun.RowsUpdated)
+    found = _Applied()
+    version = 0
+    while stored := p.ledger.recorder.select_events(restore_id, gt=version, limit=PAGE):
+        for item in stored:
+            version = item.originator_version
+            if item.topic == updated:
+                found.updates.append(version)
+            elif item.topic in decoded:
+                event: Any = p.ledger.mapper.to_domain_event(item)
+                if isinstance(event, RestoreRun.ApplyRequested):
+                    found.digests = []
+                elif isinstance(event, RestoreRun.RowsDigested):
+                    found.digests.append(event)
+                else:
+                    found.media += event.files
+    return found
+
+
+def _updates(p: Projection, restore_id: UUID, versions: list[int]) -> Iterator[Any]:
+    """The restore's RowsUpdated events at these versions, one at a time."""
+    for version in versions:
+        [item] = p.ledger.recorder.select_events(restore_id, gt=version - 1, lte=version)
+        yield p.ledger.mapper.to_domain_event(item)
 
 
 def roll_back(p: Projection, work: _Work) -> None:
     """Remove exactly what the restore wrote, after checking that nothing else relies on it.
 
-    With the digests its apply recorded, each table's restored pk ranges are read back page
-    by page and compared by count and sha256, then deleted by range: neither the rows nor
-    their pks are held. Without them (an older apply), or when a digest differs (to name the
-    changed rows), the rows are compared with the restore's row events.
+    With the digests its apply recorded, each table's restored pk ranges are deleted page by page,
+    the deleted rows digested in the same pass (under a savepoint) and compared by count and
+    sha256; neither the rows nor their pks are held. Without digests (an older apply), or when a
+    digest differs, the deletes are undone and the rows compared with the restore's row events,
+    to name the changed ones.
     """
-    digests = _applied_digests(p, work.restore_id)
-    mark = p.writer.mark
-    if not digests or any(_digest(p, d) != (d.count, d.sha256) for d in digests):
+    applied = _applied(p, work.restore_id)
+    if not applied.digests:
         roll_back_by_rows(p, work)
         return
-    updated = (RestoreRun.RowsUpdated,)
-    if any(_changed_updates(p, event) for event in p._stored(work.restore_id, updated)):
+    if any(_changed_updates(p, event) for event in _updates(p, work.restore_id, applied.updates)):
         roll_back_by_rows(p, work)  # names the changed rows
         return
-    ranges: dict[str, list[list[Any]]] = {}  # pk ranges, or the key tuples of a composite-pk table
-    for d in digests:
-        ranges.setdefault(d.table, []).extend(d.ranges)
-    _check_no_dependents_by_ranges(p, ranges)
-    for table in reversed(list(ranges)):
+    by_table: dict[str, list[Any]] = {}  # pk ranges, or the key tuples of a composite-pk table
+    for d in applied.digests:
+        by_table.setdefault(d.table, []).append(d)
+    p.conn.exec_driver_sql(f"SAVEPOINT {SAVEPOINT}")
+    deleted = 0
+    for table in reversed(list(by_table)):
         keys = p.key_columns(table)
-        if len(keys) > 1:
-            work.rows += table_keys.delete_by_keys(p.conn, mark, table, keys, ranges[table])
-        else:
-            work.rows += footprint.delete(p.conn, mark, table, keys[0], ranges[table])
-        work.tables.setdefault(table, keys[0])
-    for event in p._stored(work.restore_id, updated):
+        for d in by_table[table]:
+            if _delete_digested(p, d, keys) != (d.count, d.sha256):
+                p.conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
+                roll_back_by_rows(p, work)  # names the changed rows
+                return
+            deleted += d.count
+    p.conn.exec_driver_sql(f"RELEASE SAVEPOINT {SAVEPOINT}")
+    ranges = {table: [r for d in found for r in d.ranges] for table, found in by_table.items()}
+    _check_no_dependents_by_ranges(p, ranges)  # the rows outside the restore are still there
+    work.rows += deleted
+    for table in by_table:
+        work.tables.setdefault(table, p.key_columns(table)[0])
+    for event in _updates(p, work.restore_id, applied.updates):
         p._write_updates(work, event, "before")
     _restore_links(p, work)
-    media = [f for event in p._stored(work.restore_id, (RestoreRun.MediaRecorded,)) for f in event.files]
     started = p._started_event(work.restore_id)
-    _set_media_aside(p, work, started.options.get("media_root"), media)
+    _set_media_aside(p, work, started.options.get("media_root"), applied.media)
 
 
-def _digest(p: Projection, d: Any) -> tuple[int, str]:
-    """(rows, sha256) of what a RowsDigested event names, read now: by pk ranges, or by a composite pk's keys."""
-    keys = p.key_columns(d.table)
+def _delete_digested(p: Projection, d: Any, keys: list[str]) -> tuple[int, str]:
+    """Delete what a RowsDigested event names and digest it in the same pass: (rows, sha256). A composite
+    pk's rows are digested by their key tuples, then deleted by them."""
     if len(keys) > 1:
-        return footprint.digest_keys(p.conn, p.writer.mark, d.table, d.columns, keys, d.ranges)
-    return footprint.digest(p.conn, p.writer.mark, d.table, d.columns, d.ranges)
+        found = footprint.digest_keys(p.conn, p.writer.mark, d.table, d.columns, keys, d.ranges)
+        table_keys.delete_by_keys(p.conn, p.writer.mark, d.table, keys, d.ranges)
+        return found
+    return footprint.delete_digested(p.conn, p.writer.mark, d)
 
 
 def _check_no_dependents_by_ranges(p: Projection, ranges: dict[str, list[list[Any]]]) -> None:

@@ -10,7 +10,10 @@ from uuid import UUID
 import pytest
 from click.testing import CliRunner
 
-from infrastructure import projection_rollback
+from application.ledger import Ledger
+from domain.ledger import RestoreRun
+from infrastructure import footprint, projection_digest, projection_rollback
+from infrastructure.footprint import digest
 from infrastructure.projection import Projection
 from tests.conftest import run
 from tests.edms import Source
@@ -222,3 +225,100 @@ def test_status_shows_each_restore_and_what_is_pending(
     assert [(r["restore_id"], r["status"]) for r in state["restores"]] == [(applied, "applied")]
     assert state["pending"] == [] and state["busy"] is False
     assert 0 < state["position"] <= state["ledger_head"]
+
+
+def spy_single_pass(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Record each (table, form) the rollback deletes and digests in one pass."""
+    calls: list[tuple[str, str]] = []
+    delete_digested = footprint.delete_digested
+
+    def spied(conn: Any, mark: str, digested: Any) -> tuple[int, str]:
+        calls.append((digested.table, digested.form))
+        return delete_digested(conn, mark, digested)
+
+    monkeypatch.setattr(footprint, "delete_digested", spied)
+    return calls
+
+
+def digest_forms(ledger: str, restore_id: str) -> set[str]:
+    run = Ledger(ledger)
+    found = [run.mapper.to_domain_event(e) for e in run.recorder.select_events(UUID(restore_id))]
+    run.close()
+    return {e.form for e in found if isinstance(e, RestoreRun.RowsDigested)}
+
+
+def test_an_apply_on_sqlite_digests_the_rows_as_written_and_on_postgresql_reads_them_back(
+    source: Source, reinitialised: Target, ledger: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_back = []
+    monkeypatch.setattr(footprint, "digest", lambda *args: read_back.append(args[2]) or digest(*args))
+
+    restore_id = restore(cli, source.fixture(), reinitialised, ledger)
+
+    if reinitialised.dialect == "sqlite":
+        assert digest_forms(ledger, restore_id) == {"written"} and read_back == []
+    else:
+        assert digest_forms(ledger, restore_id) == {"read"} and "documents_document" in read_back
+
+
+def test_a_row_changed_in_a_deferred_reference_is_named_and_the_deletes_of_the_single_pass_undone(
+    source: Source, reinitialised: Target, ledger: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    restore_id = restore(cli, source.fixture(), reinitialised, ledger)
+    [(pk,)] = reinitialised.query(
+        "SELECT MAX(id) FROM documents_document WHERE current_version_id IS NOT NULL"
+    )  # set after the insert, by a deferred reference
+    reinitialised.execute(f"UPDATE documents_document SET current_version_id = NULL WHERE id = {pk}")
+    before = reinitialised.data()
+    single_pass = spy_single_pass(monkeypatch)
+    row_by_row = spy_row_by_row(monkeypatch)
+
+    result = run(cli, "rollback", restore_id, "--ledger", ledger)
+
+    assert result.exit_code == 1, result.output
+    assert f"documents_document pk {pk} column current_version_id" in result.output
+    assert ("documents_document", "written" if reinitialised.dialect == "sqlite" else "read") in single_pass
+    assert row_by_row == [UUID(restore_id)]
+    assert reinitialised.data() == before  # what the single pass deleted is back
+
+
+def test_a_restore_digested_by_reading_back_as_before_version_2_rolls_back_in_one_pass(
+    source: Source, reinitialised: Target, ledger: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = reinitialised.data()
+    with monkeypatch.context() as older_version:  # every table read back, as every apply did before
+        older_version.setattr(projection_digest, "hash_written", lambda hashed, event, rows: None)
+        restore_id = restore(cli, source.fixture(), reinitialised, ledger)
+    assert digest_forms(ledger, restore_id) == {"read"}
+    single_pass = spy_single_pass(monkeypatch)
+    row_by_row = spy_row_by_row(monkeypatch)
+
+    result = run(cli, "rollback", restore_id, "--ledger", ledger)
+
+    assert result.exit_code == 0, result.output
+    assert reinitialised.data() == before
+    assert row_by_row == [] and {form for _, form in single_pass} == {"read"}
+
+
+def test_a_row_the_restore_updated_and_changed_since_is_named_by_the_rollback(
+    source: Source, reinitialised: Target, ledger: str, cli: CliRunner
+) -> None:
+    restore_id = restore(cli, source.fixture(), reinitialised, ledger, "--on-conflict", "update")
+    opened = Ledger(ledger)
+    stored = opened.recorder.select_events(UUID(restore_id))
+    [updated, *_] = [
+        e for e in map(opened.mapper.to_domain_event, stored) if isinstance(e, RestoreRun.RowsUpdated) and e.updates
+    ]
+    opened.close()
+    first = updated.updates[0]
+    column = next(c for c in sorted(first["after"]) if updated.kinds[c] == "text")
+    reinitialised.execute(
+        f"UPDATE {updated.table} SET {column} = 'changed since' WHERE {updated.pk_column} = {first['pk']}"
+    )
+    before = reinitialised.data()
+
+    result = run(cli, "rollback", restore_id, "--ledger", ledger)
+
+    assert result.exit_code == 1, result.output
+    assert f"{updated.table} pk {first['pk']} (updated by the restore)" in result.output
+    assert reinitialised.data() == before

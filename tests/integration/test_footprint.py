@@ -10,12 +10,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
-from infrastructure import footprint
+from infrastructure import footprint, row_hashes
 from infrastructure.dialects import writer_for
 from tests.targets import PG_SERVER, pg_admin, pg_available
 
@@ -185,3 +188,144 @@ def test_digest_memory_stays_bounded_by_a_page(tmp_path: Path) -> None:
         assert rows == count
 
     assert peaks[1] < peaks[0] * 1.25  # twice the rows, about the same peak: one page at a time
+
+
+def digested(table: str, columns: list[str], ranges: list[list[int]], form: str, kinds: list[str]) -> Any:
+    """A RowsDigested event's fields, as the rollback reads them."""
+    return SimpleNamespace(table=table, columns=columns, ranges=ranges, form=form, kinds=kinds)
+
+
+WRITTEN_KINDS = ["integer", "boolean", "decimal", "float", "datetime", "json", "binary", "uuid", "text"]
+WRITTEN_COLUMNS = ["id", "flag", "amount", "ratio", "t", "j", "b", "u", "n"]
+WRITTEN_SCHEMA = (  # Django's SQLite column types: bool and decimal have NUMERIC affinity, real REAL
+    "CREATE TABLE written (id integer PRIMARY KEY, flag bool NOT NULL, amount decimal, ratio real, "
+    "t datetime, j text, b blob, u char(32), n text)"
+)
+WRITTEN_CHANGES = {  # one value of one row changed after the apply, in SQLite's own SQL
+    "flag": "UPDATE written SET flag = 0 WHERE id = 3",
+    "amount": "UPDATE written SET amount = '3.51' WHERE id = 3",
+    "ratio": "UPDATE written SET ratio = 2.5 WHERE id = 3",
+    "t": "UPDATE written SET t = '2026-03-01 10:00:04' WHERE id = 3",
+    "j": 'UPDATE written SET j = \'{"a": 3, "b": [1, 2, 4]}\' WHERE id = 3',
+    "b": "UPDATE written SET b = NULL WHERE id = 3",
+    "u": "UPDATE written SET u = '00000000000000000000000000000009' WHERE id = 3",
+    "n": "UPDATE written SET n = 'now set' WHERE id = 3",
+}
+
+
+def sent(i: int) -> list[Any]:
+    """A row as the projection sends it to SQLite: a decimal's text with its scale, a float column's
+    integer, a boolean; SQLite stores 12.5 or 12, 2.0 and 1 (their affinity)."""
+    amount = f"{i}.50" if i % 3 else f"{i}.00"
+    ratio: Any = i if i % 2 else i / 4
+    instant = f"2026-03-01 10:00:{i:02d}"
+    j = json.dumps({"a": i, "b": [1, 2, i]})
+    return [i, i % 2 == 1, amount, ratio, instant, j, bytes([i % 256, 0, 255]), uuid.UUID(int=i).hex, None]
+
+
+def written_table(path: Path, batches: list[list[int]]) -> tuple[sa.Engine, list[list[int]], tuple[int, str]]:
+    """A SQLite table written batch by batch as an apply does, with the digest the apply makes of it."""
+    engine = sa.create_engine(f"sqlite:///{path}")
+    hashed = row_hashes.RowHashes(WRITTEN_COLUMNS, WRITTEN_KINDS)
+    written = footprint.PkRanges()
+    with engine.begin() as conn:
+        conn.exec_driver_sql(WRITTEN_SCHEMA)
+        for batch in batches:
+            rows = [sent(i) for i in batch]
+            writer_for("sqlite").insert(conn, "written", WRITTEN_COLUMNS, rows)
+            hashed.add(rows)
+            for i in batch:
+                written.add(i)
+    ranges = written.merged()
+    [found] = list(hashed.digests([ranges]))
+    return engine, ranges, found
+
+
+def delete_written(engine: sa.Engine, ranges: list[list[int]]) -> tuple[int, str]:
+    with engine.begin() as conn:
+        event = digested("written", WRITTEN_COLUMNS, ranges, "written", WRITTEN_KINDS)
+        return footprint.delete_digested(conn, "?", event)
+
+
+def test_rows_hashed_as_written_to_sqlite_give_the_digest_of_the_same_rows_deleted(tmp_path: Path) -> None:
+    engine, ranges, at_apply = written_table(tmp_path / "t.sqlite3", [[*range(20, 41)], [*range(1, 20)], [45, 44]])
+    with engine.connect() as conn:  # SQLite stored some values in another form than sent
+        assert conn.exec_driver_sql("SELECT flag, amount, ratio FROM written WHERE id = 2").one() == (0, 2.5, 0.5)
+        assert conn.exec_driver_sql("SELECT amount, ratio FROM written WHERE id = 3").one() == (3, 3.0)
+
+    at_rollback = delete_written(engine, ranges)
+
+    assert at_rollback == at_apply and at_apply[0] == 42
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM written").scalar() == 0
+    engine.dispose()
+
+
+@pytest.mark.parametrize("column", sorted(WRITTEN_CHANGES))
+def test_a_change_of_any_kind_of_value_after_an_apply_on_sqlite_changes_the_written_digest(
+    tmp_path: Path, column: str
+) -> None:
+    engine, ranges, at_apply = written_table(tmp_path / "t.sqlite3", [[*range(1, 11)]])
+    with engine.begin() as conn:
+        conn.exec_driver_sql(WRITTEN_CHANGES[column])
+
+    at_rollback = delete_written(engine, ranges)
+
+    assert at_rollback[0] == at_apply[0] and at_rollback[1] != at_apply[1]
+    engine.dispose()
+
+
+def test_rows_rehashed_after_a_later_update_match_the_rows_deleted(tmp_path: Path) -> None:
+    engine, ranges, _ = written_table(tmp_path / "t.sqlite3", [[*range(1, 11)]])
+    hashed = row_hashes.RowHashes(WRITTEN_COLUMNS, WRITTEN_KINDS)
+    hashed.add([sent(i) for i in range(1, 11)])
+    with engine.begin() as conn:  # as a deferred reference is set after the insert
+        conn.exec_driver_sql("UPDATE written SET n = 'set later' WHERE id = 4")
+        hashed.replace([list(conn.exec_driver_sql("SELECT * FROM written WHERE id = 4").one())])
+    [at_apply] = list(hashed.digests([ranges]))
+
+    assert delete_written(engine, ranges) == at_apply
+    engine.dispose()
+
+
+def test_deleting_a_page_digests_it_as_the_apply_read_it_back_and_undoes_nothing_itself(engine: sa.Engine) -> None:
+    fill(engine, 40)
+    ranges = [[1, 40]]
+    read_at_apply = digest_of(engine, ranges, OTHER_SESSION if engine.dialect.name == "postgresql" else None)
+    mark = writer_for(engine.dialect.name).mark
+
+    with engine.begin() as conn:
+        deleted = footprint.delete_digested(conn, mark, digested("kinds", COLUMNS, ranges, "read", []))
+        left = conn.exec_driver_sql("SELECT count(*) FROM kinds").scalar()
+
+    assert deleted == read_at_apply and left == 0
+
+
+@pytest.mark.parametrize("column", sorted(CHANGES))
+def test_a_change_of_any_kind_of_value_changes_the_digest_of_the_deleted_page(engine: sa.Engine, column: str) -> None:
+    fill(engine, 10)
+    read_at_apply = digest_of(engine, [[1, 10]])
+    with engine.begin() as conn:
+        conn.exec_driver_sql(CHANGES[column])
+    mark = writer_for(engine.dialect.name).mark
+
+    with engine.begin() as conn:
+        deleted = footprint.delete_digested(conn, mark, digested("kinds", COLUMNS, [[1, 10]], "read", []))
+
+    assert deleted[0] == read_at_apply[0] and deleted[1] != read_at_apply[1]
+
+
+@given(
+    st.one_of(
+        st.integers(-(10**20), 10**20),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.decimals(allow_nan=False, allow_infinity=False, places=2).map(str),
+        st.decimals(allow_nan=False, allow_infinity=False).map(str),
+        st.from_regex(r"-?0*[0-9]{1,5}(\.[0-9]{0,4})?", fullmatch=True),
+        st.text(max_size=5),
+    )
+)
+def test_a_decimal_takes_one_form_as_text_or_number_as_decimal_normalizes_it(value: Any) -> None:
+    form = row_hashes.FIXES["decimal"](value)
+
+    assert form == row_hashes._normalized(value)

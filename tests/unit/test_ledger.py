@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from application.ledger import Ledger, RestoreNotFoundError
@@ -85,3 +87,33 @@ def test_a_run_read_back_without_its_row_events_has_the_state_of_a_full_read() -
     fast.start_rollback("qa", "the version is right: the next save follows on")
     ledger.save(fast)
     assert ledger.get_run(str(recording.id)).version == fast.version
+
+
+def test_a_rows_digested_event_recorded_before_its_form_was_reads_as_read_back() -> None:
+    ledger = Ledger("memory:")
+    run = started()
+    run.record_rows("app.user", "app_user", ["id"], ["integer"], [[1], [2]])
+    run.finish_recording()
+    run.request_apply("qa", "go")
+    run.digest_rows("app_user", ["id"], [[1, 2]], 2, "a" * 64, "written", ["integer"])
+    ledger.save(run)
+    [stored] = [e for e in ledger.recorder.select_events(run.id) if e.topic.endswith("RowsDigested")]
+    mapper = ledger.mapper
+    assert mapper.compressor is None and mapper.cipher is None  # the in-memory ledger stores plain JSON
+    state = mapper.transcoder.decode(stored.state)
+    assert (state.pop("class_version"), state.pop("form"), state.pop("kinds")) == (2, "written", ["integer"])
+    as_version_1 = replace(stored, state=mapper.transcoder.encode(state))
+
+    event = mapper.to_domain_event(as_version_1)
+
+    assert isinstance(event, RestoreRun.RowsDigested)
+    assert (event.form, event.kinds, event.count, event.ranges) == ("read", [], 2, [[1, 2]])
+
+
+def test_a_digest_of_an_unknown_form_is_refused() -> None:
+    run = started()
+    run.finish_recording()
+    run.request_apply("qa", "go")
+
+    with pytest.raises(ValueError, match="unknown digest form"):
+        run.digest_rows("app_user", ["id"], [[1, 2]], 2, "a" * 64, "guessed", [])
