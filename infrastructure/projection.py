@@ -25,15 +25,14 @@ from sqlalchemy.engine import Connection
 from domain.errors import ApplyError, RestoreError
 from domain.ledger import RestoreRun
 from domain.profile import Kind
-from infrastructure import footprint, projection_digest, projection_rollback, row_hashes
+from infrastructure import footprint, projection_checks, projection_digest, projection_rollback, row_hashes
 from infrastructure.backup import Backup, open_backup
 from infrastructure.checkpoints import checkpoint
 from infrastructure.dialects import execute_many, writer_for
 from infrastructure.ledger_verify import check_run
 from infrastructure.reading import Limits
-from infrastructure.schema import unique_sets
-from infrastructure.storage import Converter, from_storage, same, to_storage
-from infrastructure.table_keys import pk_columns, select_by_keys, where_keys
+from infrastructure.storage import Converter, same, to_storage
+from infrastructure.table_keys import pk_columns, where_keys
 from infrastructure.target import APPLIED_TABLE, TRACKING_TABLE, claim_identity, quote
 
 PAGE = 50  # intents per read of the notification log
@@ -275,14 +274,14 @@ class Projection:
                 if work.hashed is not None and work.hashed.get(event.table) is not None:
                     work.deferred.setdefault(event.table, set()).update(pk for pk, _ in event.pairs)
             elif isinstance(event, RestoreRun.RowsMapped):
-                self._check_present(event.table, event.mappings, "maps onto", check_identity)
+                projection_checks.check_present(self, event.table, event.mappings, "maps onto", check_identity)
             elif isinstance(event, RestoreRun.RowsUnchanged):
-                self._check_present(event.table, event.rows, "finds unchanged", check_identity)
+                projection_checks.check_present(self, event.table, event.rows, "finds unchanged", check_identity)
             elif isinstance(event, RestoreRun.RowsUpdated):
-                self._check_present(event.table, event.updates, "updates", False)
+                projection_checks.check_present(self, event.table, event.updates, "updates", False)
                 self._write_updates(work, event, "after")
             elif isinstance(event, RestoreRun.LinksRemoved):
-                self._remove_links(work, event)
+                projection_checks.remove_links(self, work, event)
             elif isinstance(event, RestoreRun.MediaRecorded):
                 limits = Limits.from_dict(started.options.get("limits"))
                 self._stage_media(work, self.backup_path(started.backup), media_root, event.files, limits)
@@ -312,73 +311,9 @@ class Projection:
             self._insert(work, event)
         except ApplyError:
             self.conn.exec_driver_sql("ROLLBACK TO SAVEPOINT restore_ledger_rows")
-            self._check_free(event)  # raises, naming the values taken since planning
+            projection_checks.check_free(self, event)  # raises, naming the values taken since planning
             raise
         self.conn.exec_driver_sql("RELEASE SAVEPOINT restore_ledger_rows")
-
-    def _check_free(self, event: Any) -> None:
-        """The plan's new pks and UUIDs must still be free: the target may have changed since planning."""
-        unique = self._unique_columns(event.table)
-        keys = self.key_columns(event.table)
-        if len(keys) > 1:  # a composite pk: the key tuples, then the unique UUIDs (no column is the pk)
-            positions = [event.columns.index(c) for c in keys]
-            wanted = [[row[i] for i in positions] for row in event.rows]
-            found = select_by_keys(self.conn, self.writer.mark, event.table, keys, wanted)
-            if found:
-                shown = ", ".join(str(list(key)) for key in found[:5])
-                raise ApplyError(
-                    f"{event.model}: pk ({', '.join(keys)}) {shown} in {event.table!r} is taken since planning "
-                    f"({len(found)} such rows); plan the restore again"
-                )
-        for position, column in enumerate(event.columns):
-            if position == 0 and len(keys) > 1:
-                continue
-            if position != 0 and (event.kinds[position] != Kind.UUID.value or column not in unique):
-                continue  # a non-unique UUID column may repeat values: a soft reference
-            values = [row[position] for row in event.rows if row[position] is not None]
-            if position != 0:
-                convert = to_storage(self.conn.dialect.name, Kind.UUID)
-                values = [convert(v) for v in values]
-            taken = {row[0] for row in self._select(event.table, column, values)} if values else set()
-            if taken:
-                shown = ", ".join(str(v) for v in sorted(taken, key=str)[:5])
-                raise ApplyError(
-                    f"{event.model}: {column} {shown} in {event.table!r} is taken since planning "
-                    f"({len(taken)} such rows); plan the restore again"
-                )
-
-    def _unique_columns(self, table: str) -> set[str]:
-        """The columns of ``table`` that are unique on their own (read once per table)."""
-        if table not in self._unique:
-            sets = unique_sets(self.conn, table, self.conn.dialect.name)
-            self._unique[table] = {columns[0] for columns in sets if len(columns) == 1}
-        return self._unique[table]
-
-    def _check_present(self, table: str, entries: list[dict[str, Any]], what: str, check_identity: bool) -> None:
-        """Rows the restore maps onto or updates must exist (for a replay: with the same UUID)."""
-        keys = self.key_columns(table)
-        uuid_column = entries[0].get("uuid_column") if check_identity and entries else None
-        extra = f", {quote(self.conn, uuid_column)}" if uuid_column else ""
-        if len(keys) > 1:  # a composite pk: an entry's pk is the list of its parts
-            found = select_by_keys(self.conn, self.writer.mark, table, keys, [e["pk"] for e in entries], extra)
-            present = {tuple(row[: len(keys)]): row[len(keys) :] for row in found}
-        else:
-            present = {row[0]: row[1:] for row in self._select(table, keys[0], [e["pk"] for e in entries], extra)}
-        convert = from_storage(Kind.UUID)
-
-        def pk(entry: dict[str, Any]) -> Any:
-            return tuple(entry["pk"]) if isinstance(entry["pk"], list) else entry["pk"]
-
-        gone = [
-            e for e in entries if pk(e) not in present or (uuid_column and convert(present[pk(e)][0]) != e.get("uuid"))
-        ]
-        if gone:
-            names = ", ".join(f"{e['record']} (target pk {e['pk']})" for e in gone[:5])
-            identity = " with the same pk and UUID" if check_identity else " since planning"
-            raise ApplyError(
-                f"rows the restore {what} are missing from {table!r}{identity}: {names}"
-                + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
-            )
 
     def key_columns(self, table: str) -> list[str]:
         """The columns of the table's primary key: one, or several for a composite pk (read once)."""
@@ -443,30 +378,6 @@ class Projection:
             sql = f"UPDATE {quote(self.conn, event.table)} SET {assignments} WHERE {where}"
             execute_many(self.conn, sql, rows)
         work.rows += len(event.updates)
-
-    def _remove_links(self, work: _Work, event: Any) -> None:
-        """Delete the links the restore removes, by id, once each is found as planned."""
-        links = event.links
-        source, target = event.ends
-        from_source, from_target = (from_storage(Kind(kind)) for kind in event.kinds)
-        extra = f", {quote(self.conn, source)}, {quote(self.conn, target)}"
-        present = {row[0]: row[1:] for row in self._select(event.table, "id", [link["id"] for link in links], extra)}
-        gone = [
-            link
-            for link in links
-            if link["id"] not in present
-            or (from_source(present[link["id"]][0]), from_target(present[link["id"]][1]))
-            != (link["source"], link["target"])
-        ]
-        if gone:
-            names = ", ".join(f"{link['record']} (link {link['source']} -> {link['target']})" for link in gone[:5])
-            raise ApplyError(
-                f"links the restore removes are missing from {event.table!r} since planning: {names}"
-                + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
-            )
-        sql = f"DELETE FROM {quote(self.conn, event.table)} WHERE id = {self.writer.mark}"
-        execute_many(self.conn, sql, [(link["id"],) for link in links])
-        work.rows += len(links)
 
     # -- media ----------------------------------------------------------------------------
 
