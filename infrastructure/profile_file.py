@@ -39,13 +39,28 @@ def load_profile(engine: Engine, path: Path | None, package: str | None = None) 
     if path is None:
         if package is None:
             return inferred
+        _share_symmetry(models)
         return Profile({label: ModelProfile.from_dict(model) for label, model in models.items()}, inferred.known_labels)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ProfileError(f"profile file {str(path)!r} cannot be read: {error}") from None
     _apply(models, _parse(text, f"profile file {str(path)!r}"), f"profile file {str(path)!r}", merge=True)
+    _share_symmetry(models)
     return Profile({label: ModelProfile.from_dict(model) for label, model in models.items()}, inferred.known_labels)
+
+
+def _share_symmetry(models: dict[str, dict[str, Any]]) -> None:
+    """A proxy's self relation is its concrete model's: what a profile says of that one's symmetry holds
+    for the proxy's records too (a package lists a proxy without its many-to-many relations)."""
+    for model in models.values():
+        concrete = models.get(model.get("alias_of") or "")
+        if concrete is None:
+            continue
+        for name, m2m in model.get("many_to_many", {}).items():
+            said = concrete.get("many_to_many", {}).get(name, {}).get("symmetrical")
+            if m2m.get("symmetrical") is None and said is not None:
+                m2m["symmetrical"] = said
 
 
 def _parse(text: str, where: str) -> dict[str, Any]:

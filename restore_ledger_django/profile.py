@@ -203,9 +203,10 @@ def model_profile(model: type[models.Model]) -> dict[str, Any]:
 
 def _default(field: models.Field[Any, Any]) -> Any:
     """The field's default in the form ``dumpdata`` writes it; None when there is none to record
-    (no default, or a callable whose every call gives another value, such as ``uuid.uuid4``)."""
+    (no default, or a callable whose every call gives another value, such as ``uuid.uuid4``). A text
+    or binary field without one has Django's implicit empty default, which no schema holds."""
     if not field.has_default():
-        return None
+        return "" if field.get_default() in ("", b"") else None
     if callable(field.default) and field.default not in _CONSTANT_FACTORIES:
         return None
     value = field.get_default()

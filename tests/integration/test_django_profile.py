@@ -40,7 +40,7 @@ def test_references_defaults_and_the_projects_settings(exported: dict[str, Any])
         "field": "category", "column": "category_id", "model": "shop_items.category", "nullable": False,
         "to_field": "code",
     }  # fmt: skip
-    assert item["defaults"] == {"price": 0, "attributes": {}}
+    assert item["defaults"] == {"sku": "", "price": 0, "attributes": {}}  # a CharField: Django's implicit ""
     assert item["uuid_fields"] == ["uuid"]
     assert item["fields"]["price"]["kind"] == "decimal"
     assert exported["shop_items.category"]["defaults"] == {"title": "untitled"}
