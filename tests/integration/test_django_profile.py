@@ -43,7 +43,7 @@ def test_references_defaults_and_the_projects_settings(exported: dict[str, Any])
     assert item["defaults"] == {"sku": "", "price": 0, "attributes": {}}  # a CharField: Django's implicit ""
     assert item["uuid_fields"] == ["uuid"]
     assert item["fields"]["price"]["kind"] == "decimal"
-    assert exported["shop_items.category"]["defaults"] == {"title": "untitled"}
+    assert exported["shop_items.category"]["defaults"] == {"code": "", "title": "untitled"}  # Django's implicit ""
     assert exported["shop_items.category"]["policy"] == "map" and exported["shop_items.category"]["seeded"]
     note = exported["shop_items.note"]
     assert note["generic_foreign_keys"] == {

@@ -318,7 +318,7 @@ def test_a_change_of_any_kind_of_value_changes_the_digest_of_the_deleted_page(en
 @given(
     st.one_of(
         st.integers(-(10**20), 10**20),
-        st.floats(allow_nan=True, allow_infinity=True),
+        st.floats(allow_nan=False, allow_infinity=True),  # NaN is never a decimal's value (domain/values refuses it)
         st.decimals(allow_nan=False, allow_infinity=False, places=2).map(str),
         st.decimals(allow_nan=False, allow_infinity=False).map(str),
         st.from_regex(r"-?0*[0-9]{1,5}(\.[0-9]{0,4})?", fullmatch=True),
