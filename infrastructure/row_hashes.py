@@ -40,19 +40,23 @@ def _boolean(value: Any) -> Any:
 _PLAIN_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 
 
+_DIGITS = 28  # Decimal's default context precision, which normalize() rounds to
+_PRECISE = 10**_DIGITS
+
+
 def _decimal(value: Any) -> Any:
     """A decimal's text or number as its normalized text: 12.50, 12.5 and 12.500 are one value.
     The common forms (an integer, a float without exponent, plain text) without Decimal."""
     kind = type(value)
-    if kind is int:
+    if kind is int and -_PRECISE < value < _PRECISE:
         return str(value)
     if kind is float:
         text = repr(value)
         if "e" not in text and "n" not in text:  # not 1e+16, inf, nan
             return text[:-2] if text.endswith(".0") else text
-    elif kind is str and _PLAIN_DECIMAL.fullmatch(value):
+    elif kind is str and len(value) <= _DIGITS and _PLAIN_DECIMAL.fullmatch(value):
         return value.rstrip("0").rstrip(".") if "." in value else value
-    return _normalized(value)
+    return _normalized(value)  # more digits than Decimal's context keeps: rounded as it rounds them
 
 
 def _normalized(value: Any) -> Any:
