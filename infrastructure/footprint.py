@@ -159,10 +159,21 @@ def digest(
 def _digest_in_postgres(
     conn: Connection, table: str, columns: list[str], ranges: Sequence[Sequence[int]]
 ) -> tuple[int, str]:
+    return _hashed_pages(conn, table, columns, ranges, delete=False)
+
+
+def _hashed_pages(
+    conn: Connection, table: str, columns: list[str], ranges: Sequence[Sequence[int]], delete: bool
+) -> tuple[int, str]:
+    """(rows, sha256) of the rows in ``ranges``, hashed on the server page by page; with ``delete``,
+    each page is deleted and hashed in one statement."""
     sha = hashlib.sha256()
     count = 0
     pk = quote(conn, columns[0])
-    row = f"ROW({', '.join(quote(conn, c) for c in columns)})::text"
+    selected = ", ".join(quote(conn, c) for c in columns)
+    aggregate = (
+        f"count(*), encode(sha256(convert_to(string_agg(ROW({selected})::text, E'\\n' ORDER BY {pk}), 'UTF8')), 'hex')"
+    )
     cursor: Any = conn.connection.cursor()
     try:
         cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in PINNED))
@@ -170,11 +181,14 @@ def _digest_in_postgres(
         _settings(cursor, PINNED)
         for group in pieces(ranges):
             where, params = _where(conn, columns[0], group, "%s")
-            cursor.execute(
-                f"SELECT count(*), encode(sha256(convert_to(string_agg({row}, E'\\n' ORDER BY {pk}), 'UTF8')), 'hex') "
-                f"FROM {quote(conn, table)} WHERE {where}",
-                tuple(params),
-            )
+            if delete:
+                sql = (
+                    f"WITH gone AS (DELETE FROM {quote(conn, table)} WHERE {where} RETURNING {selected}) "
+                    f"SELECT {aggregate} FROM gone"
+                )
+            else:
+                sql = f"SELECT {aggregate} FROM {quote(conn, table)} WHERE {where}"
+            cursor.execute(sql, tuple(params))
             rows, page = cursor.fetchone()
             count += rows
             sha.update(f"{rows}:{page or ''}\n".encode())
@@ -305,32 +319,7 @@ def _take(
 def _delete_in_postgres(
     conn: Connection, table: str, columns: list[str], ranges: Sequence[Sequence[int]]
 ) -> tuple[int, str]:
-    """As _digest_in_postgres, each page deleted and hashed on the server in one statement."""
-    sha = hashlib.sha256()
-    count = 0
-    pk = quote(conn, columns[0])
-    selected = ", ".join(quote(conn, c) for c in columns)
-    row = f"ROW({selected})::text"
-    cursor: Any = conn.connection.cursor()
-    try:
-        cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in PINNED))
-        previous = dict(zip(PINNED, cursor.fetchone(), strict=True))
-        _settings(cursor, PINNED)
-        for group in pieces(ranges):
-            where, params = _where(conn, columns[0], group, "%s")
-            cursor.execute(
-                f"WITH gone AS (DELETE FROM {quote(conn, table)} WHERE {where} RETURNING {selected}) "
-                f"SELECT count(*), encode(sha256(convert_to(string_agg({row}, E'\\n' ORDER BY {pk}), 'UTF8')), 'hex') "
-                "FROM gone",
-                tuple(params),
-            )
-            rows, page = cursor.fetchone()
-            count += rows
-            sha.update(f"{rows}:{page or ''}\n".encode())
-        _settings(cursor, previous)
-    finally:
-        cursor.close()
-    return count, sha.hexdigest()
+    return _hashed_pages(conn, table, columns, ranges, delete=True)
 
 
 def delete(conn: Connection, mark: str, table: str, pk: str, ranges: Sequence[Sequence[int]]) -> int:
