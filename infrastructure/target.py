@@ -149,7 +149,8 @@ def busy_message(conn: Connection, wait_seconds: int) -> str:
         )
     holder = conn.exec_driver_sql(
         "SELECT a.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = %s",
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = %s "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
         (RESTORE_LOCK,),
     ).first()
     conn.rollback()

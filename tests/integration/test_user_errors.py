@@ -18,7 +18,7 @@ from eventsourcing.persistence import OperationalError
 from infrastructure import target as target_module
 from tests.conftest import run
 from tests.edms import Source
-from tests.targets import Target
+from tests.targets import PG_SERVER, Target
 
 CLI = str(Path(sys.executable).parent / "restore-ledger")
 
@@ -166,6 +166,11 @@ def test_a_lock_held_by_the_application_is_not_blamed_on_another_restore(
     source: Source, target: Target, sqlite_ledger: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(target_module.locked.__wrapped__, "__defaults__", (1,))  # type: ignore[attr-defined]
+    # the same lock taken on another database of the server (another target) is not this target's holder
+    elsewhere = None
+    if target.dialect == "postgresql":
+        elsewhere = psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, application_name="other-target")
+        elsewhere.execute(f"SELECT pg_advisory_lock({target_module.RESTORE_LOCK})")
     if target.dialect == "sqlite":
         application = sqlite3.connect(str(target.url).removeprefix("sqlite:///"), isolation_level=None)
         application.execute("BEGIN IMMEDIATE")
@@ -178,6 +183,8 @@ def test_a_lock_held_by_the_application_is_not_blamed_on_another_restore(
         result = run(cli, "restore", source.fixture(), "--target", target.url, "--ledger", sqlite_ledger, "--quiet")
     finally:
         application.close()
+        if elsewhere is not None:
+            elsewhere.close()
 
     assert result.exit_code == 1, result.output
     assert "holds this target's lock" in result.output
