@@ -68,7 +68,7 @@ def ledger_settings(url: str, create: bool = False) -> Iterator[dict[str, str]]:
         yield env
         return
     where = f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
-    key = zlib.crc32(f"restore-ledger:{env['POSTGRES_SCHEMA']}".encode())
+    key = _creation_lock(env)
     table = f"{env['POSTGRES_SCHEMA']}.restoreledger_events"
     try:
         conn = _postgres(env)
@@ -197,11 +197,17 @@ def _create_schema(env: dict[str, str]) -> None:
     from psycopg import sql
 
     try:
-        with _postgres(env) as conn:
+        with _postgres(env) as conn, conn.transaction():  # under the lock: IF NOT EXISTS races another creator
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_creation_lock(env),))
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"])))
     except psycopg.Error as error:
         where = f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
         raise LedgerSettingsError(f"the PostgreSQL ledger at {where} cannot be opened: {error}") from None
+
+
+def _creation_lock(env: dict[str, str]) -> int:
+    """The advisory lock key under which a PostgreSQL ledger's schema and tables are created."""
+    return zlib.crc32(f"restore-ledger:{env['POSTGRES_SCHEMA']}".encode())
 
 
 def _write_ahead_log(path: str) -> None:
