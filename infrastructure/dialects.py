@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from domain.errors import ApplyError
+from infrastructure import pg_constraints
+from infrastructure.pg_constraints import Relaxed
 
 PROJECTION_LOCK = 0x5052_4A54  # held by a projection's transaction: two never write at once
 
@@ -30,7 +32,11 @@ class SqliteWriter:
         marks = ", ".join("?" for _ in columns)
         execute_many(conn, f"INSERT INTO {quote(conn, table)} ({names}) VALUES ({marks})", rows)
 
-    def check_references(self, conn: Connection, tables: dict[str, str]) -> None:
+    def relax_references(self, conn: Connection, rows: dict[str, int], deleted: bool = False) -> list[Relaxed]:
+        """Foreign keys are not enforced row by row under the restore's lock: nothing to relax."""
+        return []
+
+    def check_references(self, conn: Connection, tables: dict[str, str], relaxed: list[Relaxed]) -> None:
         for table in sorted(tables):
             problems = conn.exec_driver_sql(f"PRAGMA foreign_key_check({quote(conn, table)})").fetchall()
             if problems:
@@ -64,10 +70,17 @@ class PostgresWriter:
         finally:
             cursor.close()
 
-    def check_references(self, conn: Connection, tables: dict[str, str]) -> None:
-        """Django's FKs are DEFERRABLE INITIALLY DEFERRED: check them now, to name the offending row."""
+    def relax_references(self, conn: Connection, rows: dict[str, int], deleted: bool = False) -> list[Relaxed]:
+        """The foreign keys checked for tables that take (``deleted``: lose) many rows, dropped until
+        ``check_references``."""
+        return pg_constraints.relax(conn, rows, pg_constraints.INCOMING if deleted else pg_constraints.OUTGOING)
+
+    def check_references(self, conn: Connection, tables: dict[str, str], relaxed: list[Relaxed]) -> None:
+        """Django's FKs are DEFERRABLE INITIALLY DEFERRED: check them now, to name the offending row; then
+        add back the ones ``relax_references`` dropped, each checked over its table in one query."""
         try:
             conn.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
+            pg_constraints.restore(conn, relaxed)
         except sa.exc.DBAPIError as error:
             raise ApplyError(f"a reference of the restore does not hold: {_detail(error)}") from None
 

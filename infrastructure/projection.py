@@ -25,11 +25,19 @@ from sqlalchemy.engine import Connection
 from domain.errors import ApplyError, RestoreError
 from domain.ledger import RestoreRun
 from domain.profile import Kind
-from infrastructure import footprint, projection_checks, projection_digest, projection_rollback, row_hashes
+from infrastructure import (
+    footprint,
+    pg_constraints,
+    projection_checks,
+    projection_digest,
+    projection_rollback,
+    row_hashes,
+)
 from infrastructure.backup import Backup, open_backup
 from infrastructure.checkpoints import checkpoint
 from infrastructure.dialects import execute_many, writer_for
 from infrastructure.ledger_verify import check_run
+from infrastructure.pg_constraints import Relaxed
 from infrastructure.reading import Limits
 from infrastructure.storage import Converter, same, to_storage
 from infrastructure.table_keys import pk_columns, where_keys
@@ -85,6 +93,7 @@ class _Work:
     # an apply on SQLite: each table's rows hashed as written (None: its batches' columns differ, read back)
     hashed: dict[str, row_hashes.RowHashes | None] | None = None
     deferred: dict[str, set[Any]] = field(default_factory=dict)  # pks whose references were set after the insert
+    relaxed: list[Relaxed] = field(default_factory=list)  # foreign keys dropped until the references are checked
 
 
 class Projection:
@@ -167,6 +176,28 @@ class Projection:
                 return False
         return False
 
+    def _rows_by_table(self, intent: Any) -> dict[str, int]:
+        """The rows a restore writes, per table: its Recorded counts by model (the last Recorded before
+        the intent) and the tables of its Validated profile; two small events, no row event is read."""
+        restore_id, profile, counts = intent.originator_id, None, None
+        for item in self.ledger.recorder.select_events(restore_id, limit=EVENTS_PAGE):
+            if item.topic == get_topic(RestoreRun.Validated):
+                profile = self._decoded(item).profile
+        recorded, version = get_topic(RestoreRun.Recorded), intent.originator_version
+        while counts is None and (page := self._before(restore_id, version)):
+            for item in page:
+                version = item.originator_version
+                if item.topic == recorded:
+                    counts = self._decoded(item).counts
+                    break
+        return pg_constraints.rows_by_table(profile or {}, counts or {})
+
+    def _decoded(self, item: Any) -> Any:
+        return self.ledger.mapper.to_domain_event(item)
+
+    def _before(self, restore_id: UUID, version: int) -> Any:
+        return self.ledger.recorder.select_events(restore_id, lte=version - 1, desc=True, limit=PAGE)
+
     def _events(self, restore_id: UUID) -> Iterator[Any]:
         """A restore's recording events, page by page, up to its Recorded event."""
         version = 0
@@ -208,6 +239,7 @@ class Projection:
                 self._roll_back(work)
             else:
                 media_root = event.target.get("media_root") if action == REPLAY else None
+                work.relaxed = self.writer.relax_references(self.conn, self._rows_by_table(event))
                 self._apply(work, check_identity=action == REPLAY, media_root=media_root)
                 if action == APPLY:
                     self._digest_written(work)
@@ -226,7 +258,7 @@ class Projection:
 
     def _bookkeeping(self, work: _Work, notification_id: int, action: str, sequences: bool = True) -> None:
         conn, mark = self.conn, self.writer.mark
-        self.writer.check_references(conn, work.tables)
+        self.writer.check_references(conn, work.tables, work.relaxed)
         if sequences:  # PostgreSQL's setval is not undone by a rollback: the caller may do it last
             self.writer.advance_sequences(conn, work.tables)
         claim_identity(conn, self.target_id, self.owner)

@@ -95,6 +95,9 @@ def roll_back(p: Projection, work: _Work) -> None:
     by_table: dict[str, list[Any]] = {}  # pk ranges, or the key tuples of a composite-pk table
     for d in applied.digests:
         by_table.setdefault(d.table, []).append(d)
+    deleting = {table: sum(d.count for d in found) for table, found in by_table.items()}
+    _references(p)  # the dependents are found by the foreign keys as they are before any is dropped
+    work.relaxed = p.writer.relax_references(p.conn, deleting, deleted=True)  # before anything is written
     p.conn.exec_driver_sql(f"SAVEPOINT {SAVEPOINT}")
     deleted = 0
     for table in reversed(list(by_table)):
@@ -318,6 +321,12 @@ def _check_no_dependents(p: Projection, pks: dict[str, list[Any]]) -> None:
 def _referencing(p: Projection, table: str) -> list[tuple[str, str, list[str]]]:
     """(table, column, that table's pk columns) of every single-column FK to ``table`` (from a table with a
     composite pk too: its rows are named by their key tuple)."""
+    return _references(p).get(table, [])
+
+
+def _references(p: Projection) -> dict[str, list[tuple[str, str, list[str]]]]:
+    """Every single-column FK to a pk, by referenced table, read once: before any is dropped for the
+    transaction (``relax_references``)."""
     if p._references is None:
         inspector = sa.inspect(p.conn)
         p._references = {}
@@ -334,7 +343,7 @@ def _referencing(p: Projection, table: str) -> list[tuple[str, str, list[str]]]:
                     p._references.setdefault(fk["referred_table"], []).append(
                         (name, fk["constrained_columns"][0], list(pk))
                     )
-    return p._references.get(table, [])
+    return p._references
 
 
 def _set_media_aside(p: Projection, work: _Work, media_root: str | None, files: list[dict[str, Any]]) -> None:
