@@ -70,7 +70,10 @@ def apply(
 
 @main.command()
 @on_restore
-def rollback(restore_id: str, target: str | None, ledger: str, actor: str | None, reason: str, as_json: bool) -> None:
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
+def rollback(
+    restore_id: str, target: str | None, ledger: str, actor: str | None, reason: str, as_json: bool, quiet: bool
+) -> None:
     """Roll back an applied restore: remove exactly the rows and media files it wrote,
     put back the rows it updated, in one target transaction.
 
@@ -85,8 +88,9 @@ def rollback(restore_id: str, target: str | None, ledger: str, actor: str | None
     """
     from application.rollback import rollback_restore
 
-    _print_outcome(rollback_restore(restore_id, target, ledger, actor or getpass.getuser(), reason), as_json,
-                   "rolled back", ledger)  # fmt: skip
+    with shown(quiet) as progress:
+        outcome = rollback_restore(restore_id, target, ledger, actor or getpass.getuser(), reason, progress=progress)
+    _print_outcome(outcome, as_json, "rolled back", ledger)
 
 
 @main.command()

@@ -108,6 +108,8 @@ def roll_back(p: Projection, work: _Work) -> None:
                 roll_back_by_rows(p, work)  # names the changed rows
                 return
             deleted += d.count
+            if p.on_batch:
+                p.on_batch(d.count)
     p.conn.exec_driver_sql(f"RELEASE SAVEPOINT {SAVEPOINT}")
     ranges = {table: [r for d in found for r in d.ranges] for table, found in by_table.items()}
     _check_no_dependents_by_ranges(p, ranges)  # the rows outside the restore are still there
@@ -192,6 +194,8 @@ def roll_back_by_rows(p: Projection, work: _Work) -> None:
             for start in range(0, len(pks[table]), CHUNK):
                 execute_many(p.conn, sql, [(value,) for value in pks[table][start : start + CHUNK]])
         work.rows += len(pks[table])
+        if p.on_batch:
+            p.on_batch(len(pks[table]))
         work.tables.setdefault(table, keys[0])
     for event in p._events(work.restore_id):
         if isinstance(event, RestoreRun.RowsUpdated):

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from application.ledger import Ledger
+from application.rollback import rollback_restore
 from domain.ledger import RestoreRun
 from infrastructure import footprint, projection_digest, projection_rollback
 from infrastructure.footprint import digest
@@ -60,6 +61,24 @@ def test_a_rolled_back_restore_can_be_rolled_forward(
     outcomes = [e for e in events if e != "RowsDigested"]
     assert outcomes[-6:] == ["ApplyRequested", "Applied", "RollbackStarted", "RolledBack", "ApplyRequested", "Applied"]
     assert events[-2] == "RowsDigested"  # each apply records what it wrote before its Applied
+
+
+def test_a_rollback_reports_the_rows_it_removes_to_its_progress_bar(
+    source: Source, reinitialised: Target, ledger: str, cli: CliRunner
+) -> None:
+    restore_id = restore(cli, source.fixture(), reinitialised, ledger)
+    rows = sum(Ledger(ledger).get_run(restore_id).recorded_rows.values())
+    reported: list[tuple[str, int, int | None]] = []
+
+    def progress(stage: str, count: int, total: int | None = None) -> None:
+        reported.append((stage, count, total))
+
+    outcome = rollback_restore(restore_id, None, ledger, "alice", "drill", progress=progress)
+
+    assert outcome.status == "rolled back"
+    assert {stage for stage, _, _ in reported} == {"rollback"}
+    assert {total for _, _, total in reported} == {rows}
+    assert sum(count for _, count, _ in reported) == rows > 0  # every restored row, each once
 
 
 def test_rollback_refuses_when_a_later_row_references_a_restored_row(
