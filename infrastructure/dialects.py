@@ -23,6 +23,7 @@ class SqliteWriter:
     """SQLite: ``BEGIN IMMEDIATE`` (set on the engine) is the lock; executemany writes."""
 
     mark = "?"
+    checks_references_per_row = False  # under the restore's lock: foreign_key_check per table before the commit
 
     def lock_projection(self, conn: Connection) -> None:
         """The write lock is the database's own, taken by BEGIN IMMEDIATE."""
@@ -54,6 +55,7 @@ class PostgresWriter:
     """PostgreSQL: an advisory lock, COPY, deferred constraints checked before commit, sequences."""
 
     mark = "%s"
+    checks_references_per_row = True  # Django's deferred foreign keys: a trigger per row, unless relaxed
 
     def lock_projection(self, conn: Connection) -> None:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PROJECTION_LOCK})")

@@ -64,12 +64,15 @@ def relax(conn: Connection, rows: Mapping[str, int], side: str = OUTGOING) -> li
     returns what to add back. Call it before anything is written in the transaction (PostgreSQL
     refuses to alter a table with pending trigger events)."""
     relaxed: dict[tuple[str, str], Relaxed] = {}
-    for table, count in sorted(rows.items()):
-        if count < MIN_ROWS:
-            continue
+    big = {table: count for table, count in rows.items() if count >= MIN_ROWS}
+    cap = max(big.values(), default=0) * EXISTING_PER_ROW + 1  # no table needs counting further
+    sizes: dict[str, int] = {}  # rows each table checked by the adds holds, read once
+    for table, count in sorted(big.items()):
         quoted = conn.dialect.identifier_preparer.quote(table)
         for name, definition, regclass in conn.exec_driver_sql(_FOREIGN_KEYS.format(side=side), (quoted,)).fetchall():
-            if (regclass, name) not in relaxed and not _holds_more_than(conn, regclass, count * EXISTING_PER_ROW):
+            if regclass not in sizes:
+                sizes[regclass] = _rows_up_to(conn, regclass, cap)
+            if (regclass, name) not in relaxed and sizes[regclass] <= count * EXISTING_PER_ROW:
                 relaxed[(regclass, name)] = Relaxed(regclass, name, definition)
     for constraint in relaxed.values():
         name = conn.dialect.identifier_preparer.quote(constraint.name)
@@ -86,9 +89,7 @@ def restore(conn: Connection, relaxed: list[Relaxed]) -> None:
         conn.exec_driver_sql(f"ALTER TABLE {constraint.table} ADD CONSTRAINT {name} {constraint.definition}")
 
 
-def _holds_more_than(conn: Connection, regclass: str, limit: int) -> bool:
-    """Whether the table (as PostgreSQL names it) holds more than ``limit`` rows, reading at most that many."""
-    found = conn.exec_driver_sql(
-        f"SELECT count(*) FROM (SELECT 1 FROM {regclass} LIMIT {int(limit) + 1}) AS t"
-    ).scalar()
-    return int(found or 0) > limit
+def _rows_up_to(conn: Connection, regclass: str, limit: int) -> int:
+    """The rows the table (as PostgreSQL names it) holds, counting no further than ``limit``."""
+    found = conn.exec_driver_sql(f"SELECT count(*) FROM (SELECT 1 FROM {regclass} LIMIT {int(limit)}) AS t").scalar()
+    return int(found or 0)

@@ -178,11 +178,8 @@ class Projection:
 
     def _rows_by_table(self, intent: Any) -> dict[str, int]:
         """The rows a restore writes, per table: its Recorded counts by model (the last Recorded before
-        the intent) and the tables of its Validated profile; two small events, no row event is read."""
-        restore_id, profile, counts = intent.originator_id, None, None
-        for item in self.ledger.recorder.select_events(restore_id, limit=EVENTS_PAGE):
-            if item.topic == get_topic(RestoreRun.Validated):
-                profile = self._decoded(item).profile
+        the intent) and the tables of its Validated profile; two small events, no row event is decoded."""
+        restore_id, counts = intent.originator_id, None
         recorded, version = get_topic(RestoreRun.Recorded), intent.originator_version
         while counts is None and (page := self._before(restore_id, version)):
             for item in page:
@@ -190,7 +187,19 @@ class Projection:
                 if item.topic == recorded:
                     counts = self._decoded(item).counts
                     break
-        return pg_constraints.rows_by_table(profile or {}, counts or {})
+        return pg_constraints.rows_by_table(self._validated_profile(restore_id), counts or {})
+
+    def _validated_profile(self, restore_id: UUID) -> dict[str, Any]:
+        """The profile a restore was recorded with: its Validated event, which comes before its rows."""
+        validated, rows, version = get_topic(RestoreRun.Validated), get_topic(RestoreRun.RowsRecorded), 0
+        while page := self.ledger.recorder.select_events(restore_id, gt=version, limit=EVENTS_PAGE):
+            for item in page:
+                version = item.originator_version
+                if item.topic == validated:
+                    return dict(self._decoded(item).profile)
+                if item.topic == rows:
+                    return {}
+        return {}
 
     def _decoded(self, item: Any) -> Any:
         return self.ledger.mapper.to_domain_event(item)
@@ -239,7 +248,8 @@ class Projection:
                 self._roll_back(work)
             else:
                 media_root = event.target.get("media_root") if action == REPLAY else None
-                work.relaxed = self.writer.relax_references(self.conn, self._rows_by_table(event))
+                if self.writer.checks_references_per_row:
+                    work.relaxed = self.writer.relax_references(self.conn, self._rows_by_table(event))
                 self._apply(work, check_identity=action == REPLAY, media_root=media_root)
                 if action == APPLY:
                     self._digest_written(work)

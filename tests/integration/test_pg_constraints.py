@@ -4,6 +4,7 @@ transaction and added back, checked, before it commits (infrastructure/pg_constr
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -24,9 +25,20 @@ CONSTRAINTS = (
 
 
 @pytest.fixture
-def every_table_relaxed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Relax from the first row, so that the example's few rows take the path of a big restore."""
+def every_table_relaxed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str]]]:
+    """Relax from the first row, so that the example's few rows take the path of a big restore; each
+    relaxation is kept as (side, the foreign keys dropped)."""
     monkeypatch.setattr(pg_constraints, "MIN_ROWS", 1)
+    relaxations: list[tuple[str, list[str]]] = []
+    relax = pg_constraints.relax
+
+    def recorded(conn: sa.engine.Connection, rows: Any, side: str = pg_constraints.OUTGOING) -> Any:
+        relaxed = relax(conn, rows, side)
+        relaxations.append((side, [r.name for r in relaxed]))
+        return relaxed
+
+    monkeypatch.setattr(pg_constraints, "relax", recorded)
+    return relaxations
 
 
 @pytest.fixture
@@ -101,7 +113,11 @@ def test_deleting_many_rows_relaxes_the_foreign_keys_that_point_at_them(database
 
 @pytest.mark.parametrize("reinitialised", ["postgresql"], indirect=True)
 def test_restore_and_rollback_with_every_table_relaxed_leave_the_constraints_and_rows_as_they_were(
-    every_table_relaxed: None, source: Source, reinitialised: PostgresTarget, ledger: str, cli: CliRunner
+    every_table_relaxed: list[tuple[str, list[str]]],
+    source: Source,
+    reinitialised: PostgresTarget,
+    ledger: str,
+    cli: CliRunner,
 ) -> None:
     constraints, before = reinitialised.query(CONSTRAINTS), reinitialised.data()
 
@@ -113,11 +129,17 @@ def test_restore_and_rollback_with_every_table_relaxed_leave_the_constraints_and
     assert result.exit_code == 0, result.output
     assert reinitialised.query(CONSTRAINTS) == constraints
     assert reinitialised.data() == before
+    sides = [side for side, dropped in every_table_relaxed if dropped]
+    assert sides == [pg_constraints.OUTGOING, pg_constraints.INCOMING]  # the apply's, then the rollback's
 
 
 @pytest.mark.parametrize("reinitialised", ["postgresql"], indirect=True)
 def test_a_rollback_with_relaxed_keys_still_refuses_when_a_later_row_depends_on_a_restored_one(
-    every_table_relaxed: None, source: Source, reinitialised: PostgresTarget, ledger: str, cli: CliRunner
+    every_table_relaxed: list[tuple[str, list[str]]],
+    source: Source,
+    reinitialised: PostgresTarget,
+    ledger: str,
+    cli: CliRunner,
 ) -> None:
     restore_id = restore(cli, source.fixture(), reinitialised, ledger)
     [(document_id,)] = reinitialised.query("SELECT max(id) FROM documents_document")
@@ -129,5 +151,6 @@ def test_a_rollback_with_relaxed_keys_still_refuses_when_a_later_row_depends_on_
 
     assert result.exit_code == 1, result.output
     assert "rows added after the restore depend on its rows" in result.output
+    assert any(side == pg_constraints.INCOMING and dropped for side, dropped in every_table_relaxed)
     assert reinitialised.query(CONSTRAINTS) == constraints
     assert reinitialised.data() == before
