@@ -13,6 +13,7 @@ from application.ledger import Ledger
 from application.package_check import profile_differences
 from application.progress import Progress
 from application.restore_request import RestoreOutcome, RestoreRequest
+from application.saving import BackgroundSaves
 from application.symmetry import settle_symmetry
 from application.unconstrained import settle_unconstrained
 from domain.errors import PlanError, ProfileError
@@ -87,8 +88,9 @@ def record_backup(
                 spool.append(("rows", label), row)
         link_tables = sorted(str(key[1]) for key in spool.groups() if isinstance(key, tuple) and key[0] == "links")
         link_first = {table: planner.allocate_link_ids(table, spool.count(("links", table))) for table in link_tables}
-        decisions = _record_decisions(run, planner, lambda items: _saved_chunks(ledger, run, items))
-        _emit(ledger, run, planner, spool, link_first)
+        with BackgroundSaves(ledger) as saves:  # the ledger's writes overlap the planning
+            decisions = _record_decisions(run, planner, lambda items: _saved_chunks(saves, run, items))
+            _emit(saves, run, planner, spool, link_first)
     if opened.info.media:
         run.record_media([{"path": m.path, "sha256": m.sha256, "size": m.size} for m in opened.info.media])
     run.finish_recording()
@@ -169,11 +171,13 @@ def _chunks(items: list[dict[str, Any]], size: int = BATCH_ROWS) -> list[list[di
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
-def _saved_chunks(ledger: Ledger, run: RestoreRun, items: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+def _saved_chunks(
+    saves: BackgroundSaves, run: RestoreRun, items: list[dict[str, Any]]
+) -> Iterator[list[dict[str, Any]]]:
     """``items`` in chunks; the events made from each are saved a few at a time, as they come."""
     for chunk in _chunks(items):
         yield chunk
-        _save_some(ledger, run)
+        _save_some(saves, run)
 
 
 def _record_decisions(
@@ -243,7 +247,7 @@ def _record_decisions(
     }
 
 
-def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_first: dict[str, int]) -> None:
+def _emit(saves: BackgroundSaves, run: RestoreRun, planner: Planner, spool: Spool, link_first: dict[str, int]) -> None:
     """Row batches in write order: models, then M2M links, then the deferred references."""
 
     def batches(model: str, table: str, columns: list[str], kinds: list[str], rows: Any, size: int) -> None:
@@ -254,10 +258,10 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
             if len(batch) == per_event:
                 run.record_rows(model, table, columns, kinds, batch)
                 batch = []
-                _save_some(ledger, run)
+                _save_some(saves, run)
         if batch:
             run.record_rows(model, table, columns, kinds, batch)
-            _save_some(ledger, run)
+            _save_some(saves, run)
 
     profile = planner.profile
     for label in planner.order:
@@ -266,7 +270,8 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
         kinds += [_reference_kind(profile, fk) for fk in model.foreign_keys.values()]
         size = spool.item_size(("rows", label))
         batches(label, model.table, planner.columns(label), kinds, spool.read(("rows", label)), size)
-    ledger.save(run)
+    saves.save(run)
+    saves.wait()
     checkpoint("record")
     emitted: set[str] = set()  # a proxy's profile may list its concrete model's through tables too
     for label in sorted(profile.models):
@@ -279,7 +284,7 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
             kinds = [Kind.INTEGER.value, profile.models[label].pk.kind.value, profile.models[m2m.model].pk.kind.value]
             size = spool.item_size(("links", m2m.table))
             batches(label, m2m.table, ["id", m2m.source_column, m2m.target_column], kinds, rows, size)
-            ledger.save(run)
+            saves.save(run)
     for label in planner.order:
         model = profile.models[label]
         for name in sorted(planner.deferred.get(label, ())):
@@ -290,18 +295,18 @@ def _emit(ledger: Ledger, run: RestoreRun, planner: Planner, spool: Spool, link_
                 if len(pairs) == BATCH_ROWS * 4:
                     run.defer_references(label, model.table, model.pk.name, fk.column, pairs)
                     pairs = []
-                    _save_some(ledger, run)
+                    _save_some(saves, run)
             if pairs:
                 run.defer_references(label, model.table, model.pk.name, fk.column, pairs)
-            ledger.save(run)
-    ledger.save(run)
+            saves.save(run)
+    saves.save(run)
 
 
-def _save_some(ledger: Ledger, run: RestoreRun) -> None:
+def _save_some(saves: BackgroundSaves, run: RestoreRun) -> None:
     """Save once a few events are pending: each save stays small (a few MB at most, whatever the
     backup), and memory does not hold more than those events."""
     if len(run.pending_events) >= EVENTS_PER_SAVE:
-        ledger.save(run)
+        saves.save(run)
 
 
 def _reference_kind(profile: Profile, fk: ForeignKey) -> str:

@@ -296,7 +296,10 @@ def checker(column: Column, allows_nul: bool = True) -> Callable[[Any], Any]:
         check_value = checker(column)
 
         def check_nul(value: Any) -> Any:
-            if _holds_nul(value):
+            if type(value) is str:  # most values: no call into the walk of nested JSON
+                if "\x00" in value:
+                    raise ValueProblem(_NUL)
+            elif _holds_nul(value):
                 raise ValueProblem(_NUL)
             return check_value(value)
 

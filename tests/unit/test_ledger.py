@@ -8,18 +8,7 @@ import pytest
 
 from application.ledger import Ledger, RestoreNotFoundError
 from domain.ledger import APPLIED, FAILED, PLANNED, ROLLED_BACK, RestoreRun
-
-
-def started() -> RestoreRun:
-    return RestoreRun(
-        backup={"sha256": "0" * 64},
-        target={"id": "t1", "url": "sqlite:///x"},
-        options={},
-        actor="qa",
-        reason="test",
-        tool_version="0",
-        profile_digest="d",
-    )
+from tests.runs import started
 
 
 def test_a_run_goes_from_recording_to_applied_and_back_and_forth() -> None:
