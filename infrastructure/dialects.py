@@ -33,9 +33,25 @@ class SqliteWriter:
         marks = ", ".join("?" for _ in columns)
         execute_many(conn, f"INSERT INTO {quote(conn, table)} ({names}) VALUES ({marks})", rows)
 
+    def set_references(
+        self, conn: Connection, table: str, pk_column: str, column: str, pairs: Sequence[Sequence[Any]]
+    ) -> None:
+        """Set ``column`` of the rows written with it empty: ``pairs`` of (pk, value)."""
+        sql = f"UPDATE {quote(conn, table)} SET {quote(conn, column)} = ? WHERE {quote(conn, pk_column)} = ?"
+        execute_many(conn, sql, [(value, pk) for pk, value in pairs])
+
     def relax_references(self, conn: Connection, rows: dict[str, int], deleted: bool = False) -> list[Relaxed]:
         """Foreign keys are not enforced row by row under the restore's lock: nothing to relax."""
         return []
+
+    def whole_tables(self, conn: Connection, rows: dict[str, int]) -> set[str]:
+        """The tables that hold only the rows a rollback removes (``rows``: how many per table): emptied
+        at once, which SQLite does by pages (its truncate optimisation) wherever a delete row by row would
+        do nothing more (no trigger); under the restore's lock nothing else writes meanwhile."""
+        return {table for table, count in rows.items() if _count(conn, table) == count}
+
+    def empty(self, conn: Connection, table: str) -> None:
+        conn.exec_driver_sql(f"DELETE FROM {quote(conn, table)}")
 
     def check_references(self, conn: Connection, tables: dict[str, str], relaxed: list[Relaxed]) -> None:
         for table in sorted(tables):
@@ -72,10 +88,52 @@ class PostgresWriter:
         finally:
             cursor.close()
 
+    def set_references(
+        self, conn: Connection, table: str, pk_column: str, column: str, pairs: Sequence[Sequence[Any]]
+    ) -> None:
+        """Set ``column`` of the rows written with it empty, in one statement: a statement per row cost the
+        server a fifth of a 100,000-object apply."""
+        types = conn.exec_driver_sql(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attname IN (%s, %s)",
+            (quote(conn, table), pk_column, column),
+        ).fetchall()
+        of = {str(name): str(kind) for name, kind in types}
+        sql = (
+            f"UPDATE {quote(conn, table)} AS t SET {quote(conn, column)} = v.value "
+            f"FROM unnest(%s::{of[pk_column]}[], %s::{of[column]}[]) AS v(pk, value) "
+            f"WHERE t.{quote(conn, pk_column)} = v.pk"
+        )
+        try:
+            conn.exec_driver_sql(sql, ([pk for pk, _ in pairs], [value for _, value in pairs]))
+        except sa.exc.DBAPIError as error:
+            raise ApplyError(f"the target refused UPDATE {quote(conn, table)}: {_detail(error)}") from None
+
     def relax_references(self, conn: Connection, rows: dict[str, int], deleted: bool = False) -> list[Relaxed]:
         """The foreign keys checked for tables that take (``deleted``: lose) many rows, dropped until
         ``check_references``."""
         return pg_constraints.relax(conn, rows, pg_constraints.INCOMING if deleted else pg_constraints.OUTGOING)
+
+    def whole_tables(self, conn: Connection, rows: dict[str, int]) -> set[str]:
+        """The tables that hold only the rows a rollback removes, 1,000 or more (``rows``: how many per
+        table): emptied by TRUNCATE, which frees their pages at once. Only where TRUNCATE does nothing a
+        delete would not: a plain table this role owns, with no trigger, rule or row security of its own
+        and no foreign key from another table left (``relax_references`` dropped them). Each is locked
+        (ACCESS EXCLUSIVE, as TRUNCATE would) before its rows are counted."""
+        whole: set[str] = set()
+        for table, count in sorted(rows.items()):
+            if (
+                count < pg_constraints.MIN_ROWS
+                or not conn.exec_driver_sql(_EMPTIED_AT_ONCE, (quote(conn, table),)).scalar()
+            ):
+                continue
+            conn.exec_driver_sql(f"LOCK TABLE ONLY {quote(conn, table)} IN ACCESS EXCLUSIVE MODE")
+            if _count(conn, table) == count:
+                whole.add(table)
+        return whole
+
+    def empty(self, conn: Connection, table: str) -> None:
+        conn.exec_driver_sql(f"TRUNCATE ONLY {quote(conn, table)}")
 
     def check_references(self, conn: Connection, tables: dict[str, str], relaxed: list[Relaxed]) -> None:
         """Django's FKs are DEFERRABLE INITIALLY DEFERRED: check them now, to name the offending row; then
@@ -98,6 +156,20 @@ class PostgresWriter:
                 "WHERE m IS NOT NULL",
                 (sequence,),
             )
+
+
+# a table TRUNCATE empties exactly as deleting each of its rows would
+_EMPTIED_AT_ONCE = (
+    "SELECT c.relkind = 'r' AND pg_has_role(c.relowner, 'USAGE') AND NOT c.relrowsecurity AND NOT c.relhasrules "
+    "AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal) "
+    "AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = c.oid) "
+    "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.confrelid = c.oid AND k.contype = 'f' "
+    "AND k.conrelid <> c.oid) FROM pg_class c WHERE c.oid = %s::regclass"
+)
+
+
+def _count(conn: Connection, table: str) -> int:
+    return int(conn.exec_driver_sql(f"SELECT count(*) FROM {quote(conn, table)}").scalar_one())
 
 
 def _cursor(conn: Connection) -> Any:

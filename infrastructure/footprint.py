@@ -251,22 +251,23 @@ def _within(starts: list[int], ranges: Sequence[Sequence[int]], pk: Any) -> bool
     return at >= 0 and ranges[at][0] <= pk <= ranges[at][1]
 
 
-def delete_digested(conn: Connection, mark: str, digested: Any) -> tuple[int, str]:
+def delete_digested(conn: Connection, mark: str, digested: Any, delete: bool = True) -> tuple[int, str]:
     """Delete the rows of a RowsDigested event's ranges, digesting them in the same pass as its
     apply did: (rows, sha256), to compare with the event's. Page by page, each page read and deleted
     together (on PostgreSQL in one statement, hashed on the server), where a check of every table
-    then a delete read each row twice; the caller undoes the deletes (a savepoint) when they differ."""
+    then a delete read each row twice; the caller undoes the deletes (a savepoint) when they differ.
+    Without ``delete`` the rows are only digested (a table the caller empties at once)."""
     table, columns, ranges = digested.table, digested.columns, digested.ranges
     if conn.dialect.name == "postgresql":
         if digested.form != "read":
             return -1, ""  # not a form an apply on PostgreSQL makes: compared row by row
-        return _delete_in_postgres(conn, table, columns, ranges)
+        return _hashed_pages(conn, table, columns, ranges, delete=delete)
     written = digested.form == "written"
     fixed = row_hashes.fixes(digested.kinds) if written else []
     sha = hashlib.sha256()
     count = 0
     for group in pieces(ranges):
-        rows = _take(conn, mark, table, columns, group)
+        rows = _take(conn, mark, table, columns, group, delete)
         rows.sort(key=_first)
         count += len(rows)
         if written:
@@ -297,7 +298,7 @@ def _first(row: tuple[Any, ...]) -> Any:
 
 
 def _take(
-    conn: Connection, mark: str, table: str, columns: list[str], group: list[tuple[int, int]]
+    conn: Connection, mark: str, table: str, columns: list[str], group: list[tuple[int, int]], delete: bool
 ) -> list[tuple[Any, ...]]:
     """Read then delete a page of rows of a SQLite table; the rows, in no particular order.
 
@@ -310,16 +311,11 @@ def _take(
     try:
         cursor.execute(f"SELECT {selected} FROM {quote(conn, table)} WHERE {where}", tuple(params))
         rows = [tuple(row) for row in cursor.fetchall()]
-        cursor.execute(f"DELETE FROM {quote(conn, table)} WHERE {where}", tuple(params))
+        if delete:
+            cursor.execute(f"DELETE FROM {quote(conn, table)} WHERE {where}", tuple(params))
         return rows
     finally:
         cursor.close()
-
-
-def _delete_in_postgres(
-    conn: Connection, table: str, columns: list[str], ranges: Sequence[Sequence[int]]
-) -> tuple[int, str]:
-    return _hashed_pages(conn, table, columns, ranges, delete=True)
 
 
 def delete(conn: Connection, mark: str, table: str, pk: str, ranges: Sequence[Sequence[int]]) -> int:

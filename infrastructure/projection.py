@@ -307,12 +307,7 @@ class Projection:
                 else:
                     self._insert(work, event)
             elif isinstance(event, RestoreRun.ReferencesDeferred):
-                mark = self.writer.mark
-                sql = (
-                    f"UPDATE {quote(self.conn, event.table)} SET {quote(self.conn, event.column)} = {mark} "
-                    f"WHERE {quote(self.conn, event.pk_column)} = {mark}"
-                )
-                execute_many(self.conn, sql, [(value, pk) for pk, value in event.pairs])
+                self.writer.set_references(self.conn, event.table, event.pk_column, event.column, event.pairs)
                 if work.hashed is not None and work.hashed.get(event.table) is not None:
                     work.deferred.setdefault(event.table, set()).update(pk for pk, _ in event.pairs)
             elif isinstance(event, RestoreRun.RowsMapped):

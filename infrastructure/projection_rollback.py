@@ -98,18 +98,21 @@ def roll_back(p: Projection, work: _Work) -> None:
     deleting = {table: sum(d.count for d in found) for table, found in by_table.items()}
     _references(p)  # the dependents are found by the foreign keys as they are before any is dropped
     work.relaxed = p.writer.relax_references(p.conn, deleting, deleted=True)  # before anything is written
+    whole = p.writer.whole_tables(p.conn, deleting)  # only the restore's rows: digested, then emptied at once
     p.conn.exec_driver_sql(f"SAVEPOINT {SAVEPOINT}")
     deleted = 0
     for table in reversed(list(by_table)):
         keys = p.key_columns(table)
         for d in by_table[table]:
-            if _delete_digested(p, d, keys) != (d.count, d.sha256):
+            if _delete_digested(p, d, keys, table not in whole) != (d.count, d.sha256):
                 p.conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
                 roll_back_by_rows(p, work)  # names the changed rows
                 return
             deleted += d.count
             if p.on_batch:
                 p.on_batch(d.count)
+        if table in whole:
+            p.writer.empty(p.conn, table)
     p.conn.exec_driver_sql(f"RELEASE SAVEPOINT {SAVEPOINT}")
     ranges = {table: [r for d in found for r in d.ranges] for table, found in by_table.items()}
     _check_no_dependents_by_ranges(p, ranges)  # the rows outside the restore are still there
@@ -123,14 +126,15 @@ def roll_back(p: Projection, work: _Work) -> None:
     _set_media_aside(p, work, started.options.get("media_root"), applied.media)
 
 
-def _delete_digested(p: Projection, d: Any, keys: list[str]) -> tuple[int, str]:
+def _delete_digested(p: Projection, d: Any, keys: list[str], delete: bool) -> tuple[int, str]:
     """Delete what a RowsDigested event names and digest it in the same pass: (rows, sha256). A composite
-    pk's rows are digested by their key tuples, then deleted by them."""
+    pk's rows are digested by their key tuples, then deleted by them. Without ``delete``, only digested."""
     if len(keys) > 1:
         found = footprint.digest_keys(p.conn, p.writer.mark, d.table, d.columns, keys, d.ranges)
-        table_keys.delete_by_keys(p.conn, p.writer.mark, d.table, keys, d.ranges)
+        if delete:
+            table_keys.delete_by_keys(p.conn, p.writer.mark, d.table, keys, d.ranges)
         return found
-    return footprint.delete_digested(p.conn, p.writer.mark, d)
+    return footprint.delete_digested(p.conn, p.writer.mark, d, delete)
 
 
 def _check_no_dependents_by_ranges(p: Projection, ranges: dict[str, list[list[Any]]]) -> None:

@@ -251,9 +251,9 @@ def spy_single_pass(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     calls: list[tuple[str, str]] = []
     delete_digested = footprint.delete_digested
 
-    def spied(conn: Any, mark: str, digested: Any) -> tuple[int, str]:
+    def spied(conn: Any, mark: str, digested: Any, delete: bool = True) -> tuple[int, str]:
         calls.append((digested.table, digested.form))
-        return delete_digested(conn, mark, digested)
+        return delete_digested(conn, mark, digested, delete)
 
     monkeypatch.setattr(footprint, "delete_digested", spied)
     return calls
