@@ -31,7 +31,7 @@ from infrastructure.target import (
     load_rows,
     taken_values,
 )
-from infrastructure.target_schema import applied_migrations, table_columns
+from infrastructure.target_schema import applied_migrations, immediate_references, table_columns
 
 BATCH_ROWS = 500
 CONTENT_TYPES = "contenttypes.contenttype"
@@ -156,6 +156,7 @@ def _planner(index: Index, profile: Profile, engine: Engine, request: RestoreReq
         now=datetime.now(UTC).isoformat(),
         text_allows_nul=engine.dialect.name != "postgresql",
         trust_pks=request.trust_pks,
+        immediate_references=immediate_references(engine),
     )
     planner = Planner(index, targets, link_max_ids(engine, profile, labels), options)
     labels_named = {planner.label_of_content_type(value) for value in index.content_types}

@@ -49,6 +49,9 @@ class Options:
     now: str = "1970-01-01T00:00:00+00:00"  # the restore's time, for rows it creates
     text_allows_nul: bool = True  # False for PostgreSQL: text with NUL is refused, never changed
     trust_pks: bool = False  # bind pk-only references to seeded rows of a re-initialised target anyway
+    # the foreign keys ("table.column") the target checks as each row is written, not at the commit: only
+    # those are written empty inside a cycle, then set; None: every one
+    immediate_references: frozenset[str] | None = None
 
 
 @dataclass
@@ -98,6 +101,9 @@ class PlannerState:
         self.decisions = Decisions()
         labels = set(index.ordinals) | self._creatable(set(index.ordinals))
         self.order, self.deferred = write_order(self.profile, labels)
+        immediate = self.options.immediate_references
+        if immediate is not None:  # the others hold their value from the insert: checked at the commit
+            self.deferred = {label: self._immediate(label, names, immediate) for label, names in self.deferred.items()}
         self._next_pk: dict[str, int] = {}
         self._next_link_id = dict(link_max_ids)
         self._uuid_changes: dict[int, list[tuple[int, str]]] = {}  # ordinal -> (position, new UUID)
@@ -139,6 +145,10 @@ class PlannerState:
             ]
             for label, model in ((label, self.profile.models[label]) for label in labels)
         }
+
+    def _immediate(self, label: str, fields: set[str], immediate: frozenset[str]) -> set[str]:
+        model = self.profile.models[label]
+        return {name for name in fields if f"{model.table}.{model.foreign_keys[name].column}" in immediate}
 
     def _creatable(self, labels: set[str]) -> set[str]:
         return {

@@ -84,7 +84,7 @@ class PostgresWriter:
                 for row in rows:
                     copy.write_row(row)
         except conn.dialect.loaded_dbapi.Error as error:
-            raise ApplyError(f"the target refused rows of {table!r}: {_detail(error)}") from None
+            raise ApplyError(f"the target refused rows of {table!r}: {detail(error)}") from None
         finally:
             cursor.close()
 
@@ -107,7 +107,7 @@ class PostgresWriter:
         try:
             conn.exec_driver_sql(sql, ([pk for pk, _ in pairs], [value for _, value in pairs]))
         except sa.exc.DBAPIError as error:
-            raise ApplyError(f"the target refused UPDATE {quote(conn, table)}: {_detail(error)}") from None
+            raise ApplyError(f"the target refused UPDATE {quote(conn, table)}: {detail(error)}") from None
 
     def relax_references(self, conn: Connection, rows: dict[str, int], deleted: bool = False) -> list[Relaxed]:
         """The foreign keys checked for tables that take (``deleted``: lose) many rows, dropped until
@@ -142,7 +142,7 @@ class PostgresWriter:
             conn.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
             pg_constraints.restore(conn, relaxed)
         except sa.exc.DBAPIError as error:
-            raise ApplyError(f"a reference of the restore does not hold: {_detail(error)}") from None
+            raise ApplyError(f"a reference of the restore does not hold: {detail(error)}") from None
 
     def advance_sequences(self, conn: Connection, tables: dict[str, str]) -> None:
         """Leave every written table's sequence at or past MAX(pk), never behind it."""
@@ -178,12 +178,13 @@ def _cursor(conn: Connection) -> Any:
     return dbapi.cursor()
 
 
-def _detail(error: BaseException) -> str:
+def detail(error: BaseException) -> str:
+    """The database's own words for ``error``: its message, and its detail where it gives one."""
     orig = getattr(error, "orig", error)
     diag = getattr(orig, "diag", None)
-    detail = getattr(diag, "message_detail", None)
+    more = getattr(diag, "message_detail", None)
     primary = getattr(diag, "message_primary", None) or str(orig).splitlines()[0]
-    return f"{primary} ({detail})" if detail else primary
+    return f"{primary} ({more})" if more else primary
 
 
 def execute_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -192,7 +193,7 @@ def execute_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> N
     try:
         cursor.executemany(sql, rows)
     except conn.dialect.loaded_dbapi.Error as error:
-        raise ApplyError(f"the target refused {sql.split('(')[0].strip()}: {_detail(error)}") from None
+        raise ApplyError(f"the target refused {sql.split('(')[0].strip()}: {detail(error)}") from None
     finally:
         cursor.close()
 

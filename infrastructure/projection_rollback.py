@@ -25,7 +25,7 @@ from domain.ledger import RestoreRun
 from domain.planning import same_value
 from domain.profile import Kind
 from infrastructure import footprint, table_keys
-from infrastructure.dialects import execute_many
+from infrastructure.dialects import detail, execute_many
 from infrastructure.storage import from_storage, to_storage
 from infrastructure.target import quote
 
@@ -100,19 +100,16 @@ def roll_back(p: Projection, work: _Work) -> None:
     work.relaxed = p.writer.relax_references(p.conn, deleting, deleted=True)  # before anything is written
     whole = p.writer.whole_tables(p.conn, deleting)  # only the restore's rows: digested, then emptied at once
     p.conn.exec_driver_sql(f"SAVEPOINT {SAVEPOINT}")
-    deleted = 0
-    for table in reversed(list(by_table)):
-        keys = p.key_columns(table)
-        for d in by_table[table]:
-            if _delete_digested(p, d, keys, table not in whole) != (d.count, d.sha256):
-                p.conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
-                roll_back_by_rows(p, work)  # names the changed rows
-                return
-            deleted += d.count
-            if p.on_batch:
-                p.on_batch(d.count)
-        if table in whole:
-            p.writer.empty(p.conn, table)
+    try:
+        deleted = _delete_by_digests(p, by_table, whole)
+    except p.conn.dialect.loaded_dbapi.Error as error:  # e.g. a foreign key the target checks at each delete
+        raise ApplyError(
+            f"the target refused the rollback's deletes: {detail(error)}; nothing was rolled back"
+        ) from None
+    if deleted is None:
+        p.conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
+        roll_back_by_rows(p, work)  # names the changed rows
+        return
     p.conn.exec_driver_sql(f"RELEASE SAVEPOINT {SAVEPOINT}")
     ranges = {table: [r for d in found for r in d.ranges] for table, found in by_table.items()}
     _check_no_dependents_by_ranges(p, ranges)  # the rows outside the restore are still there
@@ -124,6 +121,23 @@ def roll_back(p: Projection, work: _Work) -> None:
     _restore_links(p, work)
     started = p._started_event(work.restore_id)
     _set_media_aside(p, work, started.options.get("media_root"), applied.media)
+
+
+def _delete_by_digests(p: Projection, by_table: dict[str, list[Any]], whole: set[str]) -> int | None:
+    """Delete each table's digested rows, last written first, comparing each digest: the rows deleted, or
+    None as soon as one differs (the caller undoes the deletes)."""
+    deleted = 0
+    for table in reversed(list(by_table)):
+        keys = p.key_columns(table)
+        for d in by_table[table]:
+            if _delete_digested(p, d, keys, table not in whole) != (d.count, d.sha256):
+                return None
+            deleted += d.count
+            if p.on_batch:
+                p.on_batch(d.count)
+        if table in whole:
+            p.writer.empty(p.conn, table)
+    return deleted
 
 
 def _delete_digested(p: Projection, d: Any, keys: list[str], delete: bool) -> tuple[int, str]:

@@ -32,3 +32,21 @@ def table_rows(engine: Engine, table: str, columns: list[str]) -> list[tuple[Any
         quote = conn.dialect.identifier_preparer.quote
         select = ", ".join(quote(c) for c in columns)
         return [tuple(row) for row in conn.exec_driver_sql(f"SELECT {select} FROM {quote(table)}")]
+
+
+# PostgreSQL's foreign keys checked as each row is written: all but DEFERRABLE INITIALLY DEFERRED (Django's)
+_IMMEDIATE = (
+    "SELECT r.relname, a.attname FROM pg_constraint k JOIN pg_class r ON r.oid = k.conrelid "
+    "JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey) "
+    "WHERE k.contype = 'f' AND NOT (k.condeferrable AND k.condeferred) AND pg_table_is_visible(r.oid)"
+)
+
+
+def immediate_references(engine: Engine) -> frozenset[str]:
+    """The foreign keys ("table.column") the target checks as each row is written rather than at the
+    commit. None on SQLite: the projection writes under the restore's lock, with no check per row, and
+    runs foreign_key_check on every table it wrote before it commits."""
+    if engine.dialect.name == "sqlite":
+        return frozenset()
+    with engine.connect() as conn:
+        return frozenset(f"{table}.{column}" for table, column in conn.exec_driver_sql(_IMMEDIATE))

@@ -45,7 +45,7 @@ def test_natural_key_backup_restores_every_row_as_in_the_source(
 
     assert "0 differences" in source.compare(target.django)
     assert target.foreign_key_problems() == []
-    assert "documents.document: current_version, parent written empty first" in output
+    assert "written empty first" not in output  # the cycle's references are checked at the commit, on both
 
 
 BACKUPS: dict[str, Callable[[Source, Path], Path]] = {
