@@ -137,10 +137,13 @@ class PostgresWriter:
 
     def check_references(self, conn: Connection, tables: dict[str, str], relaxed: list[Relaxed]) -> None:
         """Django's FKs are DEFERRABLE INITIALLY DEFERRED: check them now, to name the offending row; then
-        add back the ones ``relax_references`` dropped, each checked over its table in one query."""
+        add back the ones ``relax_references`` dropped, each checked over its table in one query. Then
+        deferred again: a rebuild writes its next restore in the same transaction, with references inside a
+        cycle written with their rows (checked at its end, here, as this one's)."""
         try:
             conn.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
             pg_constraints.restore(conn, relaxed)
+            conn.exec_driver_sql("SET CONSTRAINTS ALL DEFERRED")
         except sa.exc.DBAPIError as error:
             raise ApplyError(f"a reference of the restore does not hold: {detail(error)}") from None
 
