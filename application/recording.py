@@ -23,6 +23,7 @@ from domain.profile import ForeignKey, Kind, Profile
 from domain.records import Record
 from infrastructure.backup import Backup
 from infrastructure.checkpoints import checkpoint
+from infrastructure.parallel_read import record_chunks
 from infrastructure.spool import Spool
 from infrastructure.target import (
     existing_keys,
@@ -118,15 +119,17 @@ def record_backup(
 def _read(opened: Backup, profile: Profile, spool: Spool, progress: Progress) -> Index:
     """The backup's one pass: each record is indexed and spooled to disk in a compact form, so that
     planning reads the spool back instead of parsing the backup again (a second parse cost as much
-    as the first). The backup is hashed as it is read: what is restored is what was recorded."""
+    as the first). A process of its own parses the backup meanwhile, and hashes it as it reads:
+    what is restored is what was recorded."""
     index = Index(profile)
-    for record in opened.records():
-        index.add(record)
-        spool.append(RECORDS, (record.ordinal, record.model, record.pk, record.fields))
-        if record.ordinal % PROGRESS_STEP == 0:
-            progress("read", PROGRESS_STEP)
-        if record.ordinal == 100:
-            checkpoint("read")
+    for data, records in record_chunks(opened):
+        for ordinal, model, pk, fields in records:
+            index.add(Record(ordinal, model, pk, fields))
+            if ordinal % PROGRESS_STEP == 0:
+                progress("read", PROGRESS_STEP)
+            if ordinal == 100:
+                checkpoint("read")
+        spool.append_encoded(RECORDS, data, len(records))  # as the child encoded it: (ordinal, model, pk, fields)
     progress("read", len(index.model_of) % PROGRESS_STEP)
     return index
 

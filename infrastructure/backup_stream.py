@@ -169,6 +169,15 @@ class Backup:
                     f"not {expected} as when the restore started; nothing was written"
                 )
 
+    def digests_seen(self) -> dict[str, str]:
+        """The sha256 each fixture must have in a later pass (the first pass's, where nothing else tells it)."""
+        return dict(self._expected)
+
+    def expect(self, digests: dict[str, str]) -> None:
+        """Take the digests another process's pass saw (``digests_seen``), as if this one had read it."""
+        for name, sha256 in digests.items():
+            self._expected.setdefault(name, sha256)
+
     def profile_text(self) -> str | None:
         """The restore profile the package carries (``profile.toml``, verified), or None."""
         name = (self.info.manifest or {}).get("profile")

@@ -41,20 +41,29 @@ class Spool:
         if len(buffer) >= CHUNK:
             self._flush(key)
 
+    def append_encoded(self, key: Hashable, data: bytes, count: int) -> None:
+        """Append ``count`` items already in marshal's form (a list of them), after those appended before."""
+        self._flush(key)
+        self._counts.setdefault(key, 0)
+        self._buffers.setdefault(key, [])
+        self._write(key, data, count)
+
     def _flush(self, key: Hashable) -> None:
         items = self._buffers.get(key)
         if not items:
             return
+        self._write(key, marshal.dumps(items, 4), len(items))
+        self._buffers[key] = []
+
+    def _write(self, key: Hashable, data: bytes, count: int) -> None:
         stream = self._files.get(key)
         if stream is None:
             stream = open(Path(self._dir.name) / f"{len(self._files)}.marshal", "w+b")
             self._files[key] = stream
-        data = marshal.dumps(items, 4)
         stream.write(len(data).to_bytes(8, "little"))
         stream.write(data)
-        self._counts[key] += len(items)
+        self._counts[key] += count
         self._bytes[key] = self._bytes.get(key, 0) + len(data)
-        self._buffers[key] = []
 
     def count(self, key: Hashable) -> int:
         """Items appended under ``key``: those on disk and those still buffered."""
