@@ -15,6 +15,7 @@ from eventsourcing.utils import get_topic
 from domain.errors import RestoreError
 from domain.ledger import STATELESS, RestoreRun
 from domain.targets import LEDGER_IDENTITY, LedgerIdentity, TargetRegistration
+from infrastructure.ledger_chain import run_topics, stored_at
 from infrastructure.ledger_store import KEY_FILE_VARIABLE, KEY_VARIABLE, ledger_location, ledger_settings
 from infrastructure.ledger_verify import check_run
 
@@ -107,19 +108,21 @@ class Ledger(Application[UUID]):
 
     def _read_run(self, key: UUID) -> Any:
         """The aggregate from its events, page by page, decoding only the events that change its state:
-        the row events are most of a run, and of the time reading it back (see ``STATELESS``)."""
+        the row events are most of a run, and of the time reading it back (see ``STATELESS``); their
+        bytes are not even fetched (their topics are read first)."""
         aggregate: Any = None
         rows: list[int] = []  # versions of RowsRecorded events not decoded, counted unless Recorded follows
         version = 0
-        while page := self.recorder.select_events(key, gt=version, limit=READ_PAGE):
-            for item in page:
-                version = item.originator_version
-                if aggregate is not None and item.topic in _NOT_DECODED:
-                    if item.topic == _ROWS_TOPIC:
+        while headers := run_topics(self.recorder, key, version, READ_PAGE):
+            wanted = [v for v, topic in headers if topic not in _NOT_DECODED or (aggregate is None and v == 1)]
+            stored = {item.originator_version: item for item in stored_at(self.recorder, key, wanted)}
+            for version, topic in headers:
+                if version not in stored:
+                    if topic == _ROWS_TOPIC:
                         rows.append(version)
                     aggregate.version = version
                     continue
-                event: Any = self.mapper.to_domain_event(item)
+                event: Any = self.mapper.to_domain_event(stored[version])
                 if isinstance(event, RestoreRun.Recorded):
                     rows = []
                 aggregate = event.mutate(aggregate)

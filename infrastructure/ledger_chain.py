@@ -22,10 +22,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, cast
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg import Cursor
@@ -180,6 +180,26 @@ def _params(link: Link) -> tuple[Any, ...]:
     )
 
 
+class RunTopics(Protocol):
+    """What the ledger's recorders (here, and infrastructure.ledger_memory's) add to the library's."""
+
+    def topics(self, originator_id: UUID, after: int, limit: int) -> list[tuple[int, str]]: ...
+
+
+def run_topics(recorder: ApplicationRecorder, originator_id: UUID, after: int, limit: int) -> list[tuple[int, str]]:
+    """(version, topic) of a run's events after version ``after``, without reading their bytes."""
+    return cast(RunTopics, recorder).topics(originator_id, after, limit)
+
+
+def stored_at(recorder: ApplicationRecorder, originator_id: UUID, versions: Sequence[int]) -> Iterator[StoredEvent]:
+    """The stored events of a run at ``versions`` (ascending), one query per consecutive stretch."""
+    start = 0
+    for i, at in enumerate(versions):
+        if i + 1 == len(versions) or versions[i + 1] != at + 1:
+            yield from recorder.select_events(originator_id, gt=versions[start] - 1, lte=at)
+            start = i + 1
+
+
 class ChainReader:
     """Reading the chain table: implemented for each backend by ``_query``."""
 
@@ -213,6 +233,22 @@ class ChainReader:
     def seal(self) -> int:
         raise NotImplementedError
 
+    def _events_table(self) -> str:
+        raise NotImplementedError
+
+    def _run_key(self, originator_id: UUID) -> Any:
+        raise NotImplementedError
+
+    def topics(self, originator_id: UUID, after: int, limit: int) -> list[tuple[int, str]]:
+        """(version, topic) of a run's events after version ``after``, read from the events table without
+        their state: a reader decodes the few it needs instead of fetching every row event's bytes."""
+        sql = (
+            f"SELECT originator_version, topic FROM {self._events_table()} WHERE originator_id = {self.mark} "
+            f"AND originator_version > {self.mark} ORDER BY originator_version LIMIT {self.mark}"
+        )
+        rows = self._query(sql, (self._run_key(originator_id), after, limit))
+        return [(int(row["originator_version"]), str(row["topic"])) for row in rows]
+
     def chain_head(self) -> Link | None:
         rows = self._query(f"SELECT {_COLUMNS} FROM {self._table()} ORDER BY position DESC LIMIT 1", ())
         return _link(rows[0]) if rows else None
@@ -243,6 +279,12 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainReader):
         with self.datastore.transaction(commit=False) as c:
             c.execute(sql, list(params))
             return list(c.fetchall())
+
+    def _events_table(self) -> str:
+        return self.events_table_name
+
+    def _run_key(self, originator_id: UUID) -> Any:
+        return originator_id.hex  # as the library's recorder stores it
 
     def seal(self) -> int:
         """Chain a ledger written before chains existed, in one transaction; 0 if it has a chain."""
@@ -297,6 +339,12 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainReader):
 
     def _table(self) -> str:
         return f'"{self.datastore.schema}"."{self.chain_table_name}"'
+
+    def _events_table(self) -> str:
+        return f'"{self.datastore.schema}"."{self.events_table_name}"'
+
+    def _run_key(self, originator_id: UUID) -> Any:
+        return originator_id
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -22,6 +22,7 @@ TRANSCODER = "infrastructure.ledger_codec:RowsTranscoder"
 CIPHER = "eventsourcing.cryptography:AESCipher"
 SQLITE_RECORDER = "infrastructure.ledger_chain:ChainedSQLiteRecorder"
 POSTGRES_RECORDER = "infrastructure.ledger_chain:ChainedPostgresRecorder"
+MEMORY_FACTORY = "infrastructure.ledger_memory:MemoryFactory"
 KEY_VARIABLE = "RESTORE_LEDGER_CIPHER_KEY"
 KEY_FILE_VARIABLE = "RESTORE_LEDGER_CIPHER_KEY_FILE"
 
@@ -93,7 +94,7 @@ def ledger_env(url: str, create: bool = False) -> dict[str, str]:
     when missing. Unless ``create``, the ledger must exist: reading never creates or migrates one.
     """
     if url == "memory:":
-        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+        return {"PERSISTENCE_MODULE": MEMORY_FACTORY}
     if "://" not in url:
         url = f"sqlite:///{url}"
     parsed = parse_url(url, "ledger")

@@ -26,6 +26,7 @@ from domain.planning import same_value
 from domain.profile import Kind
 from infrastructure import footprint, table_keys
 from infrastructure.dialects import detail, execute_many
+from infrastructure.ledger_chain import run_topics, stored_at
 from infrastructure.storage import from_storage, to_storage
 from infrastructure.target import quote
 
@@ -47,25 +48,24 @@ class _Applied:
 
 
 def _applied(p: Projection, restore_id: UUID) -> _Applied:
-    """One read of the restore's events (each read is of all its row batches: seconds at a million
-    rows on PostgreSQL); its RowsUpdated are decoded later, one by one, only if it has any."""
+    """One read of the restore's events, by their topics: only the few it needs are fetched and decoded (a
+    read of all of them is of all its row batches: seconds at a million rows on PostgreSQL); its
+    RowsUpdated are decoded later, one by one, only if it has any."""
     decoded = {get_topic(cls) for cls in (RestoreRun.ApplyRequested, RestoreRun.RowsDigested, RestoreRun.MediaRecorded)}
     updated = get_topic(RestoreRun.RowsUpdated)
     found = _Applied()
     version = 0
-    while stored := p.ledger.recorder.select_events(restore_id, gt=version, limit=PAGE):
-        for item in stored:
-            version = item.originator_version
-            if item.topic == updated:
-                found.updates.append(version)
-            elif item.topic in decoded:
-                event: Any = p.ledger.mapper.to_domain_event(item)
-                if isinstance(event, RestoreRun.ApplyRequested):
-                    found.digests = []
-                elif isinstance(event, RestoreRun.RowsDigested):
-                    found.digests.append(event)
-                else:
-                    found.media += event.files
+    while headers := run_topics(p.ledger.recorder, restore_id, version, PAGE * 20):
+        version = headers[-1][0]
+        found.updates += [at for at, topic in headers if topic == updated]
+        for item in stored_at(p.ledger.recorder, restore_id, [at for at, topic in headers if topic in decoded]):
+            event: Any = p.ledger.mapper.to_domain_event(item)
+            if isinstance(event, RestoreRun.ApplyRequested):
+                found.digests = []
+            elif isinstance(event, RestoreRun.RowsDigested):
+                found.digests.append(event)
+            else:
+                found.media += event.files
     return found
 
 

@@ -1,4 +1,5 @@
-"""A restore's events saved on a thread of their own: in order, all of them, and nothing after a failed save."""
+"""A restore's events saved on a thread of their own (in order, all of them, nothing after a failed save),
+and read back without fetching its row events."""
 
 from __future__ import annotations
 
@@ -47,3 +48,26 @@ def test_after_a_failed_save_nothing_more_is_saved_and_the_failure_is_raised(led
 
     copy = recorded.get_run(str(run.id))
     assert copy.version == rival.version and copy.recorded_rows == {"app.user": 1}  # the rival's, nothing after
+
+
+def test_reading_a_run_back_fetches_none_of_its_row_events(ledger: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded = Ledger(ledger, create=True)
+    run = started()
+    for pk in range(1, 30):
+        run.record_rows("app.user", "app_user", ["id"], ["integer"], [[pk]])
+    run.finish_recording()
+    recorded.save(run)
+    fetched: list[str] = []
+    select_events = recorded.recorder.select_events
+
+    def spied(*args: object, **kwargs: object) -> object:
+        found = select_events(*args, **kwargs)  # type: ignore[arg-type]
+        fetched.extend(item.topic for item in found)
+        return found
+
+    monkeypatch.setattr(recorded.recorder, "select_events", spied)
+
+    copy = recorded.get_run(str(run.id))
+
+    assert copy.version == run.version and copy.recorded_rows == {"app.user": 29}
+    assert fetched and not any(topic.endswith("RowsRecorded") for topic in fetched)
