@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 CHUNK = 500  # pks per executemany of a row-by-row delete
 PAGE = 50  # stored events per read of the ledger
+TOPICS_PAGE = 1000  # topics per read of the ledger (no event bytes)
 SAVEPOINT = "restore_ledger_rollback"  # the deletes by digest, undone when a digest differs
 
 
@@ -55,7 +56,7 @@ def _applied(p: Projection, restore_id: UUID) -> _Applied:
     updated = get_topic(RestoreRun.RowsUpdated)
     found = _Applied()
     version = 0
-    while headers := run_topics(p.ledger.recorder, restore_id, version, PAGE * 20):
+    while headers := run_topics(p.ledger.recorder, restore_id, version, TOPICS_PAGE):
         version = headers[-1][0]
         found.updates += [at for at, topic in headers if topic == updated]
         for item in stored_at(p.ledger.recorder, restore_id, [at for at, topic in headers if topic in decoded]):

@@ -62,3 +62,5 @@ def test_a_reference_the_target_checks_as_each_row_is_written_is_written_empty_t
     assert result.exit_code == 1, result.output
     assert "the target refused the rollback's deletes" in result.output and name in result.output
     assert reinitialised.data() == restored_data
+    [entry] = json.loads(run(cli, "ledger", "list", "--ledger", ledger, "--json").output)
+    assert entry["status"] == "applied" and entry["history"][-1]["event"] == "RollbackRefused"
