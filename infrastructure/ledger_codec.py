@@ -1,9 +1,10 @@
-"""How the ledger's events are stored: JSON (orjson for row batches) in a zlib stream at its fastest level.
+"""How the ledger's events are stored: JSON (orjson for row batches), compressed by Zstandard at level 1.
 
-Level 1 compresses a restore's row batches three times faster than zlib's default level 6
-for 14 % more bytes (18 MB of events of a 100,000-object restore: 0.16 s and 6.7 MB
-against 0.43 s and 5.9 MB). The stream is the same zlib format, so ledgers written
-at any level read alike.
+Zstandard at level 1 compresses a restore's row batches about 3.7 times faster than zlib at
+its fastest level, and 17 % smaller; it decompresses them 3 times faster (20 MB of a
+100,000-object backup's rows in 70 KB batches: 0.036 s and 4.3 MB against 0.133 s and 5.2 MB;
+0.021 s against 0.067 s back). Ledgers written before, in zlib streams, read as they did: a
+state is read by the format its first bytes name (Zstandard's frame magic, else zlib).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import zlib
 from typing import Any
 
 import orjson
-from eventsourcing.compressor import ZlibCompressor
-from eventsourcing.persistence import JSONTranscoder
+import zstandard
+from eventsourcing.persistence import Compressor, JSONTranscoder
 
 LEVEL = 1
 ROW_KEYS = {"rows", "kinds", "columns", "table"}  # the state of a RowsRecorded event
@@ -21,9 +22,27 @@ ROWS_MARK = b'"rows":'
 KINDS_MARK = b'"kinds":'
 
 
-class FastZlibCompressor(ZlibCompressor):
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # the first four bytes of every Zstandard frame; a zlib stream starts 0x78
+
+
+class ZstdCompressor(Compressor):
+    """Writes Zstandard frames; reads them and the zlib streams of ledgers written before."""
+
+    def __init__(self) -> None:
+        self._compress = zstandard.ZstdCompressor(level=LEVEL).compress
+        self._decompress = zstandard.ZstdDecompressor().decompress
+
     def compress(self, data: bytes) -> bytes:
-        return zlib.compress(data, LEVEL)
+        return self._compress(data)
+
+    def decompress(self, data: bytes) -> bytes:
+        """A state's bytes; ``zlib.error`` for bytes that are neither format, as a damaged zlib stream gives."""
+        if not data.startswith(ZSTD_MAGIC):
+            return zlib.decompress(data)
+        try:
+            return self._decompress(data)
+        except zstandard.ZstdError as error:
+            raise zlib.error(f"a damaged Zstandard frame: {error}") from None
 
 
 class RowsTranscoder(JSONTranscoder):

@@ -17,7 +17,7 @@ from domain.errors import RestoreError
 from infrastructure.urls import parse_url
 
 DEFAULT_LEDGER = "restore-ledger.sqlite3"
-COMPRESSOR = "infrastructure.ledger_codec:FastZlibCompressor"
+COMPRESSOR = "infrastructure.ledger_codec:ZstdCompressor"
 TRANSCODER = "infrastructure.ledger_codec:RowsTranscoder"
 CIPHER = "eventsourcing.cryptography:AESCipher"
 SQLITE_RECORDER = "infrastructure.ledger_chain:ChainedSQLiteRecorder"

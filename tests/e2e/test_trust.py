@@ -8,11 +8,11 @@ import json
 import os
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 from click.testing import CliRunner
 
+from infrastructure.ledger_codec import ZstdCompressor
 from tests.conftest import run
 from tests.edms import Source
 from tests.ledger_sql import RawLedger
@@ -35,10 +35,11 @@ def test_a_forged_before_image_makes_rollback_refuse_naming_the_event(
         "SELECT {nid}, originator_version FROM {events} WHERE topic = ? ORDER BY {nid}",
         "domain.ledger:RestoreRun.RowsUpdated",
     )[:1]
-    state = json.loads(zlib.decompress(raw.event(nid)[3]))
+    codec = ZstdCompressor()
+    state = json.loads(codec.decompress(raw.event(nid)[3]))
     admin = next(u for u in state["updates"] if "admin" in u["record"])
     admin["before"]["email"] = "mallory@evil.example"
-    raw.set_state(nid, zlib.compress(json.dumps(state).encode()))
+    raw.set_state(nid, codec.compress(json.dumps(state).encode()))
     raw.close()
     before = reinitialised.data()
 

@@ -1,13 +1,18 @@
 """A restore's events saved on a thread of their own (in order, all of them, nothing after a failed save),
-and read back without fetching its row events."""
+read back without fetching its row events, and compressed by Zstandard beside the zlib of earlier ledgers."""
 
 from __future__ import annotations
+
+import zlib
 
 import pytest
 from eventsourcing.persistence import IntegrityError
 
 from application.ledger import Ledger
 from application.saving import DEPTH, BackgroundSaves
+from application.verify import verify_ledger
+from infrastructure import ledger_store
+from infrastructure.ledger_codec import ZSTD_MAGIC, ZstdCompressor
 from tests.runs import started
 
 
@@ -71,3 +76,35 @@ def test_reading_a_run_back_fetches_none_of_its_row_events(ledger: str, monkeypa
 
     assert copy.version == run.version and copy.recorded_rows == {"app.user": 29}
     assert fetched and not any(topic.endswith("RowsRecorded") for topic in fetched)
+
+
+def test_a_ledger_written_with_zlib_reads_and_verifies_alongside_zstandard_events(
+    ledger: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as before:  # the compressor of ledgers written before Zstandard
+        before.setattr(ledger_store, "COMPRESSOR", "eventsourcing.compressor:ZlibCompressor")
+        old = Ledger(ledger, create=True)
+        run = started()
+        run.record_rows("app.user", "app_user", ["id", "name"], ["integer", "text"], [[1, "ann"], [2, "bob"]])
+        old.save(run)
+    recorded = Ledger(ledger)
+    run = recorded.get_run(str(run.id))
+    run.record_rows("app.user", "app_user", ["id", "name"], ["integer", "text"], [[3, "cy"]])
+    run.finish_recording()
+    recorded.save(run)
+
+    states = [stored.state for stored in recorded.recorder.select_events(run.id)]
+    copy = Ledger(ledger).get_run(str(run.id))
+
+    assert [state.startswith(ZSTD_MAGIC) for state in states] == [False, False, True, True]
+    assert copy.version == run.version and copy.recorded_rows == {"app.user": 3}
+    assert verify_ledger(ledger).findings == []
+
+
+def test_a_damaged_zstandard_state_is_a_damaged_state() -> None:
+    codec = ZstdCompressor()
+    state = codec.compress(b'{"rows": [[1]]}' * 100)
+
+    assert codec.decompress(state) == b'{"rows": [[1]]}' * 100
+    with pytest.raises(zlib.error, match="damaged Zstandard frame"):
+        codec.decompress(state[:-8])
