@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from domain.errors import ApplyError
-from infrastructure import pg_constraints
+from infrastructure import parallel_digests, pg_constraints
 from infrastructure.pg_constraints import Relaxed
 
 PROJECTION_LOCK = 0x5052_4A54  # held by a projection's transaction: two never write at once
@@ -33,6 +33,13 @@ class SqliteWriter:
         marks = ", ".join("?" for _ in columns)
         execute_many(conn, f"INSERT INTO {quote(conn, table)} ({names}) VALUES ({marks})", rows)
 
+    def insert_batches(
+        self, conn: Connection, table: str, columns: list[str], batches: Iterable[Sequence[Sequence[Any]]]
+    ) -> None:
+        """Each batch in one executemany, as it comes."""
+        for rows in batches:
+            self.insert(conn, table, columns, rows)
+
     def set_references(
         self, conn: Connection, table: str, pk_column: str, column: str, pairs: Sequence[Sequence[Any]]
     ) -> None:
@@ -52,6 +59,13 @@ class SqliteWriter:
 
     def empty(self, conn: Connection, table: str) -> None:
         conn.exec_driver_sql(f"DELETE FROM {quote(conn, table)}")
+
+    def digest_whole(
+        self, conn: Connection, parts: Sequence[Any], key_columns: Callable[[str], list[str]]
+    ) -> list[tuple[int, str]] | None:
+        """The digests of the tables a rollback empties at once (``parts``: their RowsDigested parts), read
+        before anything is removed, by two processes at once (infrastructure/parallel_digests.py)."""
+        return parallel_digests.digest_parts(conn, parts, key_columns)
 
     def check_references(self, conn: Connection, tables: dict[str, str], relaxed: list[Relaxed]) -> None:
         for table in sorted(tables):
@@ -80,12 +94,21 @@ class PostgresWriter:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PROJECTION_LOCK})")
 
     def insert(self, conn: Connection, table: str, columns: list[str], rows: Sequence[Sequence[Any]]) -> None:
+        self.insert_batches(conn, table, columns, [rows])
+
+    def insert_batches(
+        self, conn: Connection, table: str, columns: list[str], batches: Iterable[Sequence[Sequence[Any]]]
+    ) -> None:
+        """The batches in one COPY: the server writes the rows sent while the next batch is made (read from
+        the ledger), instead of after it. A COPY per batch waited for the server at its end: 0.84 s of the
+        apply of 100,000 objects. Nothing else may run on ``conn`` while ``batches`` is iterated."""
         names = ", ".join(quote(conn, c) for c in columns)
         cursor = _cursor(conn)
         try:
             with cursor.copy(f"COPY {quote(conn, table)} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                for rows in batches:
+                    for row in rows:
+                        copy.write_row(row)
         except conn.dialect.loaded_dbapi.Error as error:
             raise ApplyError(f"the target refused rows of {table!r}: {detail(error)}") from None
         finally:
@@ -140,6 +163,12 @@ class PostgresWriter:
 
     def empty(self, conn: Connection, table: str) -> None:
         conn.exec_driver_sql(f"TRUNCATE ONLY {quote(conn, table)}")
+
+    def digest_whole(
+        self, conn: Connection, parts: Sequence[Any], key_columns: Callable[[str], list[str]]
+    ) -> list[tuple[int, str]] | None:
+        """None: the server hashes each page as the rollback reads it (its own CPU, not this process's)."""
+        return None
 
     def check_references(self, conn: Connection, tables: dict[str, str], relaxed: list[Relaxed]) -> None:
         """Django's FKs are DEFERRABLE INITIALLY DEFERRED: check them now, to name the offending row; then

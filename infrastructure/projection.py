@@ -46,6 +46,9 @@ from infrastructure.target import APPLIED_TABLE, TRACKING_TABLE, claim_identity,
 PAGE = 50  # intents per read of the notification log
 EVENTS_PAGE = 4  # a restore's events per read: each can hold hundreds of rows
 CHUNK = 500
+# row events of one table written in one bulk write (held meanwhile, each of at most a few hundred rows
+# and EVENT_BYTES): PostgreSQL's COPY waits for the server once per write
+STREAM_EVENTS = 16
 APPLY, ROLLBACK, REPLAY = "apply", "rollback", "replay"
 INTENTS: dict[type[Any], str] = {
     RestoreRun.ApplyRequested: APPLY,
@@ -300,13 +303,13 @@ class Projection:
             media_root = started.options.get("media_root")
         trusted = work.restore_id == self.planned_under_lock and self.conn.dialect.name == "sqlite"
         verify = check_identity or not trusted
-        for event in self._events(work.restore_id):
+        events = self._events(work.restore_id)
+        event = next(events, None)
+        while event is not None:
             if isinstance(event, RestoreRun.RowsRecorded):
-                if verify:
-                    self._insert_checked(work, event)
-                else:
-                    self._insert(work, event)
-            elif isinstance(event, RestoreRun.ReferencesDeferred):
+                event = self._write_rows(work, event, events, verify)  # the event after the rows written
+                continue
+            if isinstance(event, RestoreRun.ReferencesDeferred):
                 self.writer.set_references(self.conn, event.table, event.pk_column, event.column, event.pairs)
                 if work.hashed is not None and work.hashed.get(event.table) is not None:
                     work.deferred.setdefault(event.table, set()).update(pk for pk, _ in event.pairs)
@@ -322,6 +325,7 @@ class Projection:
             elif isinstance(event, RestoreRun.MediaRecorded):
                 limits = Limits.from_dict(started.options.get("limits"))
                 self._stage_media(work, self.backup_path(started.backup), media_root, event.files, limits)
+            event = next(events, None)
 
     def backup_path(self, backup: dict[str, Any]) -> str:
         """Where the restore's backup is read from for its media files: where it was restored from."""
@@ -339,18 +343,46 @@ class Projection:
             found += self.conn.exec_driver_sql(sql, tuple(chunk)).fetchall()
         return found
 
-    def _insert_checked(self, work: _Work, event: Any) -> None:
-        """Insert a batch whose pks and UUIDs may have been taken since planning. The target's unique
-        constraints find such a value; only then is the batch undone (to its savepoint) and looked
-        up, to name what was taken. Looking every batch up first cost a third of the apply."""
-        self.conn.exec_driver_sql("SAVEPOINT restore_ledger_rows")
+    def _write_rows(self, work: _Work, first: Any, events: Iterator[Any], verify: bool) -> Any:
+        """Write ``first`` and the row events after it into the same table and columns, up to STREAM_EVENTS,
+        in one bulk write (PostgreSQL's COPY takes each while the next is read); returns the event after
+        them. ``verify``: the pks and UUIDs of the rows may have been taken since planning. The target's
+        unique constraints find such a value; only then are the rows undone (to their savepoint) and
+        looked up, to name what was taken. Looking every batch up first cost a third of the apply."""
+        self.key_columns(first.table)  # read before the bulk write: nothing else runs on the target meanwhile
+        written = [first]  # held (at most STREAM_EVENTS) to name what was taken
+        after: list[Any] = []
+
+        def batches() -> Iterator[list[list[Any]]]:
+            event = first
+            while True:
+                yield self._prepared(work, event)
+                checkpoint("apply-writing")  # the batch is written (on PostgreSQL: sent)
+                if len(written) == STREAM_EVENTS:
+                    return
+                event = next(events, None)
+                if not (
+                    isinstance(event, RestoreRun.RowsRecorded)
+                    and event.table == first.table
+                    and event.columns == first.columns
+                ):
+                    after.append(event)
+                    return
+                written.append(event)
+
+        if verify:
+            self.conn.exec_driver_sql("SAVEPOINT restore_ledger_rows")
         try:
-            self._insert(work, event)
+            self.writer.insert_batches(self.conn, first.table, first.columns, batches())
         except ApplyError:
-            self.conn.exec_driver_sql("ROLLBACK TO SAVEPOINT restore_ledger_rows")
-            projection_checks.check_free(self, event)  # raises, naming the values taken since planning
+            if verify:
+                self.conn.exec_driver_sql("ROLLBACK TO SAVEPOINT restore_ledger_rows")
+                for event in written:
+                    projection_checks.check_free(self, event)  # raises, naming the values taken since planning
             raise
-        self.conn.exec_driver_sql("RELEASE SAVEPOINT restore_ledger_rows")
+        if verify:
+            self.conn.exec_driver_sql("RELEASE SAVEPOINT restore_ledger_rows")
+        return after[0] if after else next(events, None)
 
     def key_columns(self, table: str) -> list[str]:
         """The columns of the table's primary key: one, or several for a composite pk (read once)."""
@@ -369,13 +401,12 @@ class Projection:
             self._converters[key] = [(i, c) for i, c in converters if c is not same]
         return self._converters[key]
 
-    def _insert(self, work: _Work, event: Any) -> None:
-        rows = event.rows
+    def _prepared(self, work: _Work, event: Any) -> list[list[Any]]:
+        """A row event's rows in their storage form, counted, their pks and digests noted, as they are written."""
+        rows: list[list[Any]] = event.rows
         for i, convert in self._converters_for(event.table, event.kinds):
             for row in rows:
                 row[i] = convert(row[i])
-        self.writer.insert(self.conn, event.table, event.columns, rows)
-        checkpoint("apply-writing")
         work.tables.setdefault(event.table, event.columns[0])
         work.rows += len(rows)
         keys = self.key_columns(event.table)
@@ -398,6 +429,7 @@ class Projection:
                 projection_digest.hash_written(work.hashed, event, rows)
         if self.on_batch:
             self.on_batch(len(rows))
+        return rows
 
     def _write_updates(self, work: _Work, event: Any, side: str) -> None:
         """Existing rows take the ``after`` values (apply) or their ``before`` image (rollback)."""
