@@ -10,9 +10,7 @@ process stopping early (an error, or a kill) stops the child.
 
 from __future__ import annotations
 
-import gc
 import marshal
-import multiprocessing
 import pickle
 import signal
 import sys
@@ -22,6 +20,7 @@ from typing import Any
 
 from domain.errors import BackupError
 from infrastructure.backup_stream import Backup
+from infrastructure.forked import start_child
 
 CHUNK = 2000  # records per message, as the spool's chunks
 _RECORDS, _DONE, _FAILED = b"R", b"D", b"E"
@@ -31,15 +30,7 @@ Records = list[tuple[int, str, Any, dict[str, Any]]]  # (ordinal, model, pk, fie
 
 def record_chunks(opened: Backup) -> Iterator[tuple[bytes, Records]]:
     """Every record of ``opened`` in order, in chunks: (the chunk's marshal bytes, its records)."""
-    context = multiprocessing.get_context("fork")  # the child has the opened backup as it is, archives included
-    receiving, sending = context.Pipe(duplex=False)
-    child = context.Process(target=_parse, args=(opened, sending), name="restore-ledger-parse", daemon=True)
-    gc.freeze()  # what exists now is the child's as it is: its collector leaves it alone, its pages stay shared
-    try:
-        child.start()
-    finally:
-        gc.unfreeze()
-    sending.close()
+    child, receiving = start_child(_parse, (opened,), "restore-ledger-parse")  # the backup as opened, archives too
     try:
         while True:
             try:

@@ -128,10 +128,14 @@ def _delete_by_digests(p: Projection, by_table: dict[str, list[Any]], whole: set
     """Delete each table's digested rows, last written first, comparing each digest: the rows deleted, or
     None as soon as one differs (the caller undoes the deletes)."""
     deleted = 0
-    for table in reversed(list(by_table)):
+    order = list(reversed(list(by_table)))
+    read_before = p.writer.digest_whole(p.conn, [d for t in order if t in whole for d in by_table[t]], p.key_columns)
+    found = iter(read_before or ())  # the whole tables' digests, where the writer read them all first
+    for table in order:
         keys = p.key_columns(table)
         for d in by_table[table]:
-            if _delete_digested(p, d, keys, table not in whole) != (d.count, d.sha256):
+            digest = next(found) if read_before and table in whole else _delete_digested(p, d, keys, table not in whole)
+            if digest != (d.count, d.sha256):
                 return None
             deleted += d.count
             if p.on_batch:

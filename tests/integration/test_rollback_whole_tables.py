@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from infrastructure import pg_constraints
+from infrastructure import parallel_digests, pg_constraints
 from infrastructure.dialects import PostgresWriter, SqliteWriter
 from tests.conftest import run
 from tests.edms import Source
@@ -34,8 +34,10 @@ TRIGGERS = {
 @pytest.fixture
 def emptied(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The tables a rollback empties at once; on PostgreSQL from the first row (the example's tables are
-    small), as a restore of 1,000 rows or more per table does."""
+    small), as a restore of 1,000 rows or more per table does; on SQLite their digests read by two
+    processes, as for 20,000 rows or more."""
     monkeypatch.setattr(pg_constraints, "MIN_ROWS", 1)
+    monkeypatch.setattr(parallel_digests, "MIN_ROWS", 1)
     tables: list[str] = []
     for writer in (SqliteWriter, PostgresWriter):
         empty = writer.empty
