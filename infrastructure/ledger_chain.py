@@ -203,7 +203,9 @@ def stored_at(recorder: ApplicationRecorder, originator_id: UUID, versions: Sequ
 class ChainReader:
     """Reading the chain table: implemented for each backend by ``_query``."""
 
-    def _query(self, sql: str, params: Sequence[Any]) -> list[Any]:
+    def _query(self, sql: str, params: Sequence[Any], binary: bool = False) -> list[Any]:
+        """Rows of ``sql``; ``binary``: values sent in the database's binary form where it has one (bytes
+        as they are, not hex text)."""
         raise NotImplementedError
 
     mark = "?"
@@ -249,6 +251,16 @@ class ChainReader:
         rows = self._query(sql, (self._run_key(originator_id), after, limit))
         return [(int(row["originator_version"]), str(row["topic"])) for row in rows]
 
+    def states(self, originator_id: UUID, after: int, limit: int) -> list[tuple[int, str, bytes]]:
+        """(version, topic, state) of a run's events after version ``after``, as stored: what verifying the
+        run hashes, fetched without building the library's stored events."""
+        sql = (
+            f"SELECT originator_version, topic, state FROM {self._events_table()} WHERE originator_id = {self.mark} "
+            f"AND originator_version > {self.mark} ORDER BY originator_version LIMIT {self.mark}"
+        )
+        rows = self._query(sql, (self._run_key(originator_id), after, limit), binary=True)
+        return [(int(row["originator_version"]), str(row["topic"]), bytes(row["state"])) for row in rows]
+
     def chain_head(self) -> Link | None:
         rows = self._query(f"SELECT {_COLUMNS} FROM {self._table()} ORDER BY position DESC LIMIT 1", ())
         return _link(rows[0]) if rows else None
@@ -275,7 +287,7 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainReader):
         c.executemany(f"INSERT INTO {CHAIN_TABLE} ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", [_params(x) for x in links])
         return notification_ids
 
-    def _query(self, sql: str, params: Sequence[Any]) -> list[Any]:
+    def _query(self, sql: str, params: Sequence[Any], binary: bool = False) -> list[Any]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(sql, list(params))
             return list(c.fetchall())
@@ -386,9 +398,9 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainReader):
         )
         return notification_ids
 
-    def _query(self, sql: str, params: Sequence[Any]) -> list[Any]:
+    def _query(self, sql: str, params: Sequence[Any], binary: bool = False) -> list[Any]:
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(sql.encode(), list(params))
+            curs.execute(sql.encode(), list(params), binary=binary)
             return list(curs.fetchall())
 
     def seal(self) -> int:

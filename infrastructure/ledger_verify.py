@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from domain.errors import RestoreError
 from infrastructure.ledger_chain import GENESIS, ChainReader, Link, MerkleTree, chain_hash, leaf_hash
 
 PAGE = 200
+STATES_PAGE = 500  # a run's events per read when it is verified (row batches: tens of KB each)
 
 CHANGED, DELETED, INSERTED, REORDERED, CHAIN, GAP, CHECKPOINT, TARGET = (
     "changed",
@@ -35,6 +36,14 @@ class Stored:
 
     notification_id: int
     originator_id: str
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+class _Item(NamedTuple):
+    """One of a run's events as verifying it reads it."""
+
     originator_version: int
     topic: str
     state: bytes
@@ -299,7 +308,6 @@ def ledger_entries(recorder: Any) -> Iterator[tuple[Stored | None, Link | None]]
 
 def run_findings(recorder: Any, restore_id: UUID) -> list[Finding]:
     """Verify one restore's events and their places in the chain (commands do before using them)."""
-    select_events = recorder.select_events
     if not isinstance(recorder, ChainReader):
         return []  # the in-memory ledger of a dry run
     links = {link.originator_version: link for link in recorder.chain_of(restore_id)}
@@ -307,8 +315,8 @@ def run_findings(recorder: Any, restore_id: UUID) -> list[Finding]:
     findings: list[Finding] = []
     rid = str(restore_id)
     version = 0
-    while page := select_events(restore_id, gt=version, limit=50):
-        for item in page:
+    while page := recorder.states(restore_id, version, STATES_PAGE):
+        for item in map(_Item._make, page):
             if item.originator_version != version + 1:
                 findings.append(
                     Finding(
