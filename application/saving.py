@@ -1,10 +1,11 @@
 """Saving a restore's events while it is planned: one thread of its own saves them, in order.
 
-A save is mostly work that does not hold the interpreter: zlib, the ledger database's round trips
-and, on PostgreSQL, the server's inserts. On its own thread it runs beside the planning, on the
-second core, instead of between its steps. The events are taken from the run in the caller's
-thread (their versions are decided there, in order), then saved by the thread one batch after the
-other, exactly as they would have been saved inline. At most ``DEPTH`` batches wait: memory holds
+Writing a batch of events is mostly work that does not hold the interpreter: the ledger database's
+round trips and, on PostgreSQL, the server's inserts. On its own thread it runs beside the planning,
+on the second core, instead of between its steps. The events are taken from the run in the caller's
+thread (their versions are decided there, in order) and encoded there (JSON, then Zstandard, as the
+ledger's ``save`` encodes them), then written by the thread one batch after the other, exactly as
+they would have been saved inline. At most ``DEPTH`` batches wait: memory holds
 no more events than before. After a failed save nothing more is saved (the ledger holds a prefix
 of the run's events, as when a process stops), and its error is raised in the caller's thread.
 """
@@ -15,7 +16,8 @@ from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
-from typing import Any
+
+from eventsourcing.persistence import StoredEvent
 
 from application.ledger import Ledger
 from domain.ledger import RestoreRun
@@ -44,12 +46,15 @@ class BackgroundSaves:
             self.wait()
 
     def save(self, run: RestoreRun) -> None:
-        """Hand the run's pending events to the thread; returns at once unless ``DEPTH`` batches wait."""
+        """Encode the run's pending events (JSON, compressed), then hand them to the thread; returns at once
+        unless ``DEPTH`` batches wait. Encoded here, where the caller would otherwise wait for the thread:
+        the thread only writes them (the ledger's ``save``: encode, then insert)."""
         events = run.collect_events()
         if not events:
             return
+        stored = [self._ledger.mapper.to_stored_event(event) for event in events]
         previous = self._saves[-1] if self._saves else None
-        self._saves.append(self._executor.submit(self._save, previous, events))
+        self._saves.append(self._executor.submit(self._save, previous, stored))
         while len(self._saves) > DEPTH:
             self._saves.popleft().result()
 
@@ -58,8 +63,8 @@ class BackgroundSaves:
         while self._saves:
             self._saves.popleft().result()
 
-    def _save(self, previous: Future[None] | None, events: Sequence[Any]) -> None:
+    def _save(self, previous: Future[None] | None, events: Sequence[StoredEvent]) -> None:
         failure = previous.exception() if previous is not None else None
         if failure is not None:
             raise failure  # an earlier save failed: these events are not saved after the gap it left
-        self._ledger.save(*events)
+        self._ledger.recorder.insert_events(events)
