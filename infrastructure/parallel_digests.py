@@ -43,7 +43,8 @@ def digest_parts(conn: Connection, parts: Sequence[Any], key_columns: Callable[[
     order; two processes read them when there are enough rows and ``conn`` has written nothing."""
     keys = {d.table: key_columns(d.table) for d in parts}
     path = _database_file(conn)
-    written: int = getattr(conn.connection.dbapi_connection, "total_changes", 1)  # by this connection, ever
+    # rows this connection changed since it opened (SQLite counts them per connection); unknown: assume some
+    written: int = getattr(conn.connection.dbapi_connection, "total_changes", 1)
     if sum(d.count for d in parts) < MIN_ROWS or path is None or written:
         return [digest_part(conn, d, keys[d.table]) for d in parts]
     mine, theirs = _halves(parts)
@@ -109,5 +110,8 @@ def _digest_in_child(path: str, parts: list[Any], keys: dict[str, list[str]], se
         message: tuple[str, Any] = ("digests", results)
     except sqlite3.Error as error:
         message = ("failed", str(error))
-    sending.send_bytes(pickle.dumps(message))
+    try:
+        sending.send_bytes(pickle.dumps(message))
+    except BrokenPipeError:
+        return  # the rollback stopped (killed, or interrupted): nobody waits for these digests
     sending.close()

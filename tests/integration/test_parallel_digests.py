@@ -4,6 +4,7 @@ and a reading process that stops is an error, not a pass."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,3 +134,18 @@ def test_a_rollback_through_two_processes_leaves_the_target_as_before_the_restor
     assert result.exit_code == 0, result.output
     assert target.data() == before
     assert forks and all(forks[0])
+
+
+def test_a_reader_whose_rollback_stopped_ends_quietly(
+    restored: tuple[SqliteTarget, str], sqlite_ledger: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parts = digests_recorded(sqlite_ledger, restored[1])
+    engine = connect(restored[0].url)
+    with engine.connect() as conn:
+        keys = {d.table: pk_columns(conn)[d.table] for d in parts}
+    engine.dispose()
+    receiving, sending = multiprocessing.Pipe(duplex=False)
+    receiving.close()  # as when the rollback was killed
+    monkeypatch.setattr(parallel_digests.signal, "signal", lambda *args: None)  # this process keeps its Ctrl-C
+
+    parallel_digests._digest_in_child(str(restored[0].path), parts, keys, sending)  # no BrokenPipeError
