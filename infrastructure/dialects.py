@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from domain.errors import ApplyError
-from infrastructure import parallel_digests, pg_constraints
+from infrastructure import footprint, parallel_digests, pg_constraints
 from infrastructure.pg_constraints import Relaxed
 
 PROJECTION_LOCK = 0x5052_4A54  # held by a projection's transaction: two never write at once
@@ -62,7 +62,7 @@ class SqliteWriter:
 
     def digest_whole(
         self, conn: Connection, parts: Sequence[Any], key_columns: Callable[[str], list[str]]
-    ) -> list[tuple[int, str]] | None:
+    ) -> list[tuple[int, str]]:
         """The digests of the tables a rollback empties at once (``parts``: their RowsDigested parts), read
         before anything is removed, by two processes at once (infrastructure/parallel_digests.py)."""
         return parallel_digests.digest_parts(conn, parts, key_columns)
@@ -166,9 +166,10 @@ class PostgresWriter:
 
     def digest_whole(
         self, conn: Connection, parts: Sequence[Any], key_columns: Callable[[str], list[str]]
-    ) -> list[tuple[int, str]] | None:
-        """None: the server hashes each page as the rollback reads it (its own CPU, not this process's)."""
-        return None
+    ) -> list[tuple[int, str]]:
+        """The digests of the tables a rollback empties at once, read before anything is removed; in this
+        process: the server hashes each page (its CPU, not this process's)."""
+        return [footprint.digest_part(conn, self.mark, d, key_columns(d.table), delete=False) for d in parts]
 
     def check_references(self, conn: Connection, tables: dict[str, str], relaxed: list[Relaxed]) -> None:
         """Django's FKs are DEFERRABLE INITIALLY DEFERRED: check them now, to name the offending row; then

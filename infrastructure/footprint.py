@@ -277,6 +277,18 @@ def delete_digested(conn: Connection, mark: str, digested: Any, delete: bool = T
     return count, sha.hexdigest()
 
 
+def digest_part(conn: Connection, mark: str, d: Any, keys: list[str], delete: bool) -> tuple[int, str]:
+    """Digest what a RowsDigested event ``d`` names, deleting it in the same pass with ``delete``: (rows,
+    sha256). A composite pk's rows (``keys``: the pk's columns) are digested by their key tuples, then
+    deleted by them."""
+    if len(keys) > 1:
+        found = digest_keys(conn, mark, d.table, d.columns, keys, d.ranges)
+        if delete:
+            table_keys.delete_by_keys(conn, mark, d.table, keys, d.ranges)
+        return found
+    return delete_digested(conn, mark, d, delete)
+
+
 def read(conn: Connection, mark: str, table: str, columns: list[str], pks: Sequence[int]) -> Iterator[tuple[Any, ...]]:
     """The rows of ``table`` whose pk is in ``pks`` (``columns``, the pk first), page by page by ranges."""
     ranges = PkRanges()

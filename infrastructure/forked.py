@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
 
-def start_child(target: Callable[..., None], args: tuple[Any, ...], name: str) -> tuple[BaseProcess, Connection]:
-    """Fork a child running ``target(*args, sending)``: the child has what this process holds as it is (no
-    pickling), and its pages stay shared, since its collector leaves alone what exists at the fork. Returns
-    the child and the receiving end of its pipe (this process's sending end is closed)."""
+@contextmanager
+def forked(target: Callable[..., None], args: tuple[Any, ...], name: str) -> Iterator[tuple[BaseProcess, Connection]]:
+    """A child running ``target(*args, sending)``, and the receiving end of its pipe. The child has what this
+    process holds as it is (no pickling), and its pages stay shared: its collector leaves alone what exists
+    at the fork. On leaving, however this process leaves, the pipe is closed and the child stopped."""
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
     child = context.Process(target=target, args=(*args, sending), name=name, daemon=True)
@@ -23,4 +25,10 @@ def start_child(target: Callable[..., None], args: tuple[Any, ...], name: str) -
     finally:
         gc.unfreeze()
     sending.close()
-    return child, receiving
+    try:
+        yield child, receiving
+    finally:
+        receiving.close()
+        if child.is_alive():
+            child.kill()
+        child.join()

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
@@ -180,6 +180,14 @@ def _params(link: Link) -> tuple[Any, ...]:
     )
 
 
+class RunState(NamedTuple):
+    """One of a run's events as verifying it reads it."""
+
+    originator_version: int
+    topic: str
+    state: bytes
+
+
 class RunTopics(Protocol):
     """What the ledger's recorders (here, and infrastructure.ledger_memory's) add to the library's."""
 
@@ -244,22 +252,21 @@ class ChainReader:
     def topics(self, originator_id: UUID, after: int, limit: int) -> list[tuple[int, str]]:
         """(version, topic) of a run's events after version ``after``, read from the events table without
         their state: a reader decodes the few it needs instead of fetching every row event's bytes."""
-        sql = (
-            f"SELECT originator_version, topic FROM {self._events_table()} WHERE originator_id = {self.mark} "
-            f"AND originator_version > {self.mark} ORDER BY originator_version LIMIT {self.mark}"
-        )
-        rows = self._query(sql, (self._run_key(originator_id), after, limit))
+        rows = self._run_page("topic", originator_id, after, limit)
         return [(int(row["originator_version"]), str(row["topic"])) for row in rows]
 
-    def states(self, originator_id: UUID, after: int, limit: int) -> list[tuple[int, str, bytes]]:
-        """(version, topic, state) of a run's events after version ``after``, as stored: what verifying the
-        run hashes, fetched without building the library's stored events."""
+    def states(self, originator_id: UUID, after: int, limit: int) -> list[RunState]:
+        """A run's events after version ``after``, as stored: what verifying the run hashes, fetched in the
+        database's binary form and without building the library's stored events."""
+        rows = self._run_page("topic, state", originator_id, after, limit, binary=True)
+        return [RunState(int(row["originator_version"]), str(row["topic"]), bytes(row["state"])) for row in rows]
+
+    def _run_page(self, columns: str, originator_id: UUID, after: int, limit: int, binary: bool = False) -> list[Any]:
         sql = (
-            f"SELECT originator_version, topic, state FROM {self._events_table()} WHERE originator_id = {self.mark} "
+            f"SELECT originator_version, {columns} FROM {self._events_table()} WHERE originator_id = {self.mark} "
             f"AND originator_version > {self.mark} ORDER BY originator_version LIMIT {self.mark}"
         )
-        rows = self._query(sql, (self._run_key(originator_id), after, limit), binary=True)
-        return [(int(row["originator_version"]), str(row["topic"]), bytes(row["state"])) for row in rows]
+        return self._query(sql, (self._run_key(originator_id), after, limit), binary=binary)
 
     def chain_head(self) -> Link | None:
         rows = self._query(f"SELECT {_COLUMNS} FROM {self._table()} ORDER BY position DESC LIMIT 1", ())

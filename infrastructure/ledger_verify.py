@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
 from domain.errors import RestoreError
@@ -36,14 +36,6 @@ class Stored:
 
     notification_id: int
     originator_id: str
-    originator_version: int
-    topic: str
-    state: bytes
-
-
-class _Item(NamedTuple):
-    """One of a run's events as verifying it reads it."""
-
     originator_version: int
     topic: str
     state: bytes
@@ -316,7 +308,7 @@ def run_findings(recorder: Any, restore_id: UUID) -> list[Finding]:
     rid = str(restore_id)
     version = 0
     while page := recorder.states(restore_id, version, STATES_PAGE):
-        for item in map(_Item._make, page):
+        for item in page:
             if item.originator_version != version + 1:
                 findings.append(
                     Finding(

@@ -24,18 +24,10 @@ from sqlalchemy.engine import Connection
 
 from domain.errors import ApplyError
 from infrastructure import footprint
-from infrastructure.forked import start_child
+from infrastructure.forked import forked
 
 MIN_ROWS = 20_000  # rows to hash, below which a fork costs about what it saves
 Result = tuple[int, str]  # (rows, sha256)
-
-
-def digest_part(conn: Connection, d: Any, keys: list[str]) -> Result:
-    """(rows, sha256) of a RowsDigested part as the rollback reads it, nothing deleted: by pk ranges, or
-    by the key tuples of a composite pk."""
-    if len(keys) > 1:
-        return footprint.digest_keys(conn, "?", d.table, d.columns, keys, d.ranges)
-    return footprint.delete_digested(conn, "?", d, delete=False)
 
 
 def digest_parts(conn: Connection, parts: Sequence[Any], key_columns: Callable[[str], list[str]]) -> list[Result]:
@@ -46,18 +38,17 @@ def digest_parts(conn: Connection, parts: Sequence[Any], key_columns: Callable[[
     # rows this connection changed since it opened (SQLite counts them per connection); unknown: assume some
     written: int = getattr(conn.connection.dbapi_connection, "total_changes", 1)
     if sum(d.count for d in parts) < MIN_ROWS or path is None or written:
-        return [digest_part(conn, d, keys[d.table]) for d in parts]
+        return [_digest(conn, d, keys) for d in parts]
     mine, theirs = _halves(parts)
-    child, receiving = start_child(_digest_in_child, (path, [parts[i] for i in theirs], keys), "restore-ledger-digests")
-    try:
-        results: dict[int, Result] = {i: digest_part(conn, parts[i], keys[parts[i].table]) for i in mine}
-        results.update(zip(theirs, _received(receiving, child), strict=True))
-    finally:
-        receiving.close()
-        if child.is_alive():
-            child.kill()
-        child.join()
+    with forked(_digest_in_child, (path, [parts[i] for i in theirs], keys), "restore-ledger-digests") as (child, pipe):
+        results: dict[int, Result] = {i: _digest(conn, parts[i], keys) for i in mine}
+        results.update(zip(theirs, _received(pipe, child), strict=True))
     return [results[i] for i in range(len(parts))]
+
+
+def _digest(conn: Connection, d: Any, keys: dict[str, list[str]]) -> Result:
+    """A part's digest as the rollback reads it, nothing deleted."""
+    return footprint.digest_part(conn, "?", d, keys[d.table], delete=False)
 
 
 def _database_file(conn: Connection) -> str | None:
@@ -105,7 +96,7 @@ def _digest_in_child(path: str, parts: list[Any], keys: dict[str, list[str]], se
             driver.isolation_level = None
             driver.execute("PRAGMA busy_timeout = 30000")
             driver.execute("BEGIN")
-            results = [digest_part(conn, d, keys[d.table]) for d in parts]
+            results = [_digest(conn, d, keys) for d in parts]
             driver.execute("ROLLBACK")
         message: tuple[str, Any] = ("digests", results)
     except sqlite3.Error as error:

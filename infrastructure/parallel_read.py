@@ -20,7 +20,7 @@ from typing import Any
 
 from domain.errors import BackupError
 from infrastructure.backup_stream import Backup
-from infrastructure.forked import start_child
+from infrastructure.forked import forked
 
 CHUNK = 2000  # records per message, as the spool's chunks
 _RECORDS, _DONE, _FAILED = b"R", b"D", b"E"
@@ -30,8 +30,7 @@ Records = list[tuple[int, str, Any, dict[str, Any]]]  # (ordinal, model, pk, fie
 
 def record_chunks(opened: Backup) -> Iterator[tuple[bytes, Records]]:
     """Every record of ``opened`` in order, in chunks: (the chunk's marshal bytes, its records)."""
-    child, receiving = start_child(_parse, (opened,), "restore-ledger-parse")  # the backup as opened, archives too
-    try:
+    with forked(_parse, (opened,), "restore-ledger-parse") as (child, receiving):  # the backup as opened
         while True:
             try:
                 message = receiving.recv_bytes()
@@ -49,11 +48,6 @@ def record_chunks(opened: Backup) -> Iterator[tuple[bytes, Records]]:
             for index, (ordinal, model, pk, fields) in enumerate(records):
                 records[index] = (ordinal, sys.intern(model), pk, fields)  # one string per model, not per chunk
             yield body, records
-    finally:
-        receiving.close()
-        if child.is_alive():
-            child.kill()
-        child.join()
 
 
 def _parse(opened: Backup, sending: Connection) -> None:

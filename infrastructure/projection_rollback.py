@@ -129,12 +129,17 @@ def _delete_by_digests(p: Projection, by_table: dict[str, list[Any]], whole: set
     None as soon as one differs (the caller undoes the deletes)."""
     deleted = 0
     order = list(reversed(list(by_table)))
-    read_before = p.writer.digest_whole(p.conn, [d for t in order if t in whole for d in by_table[t]], p.key_columns)
-    found = iter(read_before or ())  # the whole tables' digests, where the writer read them all first
+    # the tables emptied at once are only read: their digests first, before anything is deleted
+    whole_digests = iter(
+        p.writer.digest_whole(p.conn, [d for t in order if t in whole for d in by_table[t]], p.key_columns)
+    )
     for table in order:
         keys = p.key_columns(table)
         for d in by_table[table]:
-            digest = next(found) if read_before and table in whole else _delete_digested(p, d, keys, table not in whole)
+            if table in whole:
+                digest = next(whole_digests)
+            else:
+                digest = footprint.digest_part(p.conn, p.writer.mark, d, keys, delete=True)
             if digest != (d.count, d.sha256):
                 return None
             deleted += d.count
@@ -143,17 +148,6 @@ def _delete_by_digests(p: Projection, by_table: dict[str, list[Any]], whole: set
         if table in whole:
             p.writer.empty(p.conn, table)
     return deleted
-
-
-def _delete_digested(p: Projection, d: Any, keys: list[str], delete: bool) -> tuple[int, str]:
-    """Delete what a RowsDigested event names and digest it in the same pass: (rows, sha256). A composite
-    pk's rows are digested by their key tuples, then deleted by them. Without ``delete``, only digested."""
-    if len(keys) > 1:
-        found = footprint.digest_keys(p.conn, p.writer.mark, d.table, d.columns, keys, d.ranges)
-        if delete:
-            table_keys.delete_by_keys(p.conn, p.writer.mark, d.table, keys, d.ranges)
-        return found
-    return footprint.delete_digested(p.conn, p.writer.mark, d, delete)
 
 
 def _check_no_dependents_by_ranges(p: Projection, ranges: dict[str, list[list[Any]]]) -> None:
