@@ -4,6 +4,7 @@ and a reading process that stops is an error, not a pass."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 from collections.abc import Iterator
@@ -149,3 +150,24 @@ def test_a_reader_whose_rollback_stopped_ends_quietly(
     monkeypatch.setattr(parallel_digests.signal, "signal", lambda *args: None)  # this process keeps its Ctrl-C
 
     parallel_digests._digest_in_child(str(restored[0].path), parts, keys, sending)  # no BrokenPipeError
+
+
+def test_a_rollback_whose_reading_process_stops_is_refused_and_recorded_with_the_target_untouched(
+    forks: list[Any],
+    restored: tuple[SqliteTarget, str],
+    sqlite_ledger: str,
+    cli: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    target, restore_id = restored
+    before = target.data()
+    monkeypatch.setattr(parallel_digests, "_digest_in_child", lambda *args: os._exit(3))
+
+    result = run(cli, "rollback", restore_id, "--ledger", sqlite_ledger, "--reason", "drill")
+
+    assert result.exit_code == 1, result.output
+    assert "the process reading the restored rows stopped (exit code 3)" in result.output
+    assert "Traceback" not in result.output
+    assert target.data() == before
+    [entry] = json.loads(run(cli, "ledger", "list", "--ledger", sqlite_ledger, "--json").output)
+    assert entry["status"] == "applied" and entry["history"][-1]["event"] == "RollbackRefused"

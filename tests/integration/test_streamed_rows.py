@@ -4,6 +4,7 @@ events of such a write is named, with nothing written."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -90,3 +91,5 @@ def test_a_pk_taken_since_planning_in_a_later_event_of_a_bulk_write_is_named_and
     assert result.exit_code == 1, result.output
     assert f"documents.tag: id {pk} in 'documents_tag' is taken since planning" in result.output
     assert reinitialised.snapshot() == before
+    [entry] = json.loads(run(cli, "ledger", "list", "--ledger", ledger, "--json").output)
+    assert entry["status"] == "failed" and entry["history"][-1]["event"] == "Failed", entry
